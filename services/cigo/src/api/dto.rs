@@ -1,0 +1,283 @@
+//! What the API answers, as JSON. These views are the public contract (see the OpenAPI
+//! document); store records stay internal.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cigo_domain::{EsitoDomanda, Finding, StatoRichiesta};
+use cigo_store::{DomandaRecord, Richiesta, Transizione};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RichiestaView {
+    pub numero_richiesta: i64,
+    pub stato: StatoRichiesta,
+    /// What a person reads in the "Esito elaborazione" column.
+    pub esito_elaborazione: String,
+    /// `false`: direct mode (validated and sent with no approval step).
+    pub prevalidazione: bool,
+    pub data_inserimento: DateTime<Utc>,
+    pub data_prevalidazione: Option<DateTime<Utc>>,
+    /// The date of the attestato di trasmissione (legal filing date).
+    pub data_approvazione: Option<DateTime<Utc>>,
+    pub data_consegna: Option<DateTime<Utc>>,
+    pub data_eliminazione: Option<DateTime<Utc>>,
+    /// SHA-256 of the uploaded file, lower-case hex.
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub domande_totali: i64,
+    pub domande_valide: i64,
+    pub domande_scartate: i64,
+    pub domande_protocollate: i64,
+    /// Why the file was rejected as a whole, when it was.
+    pub file_finding: Option<Finding>,
+    /// Id and version of the rules that produced the esito.
+    pub rule_set: Option<String>,
+    /// What the owner may do now: `approva`, `elimina`.
+    pub azioni: Vec<&'static str>,
+    pub links: RichiestaLinks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RichiestaLinks {
+    #[serde(rename = "self")]
+    pub self_: String,
+    pub domande: String,
+    pub xml: String,
+    pub transizioni: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestato_trasmissione: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestato_consegna: Option<String>,
+}
+
+/// The text of the "Esito elaborazione" column, in the style of the INPS screens.
+pub fn esito_elaborazione(r: &Richiesta) -> String {
+    use StatoRichiesta as S;
+    match r.stato {
+        S::Ricevuta | S::InElaborazione | S::Approvata | S::InInvio | S::Eliminata => r.stato.descrizione().to_string(),
+        S::Scartata => match &r.file_finding {
+            Some(f) => format!("File scartato ({}): {}", f.code, f.message),
+            None => format!(
+                "Tutte le domande sono state scartate in fase di validazione preventiva ({} su {})",
+                r.domande_scartate, r.domande_totali
+            ),
+        },
+        S::Prevalidata => format!(
+            "Validazione preventiva completata: {} domande valide e {} scartate su {}. La richiesta può essere approvata all'invio.",
+            r.domande_valide, r.domande_scartate, r.domande_totali
+        ),
+        S::Consegnata => format!(
+            "Richiesta consegnata: {} domande protocollate, {} scartate in fase d'invio",
+            r.domande_protocollate,
+            (r.domande_valide - r.domande_protocollate).max(0)
+        ),
+        S::ScartataInInvio => S::ScartataInInvio.descrizione().to_string(),
+    }
+}
+
+impl RichiestaView {
+    pub fn from_record(r: &Richiesta) -> Self {
+        let base = format!("/api/v1/richieste/{}", r.numero);
+        let mut azioni = Vec::new();
+        if r.stato.apply(cigo_domain::Event::Approve).is_ok() {
+            azioni.push("approva");
+        }
+        if r.stato.apply(cigo_domain::Event::Delete).is_ok() {
+            azioni.push("elimina");
+        }
+        RichiestaView {
+            numero_richiesta: r.numero,
+            stato: r.stato,
+            esito_elaborazione: esito_elaborazione(r),
+            prevalidazione: r.prevalidazione,
+            data_inserimento: r.data_inserimento,
+            data_prevalidazione: r.data_prevalidazione,
+            data_approvazione: r.data_approvazione,
+            data_consegna: r.data_consegna,
+            data_eliminazione: r.data_eliminazione,
+            sha256: r.sha256.clone(),
+            size_bytes: r.size_bytes,
+            domande_totali: r.domande_totali,
+            domande_valide: r.domande_valide,
+            domande_scartate: r.domande_scartate,
+            domande_protocollate: r.domande_protocollate,
+            file_finding: r.file_finding.clone(),
+            rule_set: r.rule_set.clone(),
+            azioni,
+            links: RichiestaLinks {
+                domande: format!("{base}/domande"),
+                xml: format!("{base}/xml"),
+                transizioni: format!("{base}/transizioni"),
+                attestato_trasmissione: r.data_approvazione.map(|_| format!("{base}/attestati/trasmissione")),
+                attestato_consegna: r.data_consegna.map(|_| format!("{base}/attestati/consegna")),
+                self_: base,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RichiestePage {
+    pub items: Vec<RichiestaView>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomandaView {
+    pub progressivo: i64,
+    pub matricola: Option<String>,
+    pub codice_fiscale_azienda: Option<String>,
+    pub denominazione: Option<String>,
+    pub unita_produttiva: Option<String>,
+    pub periodo_dal: Option<NaiveDate>,
+    pub periodo_al: Option<NaiveDate>,
+    pub esito: EsitoDomanda,
+    /// Protocol number, once protocollata.
+    pub protocollo: Option<String>,
+    pub data_protocollo: Option<DateTime<Utc>>,
+    pub findings: Vec<Finding>,
+}
+
+impl From<DomandaRecord> for DomandaView {
+    fn from(d: DomandaRecord) -> Self {
+        DomandaView {
+            progressivo: d.progressivo,
+            matricola: d.matricola,
+            codice_fiscale_azienda: d.codice_fiscale_azienda,
+            denominazione: d.denominazione,
+            unita_produttiva: d.unita_produttiva,
+            periodo_dal: d.periodo_dal,
+            periodo_al: d.periodo_al,
+            esito: d.esito,
+            protocollo: d.protocollo,
+            data_protocollo: d.data_protocollo,
+            findings: d.findings,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomandePage {
+    pub numero_richiesta: i64,
+    pub items: Vec<DomandaView>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransizioneView {
+    pub da: Option<StatoRichiesta>,
+    pub a: StatoRichiesta,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub nota: Option<String>,
+}
+
+impl From<Transizione> for TransizioneView {
+    fn from(t: Transizione) -> Self {
+        TransizioneView { da: t.da, a: t.a, actor: t.actor, at: t.at, nota: t.nota }
+    }
+}
+
+/// A receipt. `TRASMISSIONE` proves when the richiesta was sent (its date is the legal filing
+/// date); `CONSEGNA` lists the domande taken in charge with their protocol numbers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attestato {
+    /// `TRASMISSIONE` or `CONSEGNA`.
+    pub tipo: &'static str,
+    pub numero_richiesta: i64,
+    /// Codice fiscale of the intermediario that filed it.
+    pub intermediario: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub data_inserimento: DateTime<Utc>,
+    pub data_trasmissione: DateTime<Utc>,
+    pub data_consegna: Option<DateTime<Utc>>,
+    pub stato: StatoRichiesta,
+    pub domande: Vec<AttestatoDomanda>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestatoDomanda {
+    pub progressivo: i64,
+    pub matricola: Option<String>,
+    pub denominazione: Option<String>,
+    pub periodo_dal: Option<NaiveDate>,
+    pub periodo_al: Option<NaiveDate>,
+    pub esito: EsitoDomanda,
+    pub protocollo: Option<String>,
+    pub data_protocollo: Option<DateTime<Utc>>,
+    /// For domande rejected at sending: why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub motivi_scarto: Vec<Finding>,
+}
+
+/// The search form of the screens. Empty parameters are ignored.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RichiesteQuery {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub numero: Option<i64>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub matricola: Option<String>,
+    /// Codice fiscale azienda.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub codice_fiscale: Option<String>,
+    /// Part of the denominazione azienda (case-insensitive).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub denominazione: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub inserita_dal: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub inserita_al: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub approvata_dal: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub approvata_al: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>)]
+    pub stato: Option<StatoRichiesta>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub page: Option<u32>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DomandeQuery {
+    /// Only domande with this esito.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>)]
+    pub esito: Option<EsitoDomanda>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub page: Option<u32>,
+    /// Up to 1000 (default 100).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// `false`: direct mode, validated and sent with no approval step. Default `true`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub prevalidazione: Option<bool>,
+}
+
+/// Treats `?x=` like an absent `x` (HTML forms send empty fields).
+fn empty_as_none<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: Option<String> = Option::deserialize(de)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}

@@ -1,0 +1,155 @@
+//! The HTTP API: JSON under `/api/v1`, Bearer tokens, one error shape (see [`error`]).
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod richieste;
+pub mod upload;
+
+use crate::app::App;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::time::{Duration, Instant};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cigo",
+        description = "Bulk upload, prevalidation and sending of CIGO domande (cassa integrazione guadagni ordinaria).",
+        version = "1"
+    ),
+    paths(
+        upload::upload,
+        richieste::search,
+        richieste::get_richiesta,
+        richieste::elimina,
+        richieste::domande,
+        richieste::transizioni,
+        richieste::approva,
+        richieste::xml,
+        richieste::attestato,
+        healthz,
+        readyz,
+    ),
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags((name = "richieste", description = "Upload, esito, approva all'invio, elimina, attestati"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router(app: App) -> Router {
+    // axum's own limit applies to the multipart extractor; the upload counts bytes itself too.
+    let upload_limit = (app.settings.max_upload_bytes as usize).saturating_add(64 * 1024);
+    let api = Router::new()
+        .route(
+            "/richieste",
+            post(upload::upload)
+                .layer(DefaultBodyLimit::max(upload_limit))
+                .get(richieste::search),
+        )
+        .route("/richieste/{numero}", get(richieste::get_richiesta).delete(richieste::elimina))
+        .route("/richieste/{numero}/domande", get(richieste::domande))
+        .route("/richieste/{numero}/transizioni", get(richieste::transizioni))
+        .route("/richieste/{numero}/approvazione", post(richieste::approva))
+        .route("/richieste/{numero}/xml", get(richieste::xml))
+        .route("/richieste/{numero}/attestati/{tipo}", get(richieste::attestato))
+        .route("/openapi.json", get(openapi))
+        .route("/schema/richiesta.xsd", get(xsd));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .route_layer(middleware::from_fn(track_metrics))
+        .fallback(error::fallback)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(app)
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+async fn xsd() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V1)
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Database, queue and blob store reachable"),
+        (status = 503, description = "A dependency is down", body = error::ErrorBody)
+    )
+)]
+async fn readyz(State(app): State<App>) -> Response {
+    let timeout = Duration::from_secs(2);
+    let db = tokio::time::timeout(timeout, app.store.ping()).await;
+    let queue = tokio::time::timeout(timeout, app.queue.ping()).await;
+    let blob = tokio::time::timeout(timeout, app.blob.ping()).await;
+    let mut down = Vec::new();
+    if !matches!(db, Ok(Ok(()))) {
+        down.push("database");
+    }
+    if !matches!(queue, Ok(Ok(()))) {
+        down.push("queue");
+    }
+    if !matches!(blob, Ok(Ok(()))) {
+        down.push("blob store");
+    }
+    if down.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        error::ApiError::Unavailable(down.join(", ")).into_response()
+    }
+}
+
+async fn metrics_endpoint() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::prometheus().render(),
+    )
+}
+
+/// Counts requests and their latency by route and status.
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("cigo_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("cigo_http_request_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

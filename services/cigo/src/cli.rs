@@ -1,0 +1,272 @@
+//! The command line of `cigo`.
+
+use crate::app::{cancel_on_signal, App};
+use crate::config::{apply_config_file, Settings};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cigo_domain::{JobKind, Ruolo};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "cigo", version, about = "Bulk upload, prevalidation and sending of CIGO domande")]
+pub struct Cli {
+    /// A TOML file with the same keys as the flags (`database_url = "…"`); also `CIGO_CONFIG`.
+    #[arg(long, global = true, env = "CIGO_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Embedded mode: API, prevalidation workers and sender in one process, SQLite database,
+    /// blobs under --data-dir, in-process queue (or RabbitMQ / PostgreSQL when given).
+    Serve,
+    /// The HTTP API alone (production; several may run at once).
+    Api,
+    /// Prevalidation workers alone (production; several may run at once).
+    Worker,
+    /// The sender alone (production; several may run at once).
+    Sender,
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Writes a realistic synthetic richiesta (deterministic for a seed).
+    Generate {
+        /// Number of domande.
+        #[arg(long)]
+        domande: usize,
+        /// Share of domande that break at least one rule (0.0 to 1.0).
+        #[arg(long, default_value_t = 0.0)]
+        invalid_ratio: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (`-` for stdout).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Creates a token and prints it, alone, on stdout (it is shown only once: only its hash is kept).
+    Create {
+        /// Codice fiscale of the intermediario the token acts for.
+        #[arg(long)]
+        intermediario: String,
+        /// A note to recognise the token by.
+        #[arg(long)]
+        nome: Option<String>,
+        /// intermediario (default), operatore or admin.
+        #[arg(long, default_value = "intermediario")]
+        ruolo: String,
+        /// Days of validity (default: no expiry).
+        #[arg(long)]
+        giorni: Option<i64>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    // Before any thread exists: the config file becomes environment variables clap reads.
+    if let Err(e) = apply_config_file(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse_from(args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Generate { domande, invalid_ratio, seed, out } => {
+            generate(domande, invalid_ratio, seed, &out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Migrate => {
+            let _telemetry = init_telemetry(&settings, "cigo-migrate");
+            let app = App::open(settings, true).await?;
+            tracing::info!(backend = app.store.backend(), "migrations applied");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Admin { command: AdminCommand::Token { command } } => {
+            let TokenCommand::Create { intermediario, nome, ruolo, giorni } = command;
+            let ruolo: Ruolo = ruolo.parse().map_err(|e| anyhow::anyhow!("--ruolo: {e}"))?;
+            let store = cigo_store::connect(&settings.database_url(), 1).await?;
+            ensure_data_dir(&settings)?;
+            store.migrate().await?;
+            let token = crate::api::auth::new_token();
+            let expires = giorni.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
+            store
+                .create_token(&crate::api::auth::hash_token(&token), intermediario.trim(), nome.as_deref(), ruolo, expires)
+                .await?;
+            println!("{token}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+
+    let (service, migrate) = match cli.command {
+        Command::Serve => ("cigo", !settings.no_migrate),
+        Command::Api => ("cigo-api", !settings.no_migrate),
+        Command::Worker => ("cigo-worker", false),
+        Command::Sender => ("cigo-sender", false),
+        _ => unreachable!("handled above"),
+    };
+    let _telemetry = init_telemetry(&settings, service);
+    if matches!(cli.command, Command::Api | Command::Worker | Command::Sender) && settings.amqp_url.is_none() {
+        anyhow::bail!("`cigo {}` runs as a separate process and needs --amqp-url (the in-process queue works only with `cigo serve`)", &service[5..]);
+    }
+    let app = App::open(settings, migrate).await?;
+    crate::telemetry::prometheus();
+    cancel_on_signal(app.shutdown.clone());
+    tracing::info!(
+        database = app.store.backend(),
+        queue = app.queue.backend(),
+        "{service} starting"
+    );
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(crate::relay::run(app.clone()));
+    match cli.command {
+        Command::Serve => {
+            // The in-process queue lost whatever it held when the process stopped: queue again
+            // everything unfinished. (With RabbitMQ this only adds harmless duplicates.)
+            let n = app.store.requeue_stale(Duration::ZERO).await?;
+            if n > 0 {
+                tracing::info!(requeued = n, "unfinished richieste queued again after restart");
+            }
+            let listener = bind(&app.settings.listen).await?;
+            tasks.spawn(serve_api(app.clone(), listener));
+            tasks.spawn(crate::jobs::run(app.clone(), JobKind::Prevalidazione, app.settings.worker_concurrency));
+            tasks.spawn(crate::jobs::run(app.clone(), JobKind::Invio, app.settings.sender_concurrency));
+            tasks.spawn(crate::relay::run_reaper(app.clone()));
+        }
+        Command::Api => {
+            let listener = bind(&app.settings.listen).await?;
+            tasks.spawn(serve_api(app.clone(), listener));
+        }
+        Command::Worker => {
+            tasks.spawn(crate::jobs::run(app.clone(), JobKind::Prevalidazione, app.settings.worker_concurrency));
+            tasks.spawn(crate::relay::run_reaper(app.clone()));
+        }
+        Command::Sender => {
+            tasks.spawn(crate::jobs::run(app.clone(), JobKind::Invio, app.settings.sender_concurrency));
+        }
+        _ => unreachable!(),
+    }
+
+    app.shutdown.cancelled().await;
+    let grace = Duration::from_secs(app.settings.shutdown_grace_secs);
+    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!(?grace, "grace period over, stopping with work in flight (it will be redelivered)");
+    }
+    tracing::info!("{service} stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+async fn serve_api(app: App, listener: tokio::net::TcpListener) {
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(%addr, "API listening on http://{addr}/api/v1");
+    let shutdown = app.shutdown.clone();
+    let router = crate::api::router(app);
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!(error = %e, "API server failed");
+    }
+}
+
+fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)?;
+    }
+    Ok(())
+}
+
+fn init_telemetry(settings: &Settings, service: &str) -> Option<cigo_telemetry::TelemetryGuard> {
+    let log_format = settings.log_format.parse().unwrap_or(cigo_telemetry::LogFormat::Text);
+    let cfg = cigo_telemetry::TelemetryConfig {
+        service_name: service.to_string(),
+        log_format,
+        log_filter: settings.log.clone(),
+    };
+    match cigo_telemetry::init(&cfg) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("warning: telemetry not initialised: {e}");
+            None
+        }
+    }
+}
+
+fn generate(domande: usize, invalid_ratio: f64, seed: u64, out: &PathBuf) -> anyhow::Result<()> {
+    use std::io::Write;
+    anyhow::ensure!((0.0..=1.0).contains(&invalid_ratio), "--invalid-ratio must be between 0 and 1");
+    let opts = cigo_domain::generate::GenerateOptions { domande, invalid_ratio, seed };
+    let summary = if out.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        let s = cigo_domain::generate::generate(&opts, &mut w)?;
+        w.flush()?;
+        s
+    } else {
+        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let s = cigo_domain::generate::generate(&opts, &mut w)?;
+        w.flush()?;
+        s
+    };
+    let invalid = summary.iter().filter(|d| d.expected_code.is_some()).count();
+    eprintln!(
+        "{} domande written to {} ({} valid, {} breaking a rule)",
+        summary.len(),
+        out.display(),
+        summary.len() - invalid,
+        invalid
+    );
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! # cigo (the service)
+//!
+//! Thin wiring of the shared crates into one binary with subcommands:
+//!
+//! - [`api`]: the HTTP API (axum). Uploads stream to the blob store, then one transaction commits
+//!   the richiesta and its outbox row.
+//! - [`relay`]: publishes outbox rows to the queue (publisher confirms), runs in every process.
+//! - [`worker`]: consumes `prevalidazione` jobs, streams the file through the domain rules and
+//!   commits the esito in one transaction.
+//! - [`sender`]: consumes `invio` jobs: archive re-validation, protocol numbers, attestato di
+//!   consegna.
+//! - [`cli`] and [`config`]: the command line, environment and config file.
+//!
+//! Data flows one way: HTTP -> store + outbox -> queue -> worker/sender -> store.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod jobs;
+pub mod relay;
+pub mod sender;
+pub mod telemetry;
+pub mod worker;

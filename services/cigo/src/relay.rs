@@ -1,0 +1,93 @@
+//! The outbox relay: turns committed outbox rows into queue messages.
+//!
+//! Writers (the upload, the worker's direct-mode approval, the approval endpoint, the SLA reaper)
+//! never publish themselves: they commit an outbox row with their change. The relay leases rows
+//! (oldest first), publishes each with a publisher confirm, then marks them published. A crash
+//! between confirm and mark re-sends the message after the lease expires: consumers are
+//! idempotent, so a duplicate costs a lookup, while a lost message would cost a consultant a
+//! deadline.
+
+use crate::app::App;
+use cigo_queue::JobMessage;
+use std::time::Duration;
+
+/// How long a leased row is ours before another relay may take it.
+const LEASE: Duration = Duration::from_secs(30);
+const BATCH: i64 = 100;
+
+pub async fn run(app: App) {
+    let poll = Duration::from_millis(app.settings.relay_poll_ms);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match relay_once(&app).await {
+            Ok(n) if n as i64 == BATCH => continue, // more may be waiting
+            Ok(_) => {
+                backoff = Duration::from_millis(100);
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return,
+                    _ = app.outbox_written.notified() => {},
+                    _ = tokio::time::sleep(poll) => {},
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, ?backoff, "outbox relay: publishing failed, retrying");
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {},
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Publishes one batch; returns how many rows it leased.
+pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
+    let rows = app.store.lease_outbox(BATCH, LEASE).await?;
+    let leased = rows.len();
+    let mut published = Vec::with_capacity(leased);
+    let mut failure = None;
+    for row in rows {
+        let msg = JobMessage {
+            kind: row.kind,
+            numero_richiesta: row.numero_richiesta,
+            outbox_id: row.id,
+            trace_context: row.trace_context.clone(),
+        };
+        // Stop at the first failure so messages keep the order of acceptance.
+        if let Err(e) = app.queue.publish(&msg).await {
+            failure = Some(e);
+            break;
+        }
+        published.push(row.id);
+    }
+    if !published.is_empty() {
+        app.store.mark_published(&published).await?;
+        metrics::counter!("cigo_outbox_published_total").increment(published.len() as u64);
+    }
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(leased),
+    }
+}
+
+/// The SLA reaper: re-queues richieste left unfinished (a lost message, a crashed worker).
+pub async fn run_reaper(app: App) {
+    let bound = Duration::from_secs(app.settings.sla_requeue_after_secs);
+    let every = (bound / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = app.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {},
+        }
+        match app.store.requeue_stale(bound).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(requeued = n, "SLA reaper: re-queued unfinished richieste");
+                metrics::counter!("cigo_sla_requeued_total").increment(n);
+                app.outbox_written.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "SLA reaper failed"),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Prevalidation of one richiesta.
+//!
+//! The message only names the richiesta; its state in the database says what to do:
+//! `RICEVUTA` is moved to `IN_ELABORAZIONE` and processed, `IN_ELABORAZIONE` (a previous attempt
+//! crashed) is processed again, anything else is already done and the message is just acked.
+//! The file is streamed from the blob store through the domain's parser on a blocking thread (it
+//! is CPU work), and the esito is committed in one transaction by `Store::save_esito`.
+
+use crate::app::App;
+use crate::jobs::JobError;
+use cigo_domain::validate::{prevalidate, Limits};
+use cigo_domain::{Event, StatoRichiesta};
+use cigo_store::{StoreError, TransitionRequest};
+use std::io::BufReader;
+use std::time::Instant;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+pub const ACTOR: &str = "sistema:worker";
+
+pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
+    let Some(richiesta) = app.store.get_richiesta(numero).await? else {
+        tracing::warn!(numero, "message for an unknown richiesta, dropped");
+        return Ok(());
+    };
+    match richiesta.stato {
+        StatoRichiesta::Ricevuta => {
+            let to = richiesta
+                .stato
+                .apply(Event::StartProcessing)
+                .expect("RICEVUTA allows StartProcessing");
+            match app
+                .store
+                .transition(TransitionRequest {
+                    numero,
+                    from: richiesta.stato,
+                    to,
+                    actor: ACTOR.into(),
+                    nota: None,
+                    enqueue: None,
+                    trace_context: None,
+                })
+                .await
+            {
+                Ok(_) => {}
+                // Another worker took it (a duplicate message), or its owner deleted it.
+                Err(StoreError::StateConflict { current }) => {
+                    tracing::info!(numero, %current, "richiesta taken or changed meanwhile, nothing to do");
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        StatoRichiesta::InElaborazione => {
+            tracing::info!(numero, "resuming a prevalidation interrupted before its esito was saved");
+        }
+        other => {
+            tracing::debug!(numero, stato = %other, "already prevalidated, nothing to do");
+            return Ok(());
+        }
+    }
+
+    let started = Instant::now();
+    let stream = app.blob.get(&richiesta.blob_key).await?;
+    // The bridge blocks on the runtime from the blocking thread: it must be made here, inside it.
+    let bridge = SyncIoBridge::new(StreamReader::new(stream));
+    let esito = tokio::task::spawn_blocking(move || {
+        prevalidate(BufReader::with_capacity(64 * 1024, bridge), &Limits::default())
+    })
+    .await
+    .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
+    let parse_secs = started.elapsed().as_secs_f64();
+
+    let auto_approve = !richiesta.prevalidazione;
+    match app.store.save_esito(numero, &esito, ACTOR, auto_approve).await {
+        Ok(saved) => {
+            tracing::info!(
+                numero,
+                stato = %saved.stato,
+                domande = saved.domande_totali,
+                valide = saved.domande_valide,
+                scartate = saved.domande_scartate,
+                parse_secs,
+                "esito saved"
+            );
+            metrics::histogram!("cigo_prevalidazione_seconds").record(started.elapsed().as_secs_f64());
+            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "valide").increment(saved.domande_valide as u64);
+            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "scartate").increment(saved.domande_scartate as u64);
+            if saved.stato == StatoRichiesta::Approvata {
+                app.outbox_written.notify_one();
+            }
+            Ok(())
+        }
+        Err(StoreError::StateConflict { current }) => {
+            tracing::info!(numero, %current, "esito already saved by another attempt");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,302 @@
+//! # cigo-store
+//!
+//! The database is the source of truth of cigo. This crate holds the one storage trait, [`Store`],
+//! and its two implementations:
+//!
+//! - [`sqlite::SqliteStore`]: the embedded default (`cigo serve`), one file under `--data-dir`;
+//! - [`postgres::PgStore`]: production, shared by any number of API, worker and sender processes.
+//!
+//! Both pass the same contract suite (`tests/contract.rs`). Every method that changes the state of
+//! a richiesta is one transaction that also records the transition (who, when) and, where work
+//! follows, an outbox row: the outbox relay turns those rows into queue messages, so a message is
+//! never lost between "committed" and "published".
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use cigo_domain::{
+    EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod common;
+pub mod postgres;
+pub mod sqlite;
+
+pub type Timestamp = DateTime<Utc>;
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No richiesta with that numero.
+    #[error("richiesta {0} non trovata")]
+    NotFound(i64),
+    /// The compare-and-set on the state failed: the richiesta is in `current`, not in the state the
+    /// caller expected.
+    #[error("la richiesta è nello stato {current}")]
+    StateConflict { current: StatoRichiesta },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value read back from the database does not decode (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Opens the store named by a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url, max_connections).await?))
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "unsupported database URL scheme (expected sqlite:// or postgres://): {}",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
+
+/// An API token, as stored (only the SHA-256 of the token is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: i64,
+    /// Codice fiscale of the intermediario the token acts for.
+    pub intermediario: String,
+    pub nome: Option<String>,
+    pub ruolo: Ruolo,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What the upload hands to [`Store::create_richiesta`] once the file is durably in the blob store.
+#[derive(Debug, Clone)]
+pub struct NewRichiesta {
+    pub intermediario: String,
+    pub blob_key: String,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+    pub size_bytes: i64,
+    /// `false` selects the direct mode: validate and send with no approval step.
+    pub prevalidazione: bool,
+    /// Who uploaded it (for the transition record), e.g. `token:12`.
+    pub actor: String,
+    /// W3C `traceparent` of the upload, copied into the outbox row so one trace runs to the esito.
+    pub trace_context: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Richiesta {
+    pub numero: i64,
+    pub intermediario: String,
+    pub stato: StatoRichiesta,
+    pub prevalidazione: bool,
+    pub blob_key: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub data_inserimento: Timestamp,
+    pub data_prevalidazione: Option<Timestamp>,
+    pub data_approvazione: Option<Timestamp>,
+    pub data_consegna: Option<Timestamp>,
+    pub data_eliminazione: Option<Timestamp>,
+    /// Last change of any kind (state, esito); the SLA reaper looks at it.
+    pub updated_at: Timestamp,
+    pub domande_totali: i64,
+    pub domande_valide: i64,
+    pub domande_scartate: i64,
+    pub domande_protocollate: i64,
+    /// The file-level failure, when prevalidation rejected the file as a whole.
+    pub file_finding: Option<Finding>,
+    /// Id and version of the rule set of the last esito.
+    pub rule_set: Option<String>,
+}
+
+/// One recorded change of state of a richiesta.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transizione {
+    pub numero_richiesta: i64,
+    /// `None` for the creation of the richiesta.
+    pub da: Option<StatoRichiesta>,
+    pub a: StatoRichiesta,
+    pub actor: String,
+    pub at: Timestamp,
+    pub nota: Option<String>,
+}
+
+/// The search form of the screens. Every field is optional; they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct RichiestaFilter {
+    /// Only this intermediario's richieste (`None`: every intermediario, for operatori).
+    pub intermediario: Option<String>,
+    pub numero: Option<i64>,
+    /// Richieste holding at least one domanda for this matricola.
+    pub matricola: Option<String>,
+    /// ... for this codice fiscale azienda.
+    pub codice_fiscale: Option<String>,
+    /// ... whose denominazione contains this text (case-insensitive).
+    pub denominazione: Option<String>,
+    pub inserita_dal: Option<NaiveDate>,
+    pub inserita_al: Option<NaiveDate>,
+    pub approvata_dal: Option<NaiveDate>,
+    pub approvata_al: Option<NaiveDate>,
+    pub stato: Option<StatoRichiesta>,
+    /// 1-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// One domanda of a richiesta, with its esito and every finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DomandaRecord {
+    pub numero_richiesta: i64,
+    pub progressivo: i64,
+    pub matricola: Option<String>,
+    pub codice_fiscale_azienda: Option<String>,
+    pub denominazione: Option<String>,
+    pub unita_produttiva: Option<String>,
+    pub periodo_dal: Option<NaiveDate>,
+    pub periodo_al: Option<NaiveDate>,
+    pub esito: EsitoDomanda,
+    /// Set once the domanda is protocollata, e.g. `CIGO-2026-0000042`.
+    pub protocollo: Option<String>,
+    pub data_protocollo: Option<Timestamp>,
+    /// Prevalidation findings first, then those of the sending re-validation, each in file order.
+    pub findings: Vec<Finding>,
+}
+
+/// A compare-and-set of the state of a richiesta (see [`Store::transition`]).
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    pub numero: i64,
+    /// The state the caller saw and validated the event against (with `StatoRichiesta::apply`).
+    pub from: StatoRichiesta,
+    pub to: StatoRichiesta,
+    pub actor: String,
+    pub nota: Option<String>,
+    /// Work that follows the transition, written to the outbox in the same transaction.
+    pub enqueue: Option<JobKind>,
+    pub trace_context: Option<String>,
+}
+
+/// A row of the outbox: "publish a message for this job on this richiesta".
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub kind: JobKind,
+    pub numero_richiesta: i64,
+    pub trace_context: Option<String>,
+    pub created_at: Timestamp,
+    /// How many times it was leased (1 on the first lease).
+    pub attempts: i32,
+}
+
+/// The storage contract. Implementations: [`sqlite::SqliteStore`] and [`postgres::PgStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is: `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies the migrations of this backend (`migrations/sqlite` or `migrations/postgres`).
+    async fn migrate(&self) -> Result<()>;
+
+    /// A round trip to the database (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    // --- API tokens -------------------------------------------------------------------------
+
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        intermediario: &str,
+        nome: Option<&str>,
+        ruolo: Ruolo,
+        expires_at: Option<Timestamp>,
+    ) -> Result<TokenRecord>;
+
+    /// The token with this hash, whatever its expiry or revocation (the caller checks those).
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    // --- Richieste --------------------------------------------------------------------------
+
+    /// In one transaction: a new richiesta in `RICEVUTA` with the next numero, its creation
+    /// transition, and an outbox row for [`JobKind::Prevalidazione`].
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta>;
+
+    async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>>;
+
+    /// Newest first (by numero, descending).
+    async fn search_richieste(&self, filter: &RichiestaFilter) -> Result<Page<Richiesta>>;
+
+    /// Every transition of a richiesta, oldest first.
+    async fn transizioni(&self, numero: i64) -> Result<Vec<Transizione>>;
+
+    /// In one transaction: moves the richiesta from `req.from` to `req.to` only if it is still in
+    /// `req.from` (else `StateConflict` with the current state; `NotFound` if there is none),
+    /// records the transition, sets the date column that belongs to `req.to`
+    /// (`APPROVATA` → `data_approvazione`, `ELIMINATA` → `data_eliminazione`), bumps `updated_at`,
+    /// and writes an outbox row when `req.enqueue` is set.
+    async fn transition(&self, req: TransitionRequest) -> Result<Richiesta>;
+
+    /// In one transaction, for a richiesta in `IN_ELABORAZIONE` (else `StateConflict`): replaces
+    /// its domande and findings with `esito` (batched inserts), sets the counters, `rule_set`,
+    /// `file_finding` and `data_prevalidazione`, moves it to `esito.stato_finale()` recording the
+    /// transition. When `auto_approve` is set (direct mode) and the final state is `PREVALIDATA`,
+    /// it goes on to `APPROVATA` (second transition, `data_approvazione`, outbox row for
+    /// [`JobKind::Invio`]).
+    async fn save_esito(
+        &self,
+        numero: i64,
+        esito: &EsitoPrevalidazione,
+        actor: &str,
+        auto_approve: bool,
+    ) -> Result<Richiesta>;
+
+    /// The domande of a richiesta in file order (by progressivo), optionally only those with one
+    /// esito, with their findings. `page` is 1-based.
+    async fn list_domande(
+        &self,
+        numero: i64,
+        esito: Option<EsitoDomanda>,
+        page: u32,
+        page_size: u32,
+    ) -> Result<Page<DomandaRecord>>;
+
+    /// In one transaction, for a richiesta in `IN_INVIO` (else `StateConflict`), serialised
+    /// against every other sending (the protocol counter row is locked first): each domanda that
+    /// is `VALIDA` or `VALIDA_CON_AVVISI`, in progressivo order, is re-validated against the
+    /// archive: if a domanda `PROTOCOLLATA` of another richiesta has the same matricola and
+    /// unità produttiva and an overlapping period it becomes `SCARTATA_IN_INVIO` with the
+    /// finding `cigo_domain::archivio::periodo_sovrapposto`; otherwise it gets the next protocol
+    /// number of the year of `at` (`CIGO-YYYY-NNNNNNN`, unique and increasing) and becomes
+    /// `PROTOCOLLATA` with `data_protocollo = at`. The richiesta becomes `CONSEGNATA` (at least
+    /// one protocollata) or `SCARTATA_IN_INVIO`, with `data_consegna = at`, its counters and the
+    /// transition recorded.
+    async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta>;
+
+    // --- Outbox -----------------------------------------------------------------------------
+
+    /// Leases up to `limit` unpublished outbox rows, oldest first, that are not leased by someone
+    /// else (or whose lease expired): sets their lease to now + `lease` and bumps `attempts`.
+    /// Safe with several relays at once (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn lease_outbox(&self, limit: i64, lease: Duration) -> Result<Vec<OutboxMessage>>;
+
+    /// Marks rows as published (after the broker confirmed them).
+    async fn mark_published(&self, ids: &[i64]) -> Result<()>;
+
+    /// The SLA reaper: for every richiesta in `RICEVUTA` or `IN_ELABORAZIONE` (job prevalidazione)
+    /// or `APPROVATA` or `IN_INVIO` (job invio) not updated for `older_than`, and with no
+    /// unpublished outbox row of its own, writes a new outbox row and bumps `updated_at`.
+    /// Returns how many it re-queued.
+    async fn requeue_stale(&self, older_than: Duration) -> Result<u64>;
+}

@@ -1,0 +1,839 @@
+//! The SQLite implementation of [`Store`]: the embedded default, one file.
+//!
+//! Two pools on the same file: a writer pool of exactly one connection, through which every write
+//! goes (each write transaction starts with `BEGIN IMMEDIATE`), and a reader pool of a few
+//! connections. With the journal in WAL mode readers never block the writer nor each other, and
+//! since there is one writer no transaction ever has to upgrade a read lock to a write lock (the
+//! source of `SQLITE_BUSY` that `busy_timeout` cannot fix). The single writer also serialises the
+//! sendings, so the protocol counter needs no row lock. `synchronous = FULL`: a committed
+//! transaction is on disk (a 202 promises that).
+//!
+//! Timestamps are TEXT in the fixed format of `common::sqlite_ts`, from the application clock.
+
+use crate::common::{
+    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json,
+    i64_of, job_of_stale, like_substring, now, paging, protocollo, sqlite_ts, trunc, DomandaRow,
+    FindingRow, OutboxRow, OverlapRow, RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO,
+    FASE_PREVALIDAZIONE, INSERT_CHUNK,
+};
+use crate::{
+    DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store,
+    StoreError, Timestamp, TokenRecord, TransitionRequest, Transizione,
+};
+use async_trait::async_trait;
+use cigo_domain::archivio::periodo_sovrapposto;
+use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Connections of the reader pool.
+const READERS: u32 = 4;
+
+const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
+    data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
+    domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set";
+
+const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
+
+const DOMANDA_COLS: &str =
+    "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
+    unita_produttiva, periodo_dal, periodo_al, esito, protocollo, data_protocollo";
+
+const OUTBOX_COLS: &str = "id, kind, numero_richiesta, trace_context, created_at, attempts";
+
+pub struct SqliteStore {
+    /// Exactly one connection: every write transaction.
+    writer: SqlitePool,
+    /// Reads (the same pool as `writer` for an in-memory database).
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it, and its directory, if missing) the database file named by `url`:
+    /// `sqlite:///abs/path.db` or `sqlite://relative.db`. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        // An in-memory database lives in one connection: readers must share it.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            if let Some(dir) = options
+                .get_filename()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(sqlx::Error::Io)?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn fetch_richiesta(conn: &mut SqliteConnection, numero: i64) -> Result<Option<Richiesta>> {
+    let row: Option<RichiestaRow> = sqlx::query_as(&format!(
+        "SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = ?1"
+    ))
+    .bind(numero)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.map(Richiesta::try_from).transpose()
+}
+
+async fn must_fetch_richiesta(conn: &mut SqliteConnection, numero: i64) -> Result<Richiesta> {
+    fetch_richiesta(conn, numero)
+        .await?
+        .ok_or(StoreError::NotFound(numero))
+}
+
+/// The error for a compare-and-set that changed no row: `StateConflict` or `NotFound`.
+async fn conflict(conn: &mut SqliteConnection, numero: i64) -> StoreError {
+    let stato: Result<Option<String>, sqlx::Error> =
+        sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = ?1")
+            .bind(numero)
+            .fetch_optional(&mut *conn)
+            .await;
+    match stato {
+        Err(e) => db_err(e),
+        Ok(None) => StoreError::NotFound(numero),
+        Ok(Some(s)) => match s.parse::<StatoRichiesta>() {
+            Ok(current) => StoreError::StateConflict { current },
+            Err(_) => StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {s:?}")),
+        },
+    }
+}
+
+async fn record_transition(
+    conn: &mut SqliteConnection,
+    numero: i64,
+    da: Option<StatoRichiesta>,
+    a: StatoRichiesta,
+    actor: &str,
+    at: Timestamp,
+    nota: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(numero)
+    .bind(da.map(StatoRichiesta::as_str))
+    .bind(a.as_str())
+    .bind(actor)
+    .bind(sqlite_ts(at))
+    .bind(nota)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An outbox row for `kind` on `numero`; with no trace context of its own it carries on the
+/// trace of the latest outbox row of the richiesta (the upload's).
+async fn enqueue(
+    conn: &mut SqliteConnection,
+    kind: JobKind,
+    numero: i64,
+    trace_context: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, numero_richiesta, trace_context, created_at, attempts) \
+         VALUES (?1, ?2, COALESCE(?3, (SELECT o.trace_context FROM outbox o WHERE o.numero_richiesta = ?2 \
+                                      ORDER BY o.id DESC LIMIT 1)), ?4, 0)",
+    )
+    .bind(kind.as_str())
+    .bind(numero)
+    .bind(trace_context)
+    .bind(sqlite_ts(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_findings(
+    conn: &mut SqliteConnection,
+    numero: i64,
+    rows: &[(i64, &str, i32, &Finding)],
+) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO findings (numero_richiesta, progressivo, fase, seq, code, layer, severity, message, \
+             xpath, line, col, value) ",
+        );
+        qb.push_values(chunk, |mut b, (progressivo, fase, seq, f)| {
+            b.push_bind(numero)
+                .push_bind(*progressivo)
+                .push_bind(*fase)
+                .push_bind(*seq)
+                .push_bind(f.code.as_str())
+                .push_bind(f.layer.as_str())
+                .push_bind(f.severity.as_str())
+                .push_bind(f.message.as_str())
+                .push_bind(f.xpath.as_deref())
+                .push_bind(f.line.map(i64::from))
+                .push_bind(f.column.map(i64::from))
+                .push_bind(f.value.as_deref());
+        });
+        qb.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The WHERE clause of the search form (on `richieste r`).
+fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &RichiestaFilter) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(i) = &f.intermediario {
+        qb.push(" AND r.intermediario = ").push_bind(i.clone());
+    }
+    if let Some(n) = f.numero {
+        qb.push(" AND r.numero = ").push_bind(n);
+    }
+    if let Some(s) = f.stato {
+        qb.push(" AND r.stato = ").push_bind(s.as_str());
+    }
+    if let Some(d) = f.inserita_dal {
+        qb.push(" AND r.data_inserimento >= ")
+            .push_bind(sqlite_ts(day_start(d)));
+    }
+    if let Some(d) = f.inserita_al {
+        qb.push(" AND r.data_inserimento < ")
+            .push_bind(sqlite_ts(day_after(d)));
+    }
+    if let Some(d) = f.approvata_dal {
+        qb.push(" AND r.data_approvazione >= ")
+            .push_bind(sqlite_ts(day_start(d)));
+    }
+    if let Some(d) = f.approvata_al {
+        qb.push(" AND r.data_approvazione < ")
+            .push_bind(sqlite_ts(day_after(d)));
+    }
+    if f.matricola.is_some() || f.codice_fiscale.is_some() || f.denominazione.is_some() {
+        // One EXISTS: the conditions hold for the same domanda.
+        qb.push(" AND EXISTS (SELECT 1 FROM domande d WHERE d.numero_richiesta = r.numero");
+        if let Some(m) = &f.matricola {
+            qb.push(" AND d.matricola = ").push_bind(m.clone());
+        }
+        if let Some(cf) = &f.codice_fiscale {
+            qb.push(" AND d.codice_fiscale_azienda = ")
+                .push_bind(cf.clone());
+        }
+        if let Some(den) = &f.denominazione {
+            // lower() folds ASCII only (as LIKE does): enough for the denominazioni of the tracciato.
+            qb.push(" AND lower(d.denominazione) LIKE lower(")
+                .push_bind(like_substring(den))
+                .push(") ESCAPE '\\'");
+        }
+        qb.push(")");
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        intermediario: &str,
+        nome: Option<&str>,
+        ruolo: Ruolo,
+        expires_at: Option<Timestamp>,
+    ) -> Result<TokenRecord> {
+        let row: TokenRow = sqlx::query_as(&format!(
+            "INSERT INTO api_tokens (token_hash, intermediario, nome, ruolo, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {TOKEN_COLS}"
+        ))
+        .bind(token_hash)
+        .bind(intermediario)
+        .bind(nome)
+        .bind(ruolo.as_str())
+        .bind(sqlite_ts(now()))
+        .bind(expires_at.map(sqlite_ts))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db_err)?;
+        row.try_into()
+    }
+
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta> {
+        let now = now();
+        let mut tx = self.begin_write().await?;
+        let numero: i64 = sqlx::query_scalar(
+            "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
+             data_inserimento, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING numero",
+        )
+        .bind(&new.intermediario)
+        .bind(StatoRichiesta::Ricevuta.as_str())
+        .bind(new.prevalidazione)
+        .bind(&new.blob_key)
+        .bind(&new.sha256)
+        .bind(new.size_bytes)
+        .bind(sqlite_ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        record_transition(
+            &mut tx,
+            numero,
+            None,
+            StatoRichiesta::Ricevuta,
+            &new.actor,
+            now,
+            None,
+        )
+        .await?;
+        enqueue(
+            &mut tx,
+            JobKind::Prevalidazione,
+            numero,
+            new.trace_context.as_deref(),
+            now,
+        )
+        .await?;
+        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
+        tx.commit().await?;
+        Ok(richiesta)
+    }
+
+    async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>> {
+        let mut conn = self.reader.acquire().await?;
+        fetch_richiesta(&mut conn, numero).await
+    }
+
+    async fn search_richieste(&self, filter: &RichiestaFilter) -> Result<Page<Richiesta>> {
+        let p = paging(filter.page, filter.page_size);
+        // A read transaction: the count and the page see one snapshot.
+        let mut tx = self.reader.begin().await?;
+
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM richieste r");
+        push_filter(&mut count, filter);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+
+        let mut select =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
+        push_filter(&mut select, filter);
+        select
+            .push(" ORDER BY r.numero DESC LIMIT ")
+            .push_bind(p.limit)
+            .push(" OFFSET ")
+            .push_bind(p.offset);
+        let rows: Vec<RichiestaRow> = select
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await?;
+        Ok(Page {
+            items: convert(rows)?,
+            total,
+            page: p.page,
+            page_size: p.page_size,
+        })
+    }
+
+    async fn transizioni(&self, numero: i64) -> Result<Vec<Transizione>> {
+        let rows: Vec<TransizioneRow> = sqlx::query_as(
+            "SELECT numero_richiesta, da, a, actor, at, nota FROM transizioni WHERE numero_richiesta = ?1 \
+             ORDER BY id",
+        )
+        .bind(numero)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        convert(rows)
+    }
+
+    async fn transition(&self, req: TransitionRequest) -> Result<Richiesta> {
+        let now = now();
+        let mut tx = self.begin_write().await?;
+        let date_set = date_column_of(req.to)
+            .map(|c| format!(", {c} = ?4"))
+            .unwrap_or_default();
+        let changed = sqlx::query(&format!(
+            "UPDATE richieste SET stato = ?3, updated_at = ?4{date_set} WHERE numero = ?1 AND stato = ?2"
+        ))
+        .bind(req.numero)
+        .bind(req.from.as_str())
+        .bind(req.to.as_str())
+        .bind(sqlite_ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(conflict(&mut tx, req.numero).await);
+        }
+        record_transition(
+            &mut tx,
+            req.numero,
+            Some(req.from),
+            req.to,
+            &req.actor,
+            now,
+            req.nota.as_deref(),
+        )
+        .await?;
+        if let Some(kind) = req.enqueue {
+            enqueue(&mut tx, kind, req.numero, req.trace_context.as_deref(), now).await?;
+        }
+        let richiesta = must_fetch_richiesta(&mut tx, req.numero).await?;
+        tx.commit().await?;
+        Ok(richiesta)
+    }
+
+    async fn save_esito(
+        &self,
+        numero: i64,
+        esito: &EsitoPrevalidazione,
+        actor: &str,
+        auto_approve: bool,
+    ) -> Result<Richiesta> {
+        let now = now();
+        let finale = esito.stato_finale();
+        let file_finding = esito.file_finding.as_ref().map(finding_json).transpose()?;
+        let mut tx = self.begin_write().await?;
+
+        let changed = sqlx::query(
+            "UPDATE richieste SET stato = ?3, domande_totali = ?4, domande_valide = ?5, domande_scartate = ?6, \
+             domande_protocollate = 0, rule_set = ?7, file_finding = ?8, data_prevalidazione = ?9, \
+             updated_at = ?9 WHERE numero = ?1 AND stato = ?2",
+        )
+        .bind(numero)
+        .bind(StatoRichiesta::InElaborazione.as_str())
+        .bind(finale.as_str())
+        .bind(i64_of(esito.domande.len()))
+        .bind(i64_of(esito.valide()))
+        .bind(i64_of(esito.scartate()))
+        .bind(&esito.rule_set)
+        .bind(file_finding)
+        .bind(sqlite_ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(conflict(&mut tx, numero).await);
+        }
+
+        // Idempotent: whatever an earlier attempt left is replaced.
+        sqlx::query("DELETE FROM findings WHERE numero_richiesta = ?1")
+            .bind(numero)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM domande WHERE numero_richiesta = ?1")
+            .bind(numero)
+            .execute(&mut *tx)
+            .await?;
+
+        for chunk in esito.domande.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO domande (numero_richiesta, progressivo, matricola, codice_fiscale_azienda, \
+                 denominazione, unita_produttiva, periodo_dal, periodo_al, esito) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(numero)
+                    .push_bind(i64::from(d.progressivo))
+                    .push_bind(d.matricola.as_deref())
+                    .push_bind(d.codice_fiscale_azienda.as_deref())
+                    .push_bind(d.denominazione.as_deref())
+                    .push_bind(d.unita_produttiva.as_deref())
+                    .push_bind(d.periodo_dal)
+                    .push_bind(d.periodo_al)
+                    .push_bind(d.esito.as_str());
+            });
+            qb.build().persistent(false).execute(&mut *tx).await?;
+        }
+        let findings: Vec<(i64, &str, i32, &Finding)> = esito
+            .domande
+            .iter()
+            .flat_map(|d| {
+                d.findings.iter().enumerate().map(move |(seq, f)| {
+                    (
+                        i64::from(d.progressivo),
+                        FASE_PREVALIDAZIONE,
+                        i32::try_from(seq).unwrap_or(i32::MAX),
+                        f,
+                    )
+                })
+            })
+            .collect();
+        insert_findings(&mut tx, numero, &findings).await?;
+
+        record_transition(
+            &mut tx,
+            numero,
+            Some(StatoRichiesta::InElaborazione),
+            finale,
+            actor,
+            now,
+            None,
+        )
+        .await?;
+
+        if auto_approve && finale == StatoRichiesta::Prevalidata {
+            sqlx::query("UPDATE richieste SET stato = ?2, data_approvazione = ?3, updated_at = ?3 WHERE numero = ?1")
+                .bind(numero)
+                .bind(StatoRichiesta::Approvata.as_str())
+                .bind(sqlite_ts(now))
+                .execute(&mut *tx)
+                .await?;
+            record_transition(
+                &mut tx,
+                numero,
+                Some(finale),
+                StatoRichiesta::Approvata,
+                actor,
+                now,
+                None,
+            )
+            .await?;
+            enqueue(&mut tx, JobKind::Invio, numero, None, now).await?;
+        }
+
+        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
+        tx.commit().await?;
+        Ok(richiesta)
+    }
+
+    async fn list_domande(
+        &self,
+        numero: i64,
+        esito: Option<EsitoDomanda>,
+        page: u32,
+        page_size: u32,
+    ) -> Result<Page<DomandaRecord>> {
+        let p = paging(page, page_size);
+        let esito = esito.map(EsitoDomanda::as_str);
+        let mut tx = self.reader.begin().await?;
+
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT numero FROM richieste WHERE numero = ?1")
+                .bind(numero)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(numero));
+        }
+
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2)")
+                .bind(numero)
+                .bind(esito)
+                .fetch_one(&mut *tx)
+                .await?;
+
+        let rows: Vec<DomandaRow> = sqlx::query_as(&format!(
+            "SELECT {DOMANDA_COLS} FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2) \
+             ORDER BY progressivo LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(numero)
+        .bind(esito)
+        .bind(p.limit)
+        .bind(p.offset)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut domande: Vec<DomandaRecord> = convert(rows)?;
+
+        if !domande.is_empty() {
+            let rows: Vec<FindingRow> = sqlx::query_as(
+                "SELECT progressivo, code, layer, severity, message, xpath, line, col, value FROM findings \
+                 WHERE numero_richiesta = ?1 AND progressivo IN \
+                   (SELECT progressivo FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2) \
+                    ORDER BY progressivo LIMIT ?3 OFFSET ?4) \
+                 ORDER BY progressivo, CASE fase WHEN 'PREVALIDAZIONE' THEN 0 ELSE 1 END, seq",
+            )
+            .bind(numero)
+            .bind(esito)
+            .bind(p.limit)
+            .bind(p.offset)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            attach_findings(&mut domande, convert(rows)?);
+        }
+        tx.commit().await?;
+        Ok(Page {
+            items: domande,
+            total,
+            page: p.page,
+            page_size: p.page_size,
+        })
+    }
+
+    async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta> {
+        let at = trunc(at);
+        let now = now();
+        let anno = common::anno(at);
+        // The one writer connection serialises every sending.
+        let mut tx = self.begin_write().await?;
+
+        sqlx::query("INSERT INTO protocollo_contatori (anno, ultimo) VALUES (?1, 0) ON CONFLICT (anno) DO NOTHING")
+            .bind(anno)
+            .execute(&mut *tx)
+            .await?;
+        let ultimo: i64 =
+            sqlx::query_scalar("SELECT ultimo FROM protocollo_contatori WHERE anno = ?1")
+                .bind(anno)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+
+        let stato: Option<String> =
+            sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = ?1")
+                .bind(numero)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match stato.as_deref().map(StatoRichiesta::from_str) {
+            None => return Err(StoreError::NotFound(numero)),
+            Some(Err(e)) => return Err(StoreError::Corrupt(e.to_string())),
+            Some(Ok(StatoRichiesta::InInvio)) => {}
+            Some(Ok(current)) => return Err(StoreError::StateConflict { current }),
+        }
+
+        let sendable: Vec<i64> = sqlx::query_scalar(
+            "SELECT progressivo FROM domande WHERE numero_richiesta = ?1 \
+             AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY progressivo",
+        )
+        .bind(numero)
+        .fetch_all(&mut *tx)
+        .await?;
+        let rows: Vec<OverlapRow> = sqlx::query_as(
+            "SELECT d.progressivo, a.protocollo, a.periodo_dal, a.periodo_al \
+             FROM domande d JOIN domande a \
+               ON a.esito = 'PROTOCOLLATA' AND a.matricola = d.matricola \
+              AND a.unita_produttiva = d.unita_produttiva \
+              AND a.periodo_dal <= d.periodo_al AND a.periodo_al >= d.periodo_dal \
+              AND a.numero_richiesta <> d.numero_richiesta AND a.protocollo IS NOT NULL \
+             WHERE d.numero_richiesta = ?1 AND d.esito IN ('VALIDA', 'VALIDA_CON_AVVISI') \
+             ORDER BY d.progressivo, a.protocollo",
+        )
+        .bind(numero)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        // The first (smallest protocollo) overlap of each domanda.
+        let mut overlaps: HashMap<i64, OverlapRow> = HashMap::new();
+        for o in rows {
+            overlaps.entry(o.progressivo).or_insert(o);
+        }
+
+        let mut n = ultimo;
+        let mut protocollate = 0usize;
+        let mut nuovi_findings = Vec::new();
+        for progressivo in sendable {
+            if let Some(o) = overlaps.get(&progressivo) {
+                sqlx::query(
+                    "UPDATE domande SET esito = 'SCARTATA_IN_INVIO' WHERE numero_richiesta = ?1 AND progressivo = ?2",
+                )
+                .bind(numero)
+                .bind(progressivo)
+                .execute(&mut *tx)
+                .await?;
+                nuovi_findings.push((
+                    progressivo,
+                    periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al),
+                ));
+            } else {
+                n += 1;
+                protocollate += 1;
+                sqlx::query(
+                    "UPDATE domande SET esito = 'PROTOCOLLATA', protocollo = ?3, data_protocollo = ?4 \
+                     WHERE numero_richiesta = ?1 AND progressivo = ?2",
+                )
+                .bind(numero)
+                .bind(progressivo)
+                .bind(protocollo(anno, n))
+                .bind(sqlite_ts(at))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if n != ultimo {
+            sqlx::query("UPDATE protocollo_contatori SET ultimo = ?2 WHERE anno = ?1")
+                .bind(anno)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !nuovi_findings.is_empty() {
+            let rows: Vec<(i64, &str, i32, &Finding)> = nuovi_findings
+                .iter()
+                .map(|(p, f)| (*p, FASE_INVIO, 0, f))
+                .collect();
+            insert_findings(&mut tx, numero, &rows).await?;
+        }
+
+        let finale = if protocollate == 0 {
+            StatoRichiesta::ScartataInInvio
+        } else {
+            StatoRichiesta::Consegnata
+        };
+        sqlx::query(
+            "UPDATE richieste SET stato = ?2, data_consegna = ?3, updated_at = ?4, \
+             domande_protocollate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 AND esito = 'PROTOCOLLATA'), \
+             domande_valide = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 \
+                               AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI', 'PROTOCOLLATA')), \
+             domande_scartate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 \
+                                 AND esito IN ('SCARTATA', 'SCARTATA_IN_INVIO')) \
+             WHERE numero = ?1",
+        )
+        .bind(numero)
+        .bind(finale.as_str())
+        .bind(sqlite_ts(at))
+        .bind(sqlite_ts(now))
+        .execute(&mut *tx)
+        .await?;
+        record_transition(
+            &mut tx,
+            numero,
+            Some(StatoRichiesta::InInvio),
+            finale,
+            actor,
+            at,
+            None,
+        )
+        .await?;
+
+        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
+        tx.commit().await?;
+        Ok(richiesta)
+    }
+
+    async fn lease_outbox(&self, limit: i64, lease: Duration) -> Result<Vec<OutboxMessage>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let now = now();
+        // One statement on the one writer connection: two relays cannot lease the same row.
+        let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "UPDATE outbox SET leased_until = ?1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL \
+                          AND (leased_until IS NULL OR leased_until < ?2) ORDER BY id LIMIT ?3) \
+             RETURNING {OUTBOX_COLS}"
+        ))
+        .bind(sqlite_ts(common::plus(now, lease)))
+        .bind(sqlite_ts(now))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(db_err)?;
+        rows.sort_by_key(|r| r.id);
+        convert(rows)
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = sqlite_ts(now());
+        let mut tx = self.begin_write().await?;
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE outbox SET published_at = ");
+            qb.push_bind(now.as_str())
+                .push(" WHERE published_at IS NULL AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().persistent(false).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn requeue_stale(&self, older_than: Duration) -> Result<u64> {
+        let now = now();
+        let cutoff = common::minus(now, older_than);
+        let mut tx = self.begin_write().await?;
+        let stale: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT numero, stato FROM richieste r \
+             WHERE stato IN ('RICEVUTA', 'IN_ELABORAZIONE', 'APPROVATA', 'IN_INVIO') AND updated_at < ?1 \
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.numero_richiesta = r.numero AND o.published_at IS NULL) \
+             ORDER BY numero",
+        )
+        .bind(sqlite_ts(cutoff))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut requeued = 0u64;
+        for (numero, stato) in stale {
+            let stato: StatoRichiesta = stato.parse().map_err(|_| {
+                StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {stato:?}"))
+            })?;
+            let Some(kind) = job_of_stale(stato) else {
+                continue;
+            };
+            enqueue(&mut tx, kind, numero, None, now).await?;
+            sqlx::query("UPDATE richieste SET updated_at = ?2 WHERE numero = ?1")
+                .bind(numero)
+                .bind(sqlite_ts(now))
+                .execute(&mut *tx)
+                .await?;
+            requeued += 1;
+        }
+        tx.commit().await?;
+        Ok(requeued)
+    }
+}

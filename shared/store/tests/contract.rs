@@ -1,0 +1,2066 @@
+//! The contract of [`Store`], run against both implementations.
+//!
+//! - SQLite: a fresh file in a temporary directory per test.
+//! - PostgreSQL: a fresh database per test (`cigo_t_<uuid>`) on the server named by
+//!   `CIGO_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped at the
+//!   end. These tests FAIL when the server is unreachable: they are not optional.
+
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
+use cigo_domain::archivio::ARC_PERIODO_SOVRAPPOSTO;
+use cigo_domain::{
+    DomandaEsito, EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Layer, Ruolo, Severity,
+    StatoRichiesta,
+};
+use cigo_store::postgres::PgStore;
+use cigo_store::sqlite::SqliteStore;
+use cigo_store::{NewRichiesta, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest};
+use sqlx::{Connection, Executor, PgConnection};
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+// --- Fixtures -----------------------------------------------------------------------------------
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    /// (admin URL, database name) of a PostgreSQL test database, dropped at the end.
+    pg: Option<(String, String)>,
+}
+
+async fn make_sqlite() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("cigo.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    Fixture {
+        store: Arc::new(store),
+        _dir: Some(dir),
+        pg: None,
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("CIGO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[authority_end..].find('/') {
+        Some(i) => &base[..authority_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+async fn make_pg() -> Fixture {
+    let admin_url = pg_admin_url();
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is unreachable at {admin_url}: {e}"));
+    let name = format!("cigo_t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    let store = PgStore::connect(&with_database(&admin_url, &name), 6)
+        .await
+        .expect("connect to the test database");
+    store.migrate().await.expect("migrate postgres");
+    Fixture {
+        store: Arc::new(store),
+        _dir: None,
+        pg: Some((admin_url, name)),
+    }
+}
+
+async fn drop_pg(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = PgConnection::connect(admin_url).await {
+        let _ = admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await;
+        admin.close().await.ok();
+    }
+}
+
+/// Runs one contract test on a fresh store; cleans up even when the test panics.
+async fn run<M, MF, T, TF>(make: M, test: T)
+where
+    M: FnOnce() -> MF,
+    MF: Future<Output = Fixture>,
+    T: FnOnce(Arc<dyn Store>) -> TF,
+    TF: Future<Output = ()> + Send + 'static,
+{
+    let fixture = make().await;
+    let outcome = tokio::spawn(test(fixture.store.clone())).await;
+    drop(fixture.store);
+    if let Some((url, name)) = &fixture.pg {
+        drop_pg(url, name).await;
+    }
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+macro_rules! contract_tests {
+    ($backend:ident, $make:ident $(, #[$attr:meta])*) => {
+        mod $backend {
+            use super::*;
+            contract_tests!(@each $make; [$(#[$attr])*];
+                ping_and_migrate_again,
+                tokens,
+                create_richiesta_numbers_transition_outbox,
+                transition_compare_and_set,
+                save_esito_large,
+                save_esito_scartata,
+                save_esito_after_failed_attempt,
+                save_esito_auto_approve,
+                list_domande_paging_filter_findings,
+                search_filters_and_paging,
+                complete_invio_protocols,
+                complete_invio_overlap,
+                complete_invio_all_rejected,
+                complete_invio_state_checks,
+                complete_invio_concurrent,
+                lease_outbox_concurrent_and_expiry,
+                requeue_stale,
+            );
+        }
+    };
+    (@each $make:ident; $attrs:tt; $(,)?) => {};
+    (@each $make:ident; [$($attr:tt)*]; $name:ident $(, $rest:ident)* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $name() {
+            run($make, super::$name).await
+        }
+        contract_tests!(@each $make; [$($attr)*]; $($rest),*);
+    };
+}
+
+contract_tests!(sqlite, make_sqlite);
+// Needs the PostgreSQL server: `bash .ci/run` runs these with --include-ignored.
+contract_tests!(
+    postgres,
+    make_pg,
+    #[ignore = "needs PostgreSQL; run by .ci/run with --include-ignored"]
+);
+
+// --- Helpers ------------------------------------------------------------------------------------
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+fn finding(code: &str, severity: Severity, i: u32) -> Finding {
+    Finding {
+        code: code.into(),
+        layer: Layer::Campi,
+        severity,
+        message: format!("messaggio {code} {i}"),
+        xpath: Some(format!("/RichiestaCIGO/Domanda[{i}]/Campo")),
+        line: Some(10 + i),
+        column: Some(3),
+        value: if i & 1 == 0 {
+            Some(format!("v{i}"))
+        } else {
+            None
+        },
+    }
+}
+
+fn domanda(
+    progressivo: u32,
+    matricola: Option<&str>,
+    up: Option<&str>,
+    dal: &str,
+    al: &str,
+    findings: Vec<Finding>,
+) -> DomandaEsito {
+    DomandaEsito {
+        progressivo,
+        matricola: matricola.map(Into::into),
+        codice_fiscale_azienda: Some(format!("{:011}", 1000 + progressivo)),
+        denominazione: Some(format!("Azienda {progressivo} S.r.l.")),
+        unita_produttiva: up.map(Into::into),
+        periodo_dal: Some(d(dal)),
+        periodo_al: Some(d(al)),
+        esito: DomandaEsito::esito_from(&findings),
+        findings,
+    }
+}
+
+fn esito(domande: Vec<DomandaEsito>) -> EsitoPrevalidazione {
+    EsitoPrevalidazione {
+        file_finding: None,
+        domande,
+        rule_set: "cigo-regole/1".into(),
+    }
+}
+
+/// `n` domande: every 10th rejected (AVVISO + ERRORE), every 7th otherwise with a warning.
+fn big_esito(n: u32) -> EsitoPrevalidazione {
+    esito(
+        (1..=n)
+            .map(|i| {
+                let mut f = Vec::new();
+                if i % 7 == 0 || i % 10 == 0 {
+                    f.push(finding("CMP-010", Severity::Avviso, i));
+                }
+                if i % 10 == 0 {
+                    f.push(finding("CMP-001", Severity::Errore, i));
+                }
+                let m = format!("{:010}", 5000000000u64 + u64::from(i % 50));
+                domanda(i, Some(&m), Some("UP-1"), "2026-01-05", "2026-01-11", f)
+            })
+            .collect(),
+    )
+}
+
+fn new_richiesta(intermediario: &str, prevalidazione: bool) -> NewRichiesta {
+    NewRichiesta {
+        intermediario: intermediario.into(),
+        blob_key: format!("blobs/{}", uuid::Uuid::new_v4()),
+        sha256: "ab".repeat(32),
+        size_bytes: 1234,
+        prevalidazione,
+        actor: "token:1".into(),
+        trace_context: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+    }
+}
+
+async fn step(
+    store: &Arc<dyn Store>,
+    numero: i64,
+    from: StatoRichiesta,
+    to: StatoRichiesta,
+) -> Richiesta {
+    store
+        .transition(TransitionRequest {
+            numero,
+            from,
+            to,
+            actor: "test".into(),
+            nota: None,
+            enqueue: None,
+            trace_context: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("transition {from} -> {to} of {numero}: {e}"))
+}
+
+/// A richiesta of `intermediario` prevalidated with `e` (not auto-approved).
+async fn prevalidated(
+    store: &Arc<dyn Store>,
+    intermediario: &str,
+    e: &EsitoPrevalidazione,
+) -> Richiesta {
+    let r = store
+        .create_richiesta(new_richiesta(intermediario, true))
+        .await
+        .unwrap();
+    step(
+        store,
+        r.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    store
+        .save_esito(r.numero, e, "sistema:worker", false)
+        .await
+        .unwrap()
+}
+
+/// A richiesta prevalidated with `e` and brought to IN_INVIO.
+async fn in_invio(store: &Arc<dyn Store>, e: &EsitoPrevalidazione) -> Richiesta {
+    let r = prevalidated(store, "INTERM00001", e).await;
+    assert_eq!(r.stato, StatoRichiesta::Prevalidata);
+    step(
+        store,
+        r.numero,
+        StatoRichiesta::Prevalidata,
+        StatoRichiesta::Approvata,
+    )
+    .await;
+    step(
+        store,
+        r.numero,
+        StatoRichiesta::Approvata,
+        StatoRichiesta::InInvio,
+    )
+    .await
+}
+
+fn at_2026() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap() + ChronoDuration::microseconds(123_456)
+}
+
+async fn all_domande(store: &Arc<dyn Store>, numero: i64) -> Vec<cigo_store::DomandaRecord> {
+    store
+        .list_domande(numero, None, 1, 100_000)
+        .await
+        .unwrap()
+        .items
+}
+
+/// Leases and publishes every outbox row (so that tests start from a clean outbox).
+async fn drain_outbox(store: &Arc<dyn Store>) -> Vec<cigo_store::OutboxMessage> {
+    let rows = store
+        .lease_outbox(10_000, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .mark_published(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    rows
+}
+
+// --- Contract -----------------------------------------------------------------------------------
+
+async fn ping_and_migrate_again(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(matches!(store.backend(), "sqlite" | "postgres"));
+    assert!(store.get_richiesta(1).await.unwrap().is_none());
+}
+
+async fn tokens(store: Arc<dyn Store>) {
+    let expires =
+        Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap() + ChronoDuration::microseconds(678_901);
+    let t = store
+        .create_token(
+            "hash-1",
+            "RSSMRA80A01H501U",
+            Some("gestionale"),
+            Ruolo::Intermediario,
+            Some(expires),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.intermediario, "RSSMRA80A01H501U");
+    assert_eq!(t.nome.as_deref(), Some("gestionale"));
+    assert_eq!(t.ruolo, Ruolo::Intermediario);
+    assert_eq!(t.expires_at, Some(expires));
+    assert_eq!(t.revoked_at, None);
+    assert!((Utc::now() - t.created_at).num_seconds().abs() < 60);
+
+    let op = store
+        .create_token("hash-2", "INPS", None, Ruolo::Operatore, None)
+        .await
+        .unwrap();
+    assert!(op.id > t.id);
+
+    assert_eq!(store.find_token("hash-1").await.unwrap(), Some(t));
+    assert_eq!(store.find_token("hash-2").await.unwrap(), Some(op));
+    assert_eq!(store.find_token("nope").await.unwrap(), None);
+    // The hash is unique.
+    assert!(store
+        .create_token("hash-1", "X", None, Ruolo::Admin, None)
+        .await
+        .is_err());
+}
+
+async fn create_richiesta_numbers_transition_outbox(store: Arc<dyn Store>) {
+    let before = Utc::now() - ChronoDuration::seconds(1);
+    let mut numeri = Vec::new();
+    for _ in 0..3 {
+        let new = new_richiesta("INTERM00001", true);
+        let r = store.create_richiesta(new.clone()).await.unwrap();
+        assert_eq!(r.stato, StatoRichiesta::Ricevuta);
+        assert_eq!(r.intermediario, new.intermediario);
+        assert_eq!(r.blob_key, new.blob_key);
+        assert_eq!(r.sha256, new.sha256);
+        assert_eq!(r.size_bytes, 1234);
+        assert!(r.prevalidazione);
+        assert!(r.data_inserimento >= before);
+        assert_eq!(r.updated_at, r.data_inserimento);
+        assert_eq!(
+            (
+                r.domande_totali,
+                r.domande_valide,
+                r.domande_scartate,
+                r.domande_protocollate
+            ),
+            (0, 0, 0, 0)
+        );
+        assert_eq!(r.data_prevalidazione, None);
+        assert_eq!(r.file_finding, None);
+        // Round trip: what was returned is what is stored, to the microsecond.
+        assert_eq!(
+            store.get_richiesta(r.numero).await.unwrap(),
+            Some(r.clone())
+        );
+
+        let tr = store.transizioni(r.numero).await.unwrap();
+        assert_eq!(tr.len(), 1);
+        assert_eq!(tr[0].da, None);
+        assert_eq!(tr[0].a, StatoRichiesta::Ricevuta);
+        assert_eq!(tr[0].actor, "token:1");
+        assert_eq!(tr[0].at, r.data_inserimento);
+        numeri.push(r.numero);
+    }
+    assert!(
+        numeri.windows(2).all(|w| w[0] < w[1]),
+        "increasing: {numeri:?}"
+    );
+
+    let rows = store
+        .lease_outbox(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(),
+        numeri
+    );
+    for row in &rows {
+        assert_eq!(row.kind, JobKind::Prevalidazione);
+        assert_eq!(row.attempts, 1);
+        assert_eq!(
+            row.trace_context.as_deref(),
+            new_richiesta("x", true).trace_context.as_deref()
+        );
+    }
+    assert!(store
+        .get_richiesta(numeri[2] + 1000)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn transition_compare_and_set(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    drain_outbox(&store).await;
+
+    let moved = step(
+        &store,
+        r.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    assert_eq!(moved.stato, StatoRichiesta::InElaborazione);
+    assert!(moved.updated_at >= r.updated_at);
+    assert_eq!(moved.data_approvazione, None);
+
+    // The same compare-and-set again: the richiesta is no longer RICEVUTA.
+    let again = store
+        .transition(TransitionRequest {
+            numero: r.numero,
+            from: StatoRichiesta::Ricevuta,
+            to: StatoRichiesta::Eliminata,
+            actor: "token:1".into(),
+            nota: None,
+            enqueue: None,
+            trace_context: None,
+        })
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::StateConflict {
+                current: StatoRichiesta::InElaborazione
+            })
+        ),
+        "{again:?}"
+    );
+    let missing = store
+        .transition(TransitionRequest {
+            numero: 987_654,
+            from: StatoRichiesta::Ricevuta,
+            to: StatoRichiesta::Eliminata,
+            actor: "token:1".into(),
+            nota: None,
+            enqueue: None,
+            trace_context: None,
+        })
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(987_654))),
+        "{missing:?}"
+    );
+    // A failed compare-and-set leaves no trace.
+    assert_eq!(store.transizioni(r.numero).await.unwrap().len(), 2);
+
+    // ELIMINATA sets data_eliminazione and records actor and nota; APPROVATA sets data_approvazione
+    // and writes the outbox row when asked.
+    let r2 = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let deleted = store
+        .transition(TransitionRequest {
+            numero: r2.numero,
+            from: StatoRichiesta::Ricevuta,
+            to: StatoRichiesta::Eliminata,
+            actor: "token:7".into(),
+            nota: Some("caricato per errore".into()),
+            enqueue: None,
+            trace_context: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted.stato, StatoRichiesta::Eliminata);
+    assert_eq!(deleted.data_eliminazione, Some(deleted.updated_at));
+    let tr = store.transizioni(r2.numero).await.unwrap();
+    assert_eq!(tr.last().unwrap().da, Some(StatoRichiesta::Ricevuta));
+    assert_eq!(tr.last().unwrap().a, StatoRichiesta::Eliminata);
+    assert_eq!(tr.last().unwrap().actor, "token:7");
+    assert_eq!(
+        tr.last().unwrap().nota.as_deref(),
+        Some("caricato per errore")
+    );
+    assert_eq!(store.get_richiesta(r2.numero).await.unwrap(), Some(deleted));
+
+    let p = prevalidated(&store, "INTERM00001", &big_esito(3)).await;
+    drain_outbox(&store).await;
+    let approved = store
+        .transition(TransitionRequest {
+            numero: p.numero,
+            from: StatoRichiesta::Prevalidata,
+            to: StatoRichiesta::Approvata,
+            actor: "token:1".into(),
+            nota: None,
+            enqueue: Some(JobKind::Invio),
+            trace_context: Some("trace-approve".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(approved.stato, StatoRichiesta::Approvata);
+    assert_eq!(approved.data_approvazione, Some(approved.updated_at));
+    let rows = store
+        .lease_outbox(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].kind, JobKind::Invio);
+    assert_eq!(rows[0].numero_richiesta, p.numero);
+    assert_eq!(rows[0].trace_context.as_deref(), Some("trace-approve"));
+}
+
+async fn save_esito_large(store: Arc<dyn Store>) {
+    let e = big_esito(1_500);
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    step(
+        &store,
+        r.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    let saved = store
+        .save_esito(r.numero, &e, "sistema:worker", false)
+        .await
+        .unwrap();
+    assert_eq!(saved.stato, StatoRichiesta::Prevalidata);
+    assert_eq!(saved.domande_totali, 1_500);
+    assert_eq!(saved.domande_scartate, 150);
+    assert_eq!(saved.domande_valide, 1_350);
+    assert_eq!(saved.domande_protocollate, 0);
+    assert_eq!(saved.rule_set.as_deref(), Some("cigo-regole/1"));
+    assert_eq!(saved.file_finding, None);
+    assert_eq!(saved.data_prevalidazione, Some(saved.updated_at));
+    assert_eq!(saved.data_approvazione, None);
+    assert_eq!(
+        store.get_richiesta(r.numero).await.unwrap(),
+        Some(saved.clone())
+    );
+
+    let domande = all_domande(&store, r.numero).await;
+    assert_eq!(domande.len(), 1_500);
+    for (got, want) in domande.iter().zip(&e.domande) {
+        assert_eq!(got.numero_richiesta, r.numero);
+        assert_eq!(got.progressivo, i64::from(want.progressivo));
+        assert_eq!(got.matricola, want.matricola);
+        assert_eq!(got.codice_fiscale_azienda, want.codice_fiscale_azienda);
+        assert_eq!(got.denominazione, want.denominazione);
+        assert_eq!(got.unita_produttiva, want.unita_produttiva);
+        assert_eq!(got.periodo_dal, want.periodo_dal);
+        assert_eq!(got.periodo_al, want.periodo_al);
+        assert_eq!(got.esito, want.esito);
+        assert_eq!(got.findings, want.findings);
+        assert_eq!(got.protocollo, None);
+        assert_eq!(got.data_protocollo, None);
+    }
+
+    let tr = store.transizioni(r.numero).await.unwrap();
+    assert_eq!(
+        tr.iter().map(|t| t.a).collect::<Vec<_>>(),
+        vec![
+            StatoRichiesta::Ricevuta,
+            StatoRichiesta::InElaborazione,
+            StatoRichiesta::Prevalidata
+        ]
+    );
+    assert_eq!(tr[2].actor, "sistema:worker");
+    assert_eq!(tr[2].da, Some(StatoRichiesta::InElaborazione));
+
+    // A redelivered message: the compare-and-set refuses a second esito, nothing changes.
+    let second = store
+        .save_esito(r.numero, &big_esito(10), "sistema:worker", false)
+        .await;
+    assert!(
+        matches!(
+            second,
+            Err(StoreError::StateConflict {
+                current: StatoRichiesta::Prevalidata
+            })
+        ),
+        "{second:?}"
+    );
+    assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(saved));
+    assert_eq!(
+        store
+            .list_domande(r.numero, None, 1, 1)
+            .await
+            .unwrap()
+            .total,
+        1_500
+    );
+
+    let missing = store.save_esito(424_242, &e, "sistema:worker", false).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(424_242))),
+        "{missing:?}"
+    );
+    // Not yet IN_ELABORAZIONE.
+    let fresh = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let early = store
+        .save_esito(fresh.numero, &e, "sistema:worker", false)
+        .await;
+    assert!(
+        matches!(
+            early,
+            Err(StoreError::StateConflict {
+                current: StatoRichiesta::Ricevuta
+            })
+        ),
+        "{early:?}"
+    );
+}
+
+async fn save_esito_scartata(store: Arc<dyn Store>) {
+    // Every domanda rejected.
+    let all_bad = esito(
+        (1..=5)
+            .map(|i| {
+                domanda(
+                    i,
+                    Some("5000000001"),
+                    Some("UP-1"),
+                    "2026-01-05",
+                    "2026-01-11",
+                    vec![finding("CMP-001", Severity::Errore, i)],
+                )
+            })
+            .collect(),
+    );
+    let r = prevalidated(&store, "INTERM00001", &all_bad).await;
+    assert_eq!(r.stato, StatoRichiesta::Scartata);
+    assert_eq!(
+        (r.domande_totali, r.domande_valide, r.domande_scartate),
+        (5, 0, 5)
+    );
+    assert_eq!(
+        store
+            .transizioni(r.numero)
+            .await
+            .unwrap()
+            .last()
+            .map(|t| t.a),
+        Some(StatoRichiesta::Scartata)
+    );
+
+    // A file-level failure: no domande, the finding is kept on the richiesta.
+    let file_finding = Finding {
+        code: "FIL-002".into(),
+        layer: Layer::File,
+        severity: Severity::Errore,
+        message: "Il file non è un XML ben formato: «tag» non chiuso".into(),
+        xpath: None,
+        line: Some(42),
+        column: Some(7),
+        value: Some("<Domanda>".into()),
+    };
+    let bad_file = EsitoPrevalidazione {
+        file_finding: Some(file_finding.clone()),
+        domande: vec![],
+        rule_set: "cigo-regole/1".into(),
+    };
+    let r = prevalidated(&store, "INTERM00001", &bad_file).await;
+    assert_eq!(r.stato, StatoRichiesta::Scartata);
+    assert_eq!(r.file_finding, Some(file_finding));
+    assert_eq!(r.domande_totali, 0);
+    assert_eq!(
+        store.get_richiesta(r.numero).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store
+            .list_domande(r.numero, None, 1, 10)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    // Auto-approve does not apply to a rejected richiesta.
+    drain_outbox(&store).await;
+    let x = store
+        .create_richiesta(new_richiesta("INTERM00001", false))
+        .await
+        .unwrap();
+    step(
+        &store,
+        x.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    let x = store
+        .save_esito(x.numero, &all_bad, "sistema:worker", true)
+        .await
+        .unwrap();
+    assert_eq!(x.stato, StatoRichiesta::Scartata);
+    assert_eq!(x.data_approvazione, None);
+    let rows = store
+        .lease_outbox(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|r| r.kind == JobKind::Prevalidazione),
+        "{rows:?}"
+    );
+}
+
+async fn save_esito_after_failed_attempt(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    step(
+        &store,
+        r.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+
+    // Two domande with the same progressivo: the insert fails after some rows were written.
+    let mut broken = big_esito(1_200);
+    broken.domande[1_100].progressivo = 5;
+    let failed = store
+        .save_esito(r.numero, &broken, "sistema:worker", false)
+        .await;
+    assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+
+    // Rolled back as a whole.
+    let now = store.get_richiesta(r.numero).await.unwrap().unwrap();
+    assert_eq!(now.stato, StatoRichiesta::InElaborazione);
+    assert_eq!(now.domande_totali, 0);
+    assert_eq!(
+        store
+            .list_domande(r.numero, None, 1, 10)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(store.transizioni(r.numero).await.unwrap().len(), 2);
+
+    // The retry succeeds.
+    let e = big_esito(1_200);
+    let saved = store
+        .save_esito(r.numero, &e, "sistema:worker", false)
+        .await
+        .unwrap();
+    assert_eq!(saved.stato, StatoRichiesta::Prevalidata);
+    assert_eq!(saved.domande_totali, 1_200);
+    let domande = all_domande(&store, r.numero).await;
+    assert_eq!(domande.len(), 1_200);
+    assert_eq!(domande[1_099].findings, e.domande[1_099].findings);
+}
+
+async fn save_esito_auto_approve(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", false))
+        .await
+        .unwrap();
+    assert!(!r.prevalidazione);
+    drain_outbox(&store).await;
+    step(
+        &store,
+        r.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    let saved = store
+        .save_esito(r.numero, &big_esito(20), "sistema:worker", true)
+        .await
+        .unwrap();
+    assert_eq!(saved.stato, StatoRichiesta::Approvata);
+    assert!(saved.data_prevalidazione.is_some());
+    assert!(saved.data_approvazione.is_some());
+    assert_eq!(saved.domande_valide, 18);
+    let tr = store.transizioni(r.numero).await.unwrap();
+    assert_eq!(
+        tr.iter().map(|t| (t.da, t.a)).collect::<Vec<_>>(),
+        vec![
+            (None, StatoRichiesta::Ricevuta),
+            (
+                Some(StatoRichiesta::Ricevuta),
+                StatoRichiesta::InElaborazione
+            ),
+            (
+                Some(StatoRichiesta::InElaborazione),
+                StatoRichiesta::Prevalidata
+            ),
+            (Some(StatoRichiesta::Prevalidata), StatoRichiesta::Approvata),
+        ]
+    );
+    let rows = store
+        .lease_outbox(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].kind, JobKind::Invio);
+    assert_eq!(rows[0].numero_richiesta, r.numero);
+    // The trace of the upload carries on.
+    assert_eq!(
+        rows[0].trace_context,
+        new_richiesta("x", true).trace_context
+    );
+}
+
+async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
+    let e = big_esito(95);
+    let r = prevalidated(&store, "INTERM00001", &e).await;
+
+    let p2 = store.list_domande(r.numero, None, 2, 10).await.unwrap();
+    assert_eq!(p2.total, 95);
+    assert_eq!((p2.page, p2.page_size), (2, 10));
+    assert_eq!(
+        p2.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(),
+        (11..=20).collect::<Vec<i64>>()
+    );
+    // Findings are attached to the right domanda, in file order.
+    let d20 = &p2.items[9];
+    assert_eq!(d20.esito, EsitoDomanda::Scartata);
+    assert_eq!(
+        d20.findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>(),
+        vec!["CMP-010", "CMP-001"]
+    );
+    assert_eq!(p2.items[3].findings.len(), 1); // 14: a warning
+    assert_eq!(p2.items[3].esito, EsitoDomanda::ValidaConAvvisi);
+    assert!(p2.items[0].findings.is_empty());
+
+    let last = store.list_domande(r.numero, None, 10, 10).await.unwrap();
+    assert_eq!(
+        last.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(),
+        (91..=95).collect::<Vec<i64>>()
+    );
+    assert!(store
+        .list_domande(r.numero, None, 11, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    let scartate = store
+        .list_domande(r.numero, Some(EsitoDomanda::Scartata), 1, 4)
+        .await
+        .unwrap();
+    assert_eq!(scartate.total, 9);
+    assert_eq!(
+        scartate
+            .items
+            .iter()
+            .map(|d| d.progressivo)
+            .collect::<Vec<_>>(),
+        vec![10, 20, 30, 40]
+    );
+    assert!(scartate.items.iter().all(|d| d.findings.len() == 2));
+    let scartate2 = store
+        .list_domande(r.numero, Some(EsitoDomanda::Scartata), 2, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        scartate2
+            .items
+            .iter()
+            .map(|d| d.progressivo)
+            .collect::<Vec<_>>(),
+        vec![50, 60, 70, 80]
+    );
+    assert_eq!(scartate2.items[0].findings[1].code, "CMP-001");
+    let avvisi = store
+        .list_domande(r.numero, Some(EsitoDomanda::ValidaConAvvisi), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(avvisi.total, 12); // multiples of 7 up to 95 that are not multiples of 10 (70)
+    assert_eq!(
+        store
+            .list_domande(r.numero, Some(EsitoDomanda::Protocollata), 1, 100)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    let missing = store.list_domande(777_777, None, 1, 10).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(777_777))),
+        "{missing:?}"
+    );
+
+    // After sending, the finding of the sending comes after those of prevalidation.
+    let first = esito(vec![domanda(
+        1,
+        Some("5000000001"),
+        Some("UP-9"),
+        "2026-02-01",
+        "2026-02-10",
+        vec![],
+    )]);
+    let a = in_invio(&store, &first).await;
+    store
+        .complete_invio(a.numero, "sistema:sender", at_2026())
+        .await
+        .unwrap();
+    let second = esito(vec![domanda(
+        1,
+        Some("5000000001"),
+        Some("UP-9"),
+        "2026-02-05",
+        "2026-02-06",
+        vec![
+            finding("CMP-010", Severity::Avviso, 1),
+            finding("CMP-011", Severity::Avviso, 2),
+        ],
+    )]);
+    let b = in_invio(&store, &second).await;
+    store
+        .complete_invio(b.numero, "sistema:sender", at_2026())
+        .await
+        .unwrap();
+    let items = store
+        .list_domande(b.numero, None, 1, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        items[0]
+            .findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>(),
+        vec!["CMP-010", "CMP-011", ARC_PERIODO_SOVRAPPOSTO]
+    );
+}
+
+async fn search_filters_and_paging(store: Arc<dyn Store>) {
+    // A: INTERM_A, domande of "Officine Rossi_50%" (matricola M1, cf C1) — approved.
+    // B: INTERM_A, "Bianchi SpA" (M2, C2).  C: INTERM_B, "Rossi Alimentari" (M3, C3).
+    let mk = |p: u32, m: &str, cf: &str, den: &str| {
+        let mut x = domanda(p, Some(m), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]);
+        x.codice_fiscale_azienda = Some(cf.into());
+        x.denominazione = Some(den.into());
+        x
+    };
+    let a = prevalidated(
+        &store,
+        "INTERM_A",
+        &esito(vec![mk(
+            1,
+            "1000000001",
+            "01111111111",
+            "Officine Rossi_50% S.r.l.",
+        )]),
+    )
+    .await;
+    step(
+        &store,
+        a.numero,
+        StatoRichiesta::Prevalidata,
+        StatoRichiesta::Approvata,
+    )
+    .await;
+    let b = prevalidated(
+        &store,
+        "INTERM_A",
+        &esito(vec![mk(1, "1000000002", "02222222222", "Bianchi SpA")]),
+    )
+    .await;
+    let c = prevalidated(
+        &store,
+        "INTERM_B",
+        &esito(vec![
+            mk(1, "1000000003", "03333333333", "ROSSI ALIMENTARI"),
+            mk(2, "1000000004", "04444444444", "Verdi"),
+        ]),
+    )
+    .await;
+    let r = store
+        .create_richiesta(new_richiesta("INTERM_B", true))
+        .await
+        .unwrap(); // RICEVUTA, no domande
+
+    let search = |f: RichiestaFilter| {
+        let store = store.clone();
+        async move {
+            let page = store.search_richieste(&f).await.unwrap();
+            (
+                page.total,
+                page.items.iter().map(|r| r.numero).collect::<Vec<_>>(),
+            )
+        }
+    };
+    let base = RichiestaFilter {
+        page: 1,
+        page_size: 50,
+        ..Default::default()
+    };
+
+    // Everything, newest first.
+    assert_eq!(
+        search(base.clone()).await,
+        (4, vec![r.numero, c.numero, b.numero, a.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            intermediario: Some("INTERM_A".into()),
+            ..base.clone()
+        })
+        .await,
+        (2, vec![b.numero, a.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            numero: Some(c.numero),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![c.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            intermediario: Some("INTERM_A".into()),
+            numero: Some(c.numero),
+            ..base.clone()
+        })
+        .await,
+        (0, vec![])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            matricola: Some("1000000004".into()),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![c.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            codice_fiscale: Some("02222222222".into()),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![b.numero])
+    );
+    // Case-insensitive substring.
+    assert_eq!(
+        search(RichiestaFilter {
+            denominazione: Some("rossi".into()),
+            ..base.clone()
+        })
+        .await,
+        (2, vec![c.numero, a.numero])
+    );
+    // Wildcards are literal.
+    assert_eq!(
+        search(RichiestaFilter {
+            denominazione: Some("i_50%".into()),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![a.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            denominazione: Some("%".into()),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![a.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            denominazione: Some("_".into()),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![a.numero])
+    );
+    // The conditions on domande hold for one and the same domanda.
+    assert_eq!(
+        search(RichiestaFilter {
+            matricola: Some("1000000003".into()),
+            denominazione: Some("verdi".into()),
+            ..base.clone()
+        })
+        .await,
+        (0, vec![])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            stato: Some(StatoRichiesta::Prevalidata),
+            ..base.clone()
+        })
+        .await,
+        (2, vec![c.numero, b.numero])
+    );
+
+    // Dates: whole days, inclusive, UTC.
+    let today = Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let tomorrow = today.succ_opt().unwrap();
+    assert_eq!(
+        search(RichiestaFilter {
+            inserita_dal: Some(today),
+            inserita_al: Some(today),
+            ..base.clone()
+        })
+        .await
+        .0,
+        4
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            inserita_al: Some(yesterday),
+            ..base.clone()
+        })
+        .await
+        .0,
+        0
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            inserita_dal: Some(tomorrow),
+            ..base.clone()
+        })
+        .await
+        .0,
+        0
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            approvata_dal: Some(today),
+            approvata_al: Some(today),
+            ..base.clone()
+        })
+        .await,
+        (1, vec![a.numero])
+    );
+    assert_eq!(
+        search(RichiestaFilter {
+            approvata_al: Some(yesterday),
+            ..base.clone()
+        })
+        .await
+        .0,
+        0
+    );
+
+    // Paging.
+    let p1 = search(RichiestaFilter {
+        page: 1,
+        page_size: 3,
+        ..base.clone()
+    })
+    .await;
+    let p2 = search(RichiestaFilter {
+        page: 2,
+        page_size: 3,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(p1, (4, vec![r.numero, c.numero, b.numero]));
+    assert_eq!(p2, (4, vec![a.numero]));
+    let p3 = store
+        .search_richieste(&RichiestaFilter {
+            page: 3,
+            page_size: 3,
+            ..base.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (p3.total, p3.items.len(), p3.page, p3.page_size),
+        (4, 0, 3, 3)
+    );
+    // The items are whole records.
+    let page = store
+        .search_richieste(&RichiestaFilter {
+            numero: Some(a.numero),
+            ..base
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        Some(&page.items[0]),
+        store.get_richiesta(a.numero).await.unwrap().as_ref()
+    );
+}
+
+async fn complete_invio_protocols(store: Arc<dyn Store>) {
+    let at = at_2026();
+    let e1 = esito(vec![
+        domanda(
+            1,
+            Some("5000000001"),
+            Some("UP-1"),
+            "2026-01-05",
+            "2026-01-11",
+            vec![],
+        ),
+        domanda(
+            2,
+            Some("5000000001"),
+            Some("UP-1"),
+            "2026-01-12",
+            "2026-01-18",
+            vec![finding("CMP-001", Severity::Errore, 2)],
+        ),
+        domanda(
+            3,
+            Some("5000000002"),
+            Some("UP-1"),
+            "2026-01-05",
+            "2026-01-11",
+            vec![finding("CMP-010", Severity::Avviso, 3)],
+        ),
+    ]);
+    let r1 = in_invio(&store, &e1).await;
+    let done = store
+        .complete_invio(r1.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    assert_eq!(done.stato, StatoRichiesta::Consegnata);
+    assert_eq!(done.data_consegna, Some(at));
+    assert_eq!(
+        (
+            done.domande_totali,
+            done.domande_valide,
+            done.domande_scartate,
+            done.domande_protocollate
+        ),
+        (3, 2, 1, 2)
+    );
+    assert_eq!(
+        store.get_richiesta(r1.numero).await.unwrap(),
+        Some(done.clone())
+    );
+    let tr = store.transizioni(r1.numero).await.unwrap();
+    let last = tr.last().unwrap();
+    assert_eq!(
+        (last.da, last.a, last.actor.as_str()),
+        (
+            Some(StatoRichiesta::InInvio),
+            StatoRichiesta::Consegnata,
+            "sistema:sender"
+        )
+    );
+
+    let d1 = all_domande(&store, r1.numero).await;
+    assert_eq!(d1[0].esito, EsitoDomanda::Protocollata);
+    assert_eq!(d1[0].protocollo.as_deref(), Some("CIGO-2026-0000001"));
+    assert_eq!(d1[0].data_protocollo, Some(at));
+    assert_eq!(d1[1].esito, EsitoDomanda::Scartata);
+    assert_eq!(d1[1].protocollo, None);
+    assert_eq!(d1[2].esito, EsitoDomanda::Protocollata);
+    assert_eq!(d1[2].protocollo.as_deref(), Some("CIGO-2026-0000002"));
+    assert_eq!(d1[2].findings.len(), 1);
+
+    // The second richiesta continues the sequence (different matricole: no overlap).
+    let e2 = esito(
+        (1..=3)
+            .map(|i| {
+                domanda(
+                    i,
+                    Some("6000000001"),
+                    Some(&format!("UP-{i}")),
+                    "2026-01-05",
+                    "2026-01-11",
+                    vec![],
+                )
+            })
+            .collect(),
+    );
+    let r2 = in_invio(&store, &e2).await;
+    let done2 = store
+        .complete_invio(r2.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    assert_eq!(done2.domande_protocollate, 3);
+    let numeri: Vec<String> = all_domande(&store, r2.numero)
+        .await
+        .into_iter()
+        .filter_map(|d| d.protocollo)
+        .collect();
+    assert_eq!(
+        numeri,
+        vec![
+            "CIGO-2026-0000003",
+            "CIGO-2026-0000004",
+            "CIGO-2026-0000005"
+        ]
+    );
+
+    // Another year has its own sequence.
+    let e3 = esito(vec![domanda(
+        1,
+        Some("7000000001"),
+        Some("UP-1"),
+        "2027-01-04",
+        "2027-01-08",
+        vec![],
+    )]);
+    let r3 = in_invio(&store, &e3).await;
+    let at27 = Utc.with_ymd_and_hms(2027, 1, 10, 9, 0, 0).unwrap();
+    store
+        .complete_invio(r3.numero, "sistema:sender", at27)
+        .await
+        .unwrap();
+    assert_eq!(
+        all_domande(&store, r3.numero).await[0]
+            .protocollo
+            .as_deref(),
+        Some("CIGO-2027-0000001")
+    );
+
+    // Sent once: a second attempt is refused.
+    let again = store.complete_invio(r1.numero, "sistema:sender", at).await;
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::StateConflict {
+                current: StatoRichiesta::Consegnata
+            })
+        ),
+        "{again:?}"
+    );
+}
+
+async fn complete_invio_overlap(store: Arc<dyn Store>) {
+    let at = at_2026();
+    let a = in_invio(
+        &store,
+        &esito(vec![domanda(
+            1,
+            Some("5000000001"),
+            Some("UP-1"),
+            "2026-01-05",
+            "2026-01-11",
+            vec![],
+        )]),
+    )
+    .await;
+    store
+        .complete_invio(a.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+
+    let mut no_keys = domanda(5, None, None, "2026-01-05", "2026-01-11", vec![]);
+    no_keys.periodo_dal = None;
+    let b = in_invio(
+        &store,
+        &esito(vec![
+            // Overlaps on the last day of A: rejected, with a warning of its own kept first.
+            domanda(
+                1,
+                Some("5000000001"),
+                Some("UP-1"),
+                "2026-01-11",
+                "2026-01-18",
+                vec![finding("CMP-010", Severity::Avviso, 1)],
+            ),
+            // The day after: no overlap.
+            domanda(
+                2,
+                Some("5000000001"),
+                Some("UP-1"),
+                "2026-01-12",
+                "2026-01-18",
+                vec![],
+            ),
+            // Another unità produttiva.
+            domanda(
+                3,
+                Some("5000000001"),
+                Some("UP-2"),
+                "2026-01-05",
+                "2026-01-11",
+                vec![],
+            ),
+            // Another matricola.
+            domanda(
+                4,
+                Some("5000000009"),
+                Some("UP-1"),
+                "2026-01-05",
+                "2026-01-11",
+                vec![],
+            ),
+            // Missing keys cannot overlap.
+            no_keys,
+            // Inside A's period.
+            domanda(
+                6,
+                Some("5000000001"),
+                Some("UP-1"),
+                "2026-01-06",
+                "2026-01-07",
+                vec![],
+            ),
+        ]),
+    )
+    .await;
+    let done = store
+        .complete_invio(b.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    assert_eq!(done.stato, StatoRichiesta::Consegnata);
+    assert_eq!(
+        (
+            done.domande_protocollate,
+            done.domande_scartate,
+            done.domande_valide
+        ),
+        (4, 2, 4)
+    );
+
+    let db = all_domande(&store, b.numero).await;
+    let esiti: Vec<_> = db
+        .iter()
+        .map(|x| (x.progressivo, x.esito, x.protocollo.clone()))
+        .collect();
+    assert_eq!(
+        esiti,
+        vec![
+            (1, EsitoDomanda::ScartataInInvio, None),
+            (
+                2,
+                EsitoDomanda::Protocollata,
+                Some("CIGO-2026-0000002".to_string())
+            ),
+            (
+                3,
+                EsitoDomanda::Protocollata,
+                Some("CIGO-2026-0000003".to_string())
+            ),
+            (
+                4,
+                EsitoDomanda::Protocollata,
+                Some("CIGO-2026-0000004".to_string())
+            ),
+            (
+                5,
+                EsitoDomanda::Protocollata,
+                Some("CIGO-2026-0000005".to_string())
+            ),
+            (6, EsitoDomanda::ScartataInInvio, None),
+        ]
+    );
+    let expected = cigo_domain::archivio::periodo_sovrapposto(
+        "CIGO-2026-0000001",
+        d("2026-01-05"),
+        d("2026-01-11"),
+    );
+    assert_eq!(db[0].findings.len(), 2);
+    assert_eq!(db[0].findings[0].code, "CMP-010");
+    assert_eq!(db[0].findings[1], expected);
+    assert_eq!(db[5].findings, vec![expected]);
+    assert_eq!(db[0].data_protocollo, None);
+
+    // A rejected domanda does not block: an identical third richiesta still overlaps only with A
+    // and with B's protocollate ones.
+    let c = in_invio(
+        &store,
+        &esito(vec![domanda(
+            1,
+            Some("5000000001"),
+            Some("UP-2"),
+            "2026-01-10",
+            "2026-01-10",
+            vec![],
+        )]),
+    )
+    .await;
+    store
+        .complete_invio(c.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    let dc = all_domande(&store, c.numero).await;
+    assert_eq!(dc[0].esito, EsitoDomanda::ScartataInInvio);
+    assert_eq!(
+        dc[0].findings[0].value.as_deref(),
+        Some("CIGO-2026-0000003")
+    );
+}
+
+async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
+    let at = at_2026();
+    let a = in_invio(
+        &store,
+        &esito(vec![
+            domanda(
+                1,
+                Some("5000000001"),
+                Some("UP-1"),
+                "2026-01-05",
+                "2026-01-11",
+                vec![],
+            ),
+            domanda(
+                2,
+                Some("5000000002"),
+                Some("UP-1"),
+                "2026-01-05",
+                "2026-01-11",
+                vec![],
+            ),
+        ]),
+    )
+    .await;
+    store
+        .complete_invio(a.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    let b = in_invio(
+        &store,
+        &esito(vec![
+            domanda(
+                1,
+                Some("5000000001"),
+                Some("UP-1"),
+                "2026-01-01",
+                "2026-01-05",
+                vec![],
+            ),
+            domanda(
+                2,
+                Some("5000000002"),
+                Some("UP-1"),
+                "2026-01-11",
+                "2026-01-31",
+                vec![],
+            ),
+            domanda(
+                3,
+                Some("5000000002"),
+                Some("UP-1"),
+                "2026-01-11",
+                "2026-01-31",
+                vec![finding("CMP-001", Severity::Errore, 3)],
+            ),
+        ]),
+    )
+    .await;
+    let done = store
+        .complete_invio(b.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    assert_eq!(done.stato, StatoRichiesta::ScartataInInvio);
+    assert_eq!(done.data_consegna, Some(at));
+    assert_eq!(
+        (
+            done.domande_protocollate,
+            done.domande_valide,
+            done.domande_scartate
+        ),
+        (0, 0, 3)
+    );
+    assert_eq!(
+        store.transizioni(b.numero).await.unwrap().last().unwrap().a,
+        StatoRichiesta::ScartataInInvio
+    );
+    assert!(all_domande(&store, b.numero)
+        .await
+        .iter()
+        .all(|d| d.protocollo.is_none()));
+
+    // No number was consumed.
+    let c = in_invio(
+        &store,
+        &esito(vec![domanda(
+            1,
+            Some("5000000003"),
+            Some("UP-1"),
+            "2026-01-05",
+            "2026-01-11",
+            vec![],
+        )]),
+    )
+    .await;
+    store
+        .complete_invio(c.numero, "sistema:sender", at)
+        .await
+        .unwrap();
+    assert_eq!(
+        all_domande(&store, c.numero).await[0].protocollo.as_deref(),
+        Some("CIGO-2026-0000003")
+    );
+}
+
+async fn complete_invio_state_checks(store: Arc<dyn Store>) {
+    let r = prevalidated(&store, "INTERM00001", &big_esito(3)).await;
+    let early = store
+        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .await;
+    assert!(
+        matches!(
+            early,
+            Err(StoreError::StateConflict {
+                current: StatoRichiesta::Prevalidata
+            })
+        ),
+        "{early:?}"
+    );
+    let missing = store
+        .complete_invio(555_555, "sistema:sender", at_2026())
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(555_555))),
+        "{missing:?}"
+    );
+    // Nothing was consumed by the refused attempts.
+    let r = in_invio(&store, &big_esito(1)).await;
+    store
+        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .await
+        .unwrap();
+    assert_eq!(
+        all_domande(&store, r.numero).await[0].protocollo.as_deref(),
+        Some("CIGO-2026-0000001")
+    );
+}
+
+async fn complete_invio_concurrent(store: Arc<dyn Store>) {
+    let at = at_2026();
+    let mut numeri = Vec::new();
+    for k in 0..5u32 {
+        let e = esito(
+            (1..=4)
+                .map(|i| {
+                    domanda(
+                        i,
+                        Some(&format!("{}", 5000000000u64 + u64::from(k * 10 + i))),
+                        Some("UP-1"),
+                        "2026-01-05",
+                        "2026-01-11",
+                        vec![],
+                    )
+                })
+                .collect(),
+        );
+        numeri.push(in_invio(&store, &e).await.numero);
+    }
+    let send = |n: i64| {
+        let store = store.clone();
+        async move { store.complete_invio(n, "sistema:sender", at).await }
+    };
+    let (a, b, c, d, e) = tokio::join!(
+        send(numeri[0]),
+        send(numeri[1]),
+        send(numeri[2]),
+        send(numeri[3]),
+        send(numeri[4])
+    );
+    for done in [a, b, c, d, e] {
+        let done = done.unwrap();
+        assert_eq!(done.stato, StatoRichiesta::Consegnata);
+        assert_eq!(done.domande_protocollate, 4);
+    }
+    let mut all = Vec::new();
+    for n in &numeri {
+        let prot: Vec<u32> = all_domande(&store, *n)
+            .await
+            .iter()
+            .map(|d| {
+                d.protocollo
+                    .as_deref()
+                    .unwrap()
+                    .strip_prefix("CIGO-2026-")
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        // Within a richiesta: consecutive, in progressivo order (the richiesta was sent at once).
+        assert!(prot.windows(2).all(|w| w[1] == w[0] + 1), "{prot:?}");
+        all.extend(prot);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=20).collect::<Vec<u32>>(), "unique, no gaps");
+}
+
+async fn lease_outbox_concurrent_and_expiry(store: Arc<dyn Store>) {
+    for _ in 0..20 {
+        store
+            .create_richiesta(new_richiesta("INTERM00001", true))
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .lease_outbox(0, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Two relays at once, leasing 3 at a time until nothing is left.
+    let lease = |store: Arc<dyn Store>| async move {
+        let mut got = Vec::new();
+        loop {
+            let rows = store
+                .lease_outbox(3, Duration::from_secs(60))
+                .await
+                .unwrap();
+            if rows.is_empty() {
+                break got;
+            }
+            assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "ordered by id");
+            got.extend(rows);
+        }
+    };
+    let (x, y) = tokio::join!(lease(store.clone()), lease(store.clone()));
+    let mut ids: Vec<i64> = x.iter().chain(&y).map(|r| r.id).collect();
+    let unique: HashSet<i64> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), 20, "every row leased exactly once: {ids:?}");
+    assert_eq!(unique.len(), 20);
+    ids.sort_unstable();
+    assert!(x.iter().chain(&y).all(|r| r.attempts == 1));
+    // Leased: nobody else gets them.
+    assert!(store
+        .lease_outbox(100, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Short leases expire and the rows come back, with attempts bumped.
+    let more: Vec<i64> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(
+                store
+                    .create_richiesta(new_richiesta("INTERM00001", true))
+                    .await
+                    .unwrap()
+                    .numero,
+            );
+        }
+        v
+    };
+    let short = store
+        .lease_outbox(10, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        short.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(),
+        more
+    );
+    assert!(store
+        .lease_outbox(10, Duration::from_millis(200))
+        .await
+        .unwrap()
+        .is_empty());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let back = store
+        .lease_outbox(10, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        back.iter().map(|r| r.id).collect::<Vec<_>>(),
+        short.iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    assert!(back.iter().all(|r| r.attempts == 2));
+    assert_eq!(back[0].created_at, short[0].created_at);
+
+    // Published rows never come back.
+    store
+        .mark_published(&back.iter().map(|r| r.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    store.mark_published(&ids).await.unwrap();
+    store.mark_published(&[]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store
+        .lease_outbox(100, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn requeue_stale(store: Arc<dyn Store>) {
+    // RICEVUTA (prevalidazione), APPROVATA (invio), PREVALIDATA (not in progress: never).
+    let ricevuta = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let approvata = prevalidated(&store, "INTERM00001", &big_esito(2)).await;
+    step(
+        &store,
+        approvata.numero,
+        StatoRichiesta::Prevalidata,
+        StatoRichiesta::Approvata,
+    )
+    .await;
+    let prevalidata = prevalidated(&store, "INTERM00001", &big_esito(2)).await;
+    let in_elab = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    step(
+        &store,
+        in_elab.numero,
+        StatoRichiesta::Ricevuta,
+        StatoRichiesta::InElaborazione,
+    )
+    .await;
+    let in_invio_r = in_invio(&store, &big_esito(2)).await;
+
+    // Not old enough.
+    drain_outbox(&store).await;
+    assert_eq!(
+        store
+            .requeue_stale(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // With an unpublished row of its own a richiesta is not re-queued.
+    let pending = store
+        .transition(TransitionRequest {
+            numero: in_elab.numero,
+            from: StatoRichiesta::InElaborazione,
+            to: StatoRichiesta::InElaborazione,
+            actor: "test".into(),
+            nota: None,
+            enqueue: Some(JobKind::Prevalidazione),
+            trace_context: None,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = store.get_richiesta(ricevuta.numero).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .requeue_stale(Duration::from_millis(10))
+            .await
+            .unwrap(),
+        3
+    );
+    let after = store.get_richiesta(ricevuta.numero).await.unwrap().unwrap();
+    assert!(after.updated_at > before.updated_at);
+    assert_eq!(after.stato, StatoRichiesta::Ricevuta);
+    assert_eq!(
+        store
+            .get_richiesta(prevalidata.numero)
+            .await
+            .unwrap()
+            .unwrap()
+            .updated_at,
+        prevalidata.updated_at
+    );
+
+    let mut rows: Vec<(i64, JobKind)> = store
+        .lease_outbox(100, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.numero_richiesta, r.kind))
+        .collect();
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut expected = vec![
+        (ricevuta.numero, JobKind::Prevalidazione),
+        (approvata.numero, JobKind::Invio),
+        (in_elab.numero, JobKind::Prevalidazione), // the row written by the transition above
+        (in_invio_r.numero, JobKind::Invio),
+    ];
+    expected.sort_unstable_by_key(|r| r.0);
+    assert_eq!(rows, expected);
+    assert_eq!(pending.stato, StatoRichiesta::InElaborazione);
+
+    // Leased but not published: still nothing to re-queue.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        store
+            .requeue_stale(Duration::from_millis(10))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+// --- Backend-specific ---------------------------------------------------------------------------
+
+/// The file (and its directory) is created, in WAL mode; a row that does not decode is reported
+/// as `Corrupt`, never a panic.
+#[tokio::test]
+async fn sqlite_file_wal_and_corrupt_rows() {
+    use sqlx::sqlite::SqliteConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/cigo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let other = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    assert!(path.exists());
+
+    let mut raw = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    sqlx::query("UPDATE richieste SET data_consegna = 'not a date' WHERE numero = ?1")
+        .bind(r.numero)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE richieste SET file_finding = '{not json' WHERE numero = ?1")
+        .bind(other.numero)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let bad = store.get_richiesta(r.numero).await;
+    assert!(matches!(bad, Err(StoreError::Corrupt(_))), "{bad:?}");
+    let bad = store.get_richiesta(other.numero).await;
+    assert!(matches!(bad, Err(StoreError::Corrupt(_))), "{bad:?}");
+    let page = store
+        .search_richieste(&RichiestaFilter {
+            page: 1,
+            page_size: 10,
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(page, Err(StoreError::Corrupt(_))), "{page:?}");
+}
+
+/// `cigo serve` may also run on an in-memory database (tests, demos).
+#[tokio::test]
+async fn sqlite_in_memory() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(r));
+}
+
+/// Several processes may start at once and all migrate: sqlx serialises them with an advisory lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL; run by .ci/run with --include-ignored"]
+async fn postgres_concurrent_migrations() {
+    let admin_url = pg_admin_url();
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is unreachable at {admin_url}: {e}"));
+    let name = format!("cigo_t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let url = with_database(&admin_url, &name);
+    let outcome = tokio::spawn(async move {
+        let (a, b, c) = tokio::join!(
+            PgStore::connect(&url, 2),
+            PgStore::connect(&url, 2),
+            PgStore::connect(&url, 2)
+        );
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        let (x, y, z) = tokio::join!(a.migrate(), b.migrate(), c.migrate());
+        x.unwrap();
+        y.unwrap();
+        z.unwrap();
+        a.create_richiesta(new_richiesta("INTERM00001", true))
+            .await
+            .unwrap();
+        assert_eq!(
+            b.search_richieste(&RichiestaFilter {
+                page: 1,
+                page_size: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+            1
+        );
+        for s in [a, b, c] {
+            s.close().await;
+        }
+    })
+    .await;
+    drop_pg(&admin_url, &name).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[test]
+fn database_urls() {
+    assert_eq!(
+        with_database("postgres://u@h:5432/test", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/test?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}

@@ -36,10 +36,19 @@ async fn the_whole_flow_on_postgres_and_rabbitmq_with_separate_processes() {
         .await;
     assert_eq!(done["stato"], "SCARTATA_IN_INVIO", "{done}");
     assert_eq!(done["domande_protocollate"], 0);
-    assert!(done["esito_elaborazione"].as_str().unwrap().contains("scartate in fase d'invio"));
-    let rejected = api.all_domande(&token, numero, Some("SCARTATA_IN_INVIO")).await;
+    assert!(done["esito_elaborazione"]
+        .as_str()
+        .unwrap()
+        .contains("scartate in fase d'invio"));
+    let rejected = api
+        .all_domande(&token, numero, Some("SCARTATA_IN_INVIO"))
+        .await;
     assert_eq!(rejected.len(), generated.total - generated.invalid.len());
-    assert!(rejected[0]["findings"].as_array().unwrap().iter().any(|f| f["code"] == "ARC-001"));
+    assert!(rejected[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "ARC-001"));
     servers.cleanup().await;
 }
 
@@ -60,7 +69,10 @@ async fn parallel_senders_give_unique_protocol_numbers_and_two_apis_share_the_nu
     let mut numeri = Vec::new();
     for seed in 0..6u64 {
         let api = if seed % 2 == 0 { &api1 } else { &api2 };
-        numeri.push(api.upload_ok(&token, generate(&dep, 40, 0.0, 500 + seed).bytes, false).await);
+        numeri.push(
+            api.upload_ok(&token, generate(&dep, 40, 0.0, 500 + seed).bytes, false)
+                .await,
+        );
     }
     let mut sorted = numeri.clone();
     sorted.sort();
@@ -68,7 +80,9 @@ async fn parallel_senders_give_unique_protocol_numbers_and_two_apis_share_the_nu
     assert_eq!(sorted.len(), numeri.len(), "numeri richiesta are unique across API processes");
     let mut protocolli = Vec::new();
     for &n in &numeri {
-        let done = api1.wait_for_state(&token, n, &["CONSEGNATA", "SCARTATA_IN_INVIO", "SCARTATA"], Duration::from_secs(120)).await;
+        let done = api1
+            .wait_for_state(&token, n, &["CONSEGNATA", "SCARTATA_IN_INVIO", "SCARTATA"], Duration::from_secs(120))
+            .await;
         assert_eq!(done["stato"], "CONSEGNATA", "{done}");
         for d in api1.all_domande(&token, n, Some("PROTOCOLLATA")).await {
             protocolli.push(d["protocollo"].as_str().unwrap().to_string());

@@ -31,8 +31,17 @@ async fn direct_mode_sends_without_approval() {
     assert_eq!(done["stato"], "CONSEGNATA", "{done}");
     assert_eq!(done["prevalidazione"], false);
     assert_eq!(done["domande_protocollate"], 20);
-    let storia = api.get(Some(&token), &format!("/api/v1/richieste/{numero}/transizioni")).await.expect(200, None).json();
-    let stati: Vec<&str> = storia.as_array().unwrap().iter().map(|t| t["a"].as_str().unwrap()).collect();
+    let storia = api
+        .get(Some(&token), &format!("/api/v1/richieste/{numero}/transizioni"))
+        .await
+        .expect(200, None)
+        .json();
+    let stati: Vec<&str> = storia
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["a"].as_str().unwrap())
+        .collect();
     assert_eq!(stati, ["RICEVUTA", "IN_ELABORAZIONE", "PREVALIDATA", "APPROVATA", "IN_INVIO", "CONSEGNATA"]);
 }
 
@@ -52,38 +61,90 @@ async fn illegal_transitions_answer_409_with_the_state() {
 
     // RICEVUTA: approve refused, delete allowed, then ELIMINATA refuses everything.
     let n1 = api.upload_ok(&token, valid.clone(), true).await;
-    let r = api.post(Some(&token), &approve(n1)).await.expect(409, Some("invalid_state")).json();
+    let r = api
+        .post(Some(&token), &approve(n1))
+        .await
+        .expect(409, Some("invalid_state"))
+        .json();
     assert_eq!(r["stato"], "RICEVUTA");
     assert_eq!(r["numero_richiesta"], n1);
     api.get(Some(&token), &format!("/api/v1/richieste/{n1}/attestati/trasmissione"))
         .await
         .expect(409, Some("attestato_not_available"));
-    let deleted = api.delete(Some(&token), &one(n1)).await.expect(200, None).json();
+    let deleted = api
+        .delete(Some(&token), &one(n1))
+        .await
+        .expect(200, None)
+        .json();
     assert_eq!(deleted["stato"], "ELIMINATA");
-    assert_eq!(api.delete(Some(&token), &one(n1)).await.expect(409, Some("invalid_state")).json()["stato"], "ELIMINATA");
-    assert_eq!(api.post(Some(&token), &approve(n1)).await.expect(409, Some("invalid_state")).json()["stato"], "ELIMINATA");
+    assert_eq!(
+        api.delete(Some(&token), &one(n1))
+            .await
+            .expect(409, Some("invalid_state"))
+            .json()["stato"],
+        "ELIMINATA"
+    );
+    assert_eq!(
+        api.post(Some(&token), &approve(n1))
+            .await
+            .expect(409, Some("invalid_state"))
+            .json()["stato"],
+        "ELIMINATA"
+    );
 
     // Uploads waiting for a worker.
     let n2 = api.upload_ok(&token, valid.clone(), true).await; // will be PREVALIDATA
     let n3 = api.upload_ok(&token, b"<not-xml".to_vec(), true).await; // will be SCARTATA
-    let n4 = api.upload_ok(&token, generate(&dep, 2, 0.0, 22).bytes, true).await; // PREVALIDATA, deleted later
-    drop(idle.terminate());
-    let (_serve, api) = dep.spawn_api("serve", &["serve", "--sender-concurrency", "0"]).await;
-    api.wait_for_state(&token, n2, &["PREVALIDATA"], Duration::from_secs(60)).await;
-    let scartata = api.wait_for_state(&token, n3, &["SCARTATA"], Duration::from_secs(60)).await;
-    assert!(scartata["file_finding"]["code"].as_str().unwrap().starts_with("FIL-"), "{scartata}");
+    let n4 = api
+        .upload_ok(&token, generate(&dep, 2, 0.0, 22).bytes, true)
+        .await; // PREVALIDATA, deleted later
+    assert!(idle.terminate().success(), "SIGTERM must stop cigo cleanly");
+    let (_serve, api) = dep
+        .spawn_api("serve", &["serve", "--sender-concurrency", "0"])
+        .await;
+    api.wait_for_state(&token, n2, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
+    let scartata = api
+        .wait_for_state(&token, n3, &["SCARTATA"], Duration::from_secs(60))
+        .await;
+    assert!(
+        scartata["file_finding"]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("FIL-"),
+        "{scartata}"
+    );
     assert_eq!(scartata["domande_totali"], 0);
-    api.wait_for_state(&token, n4, &["PREVALIDATA"], Duration::from_secs(60)).await;
+    api.wait_for_state(&token, n4, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
 
     // SCARTATA: approve refused, delete allowed.
-    assert_eq!(api.post(Some(&token), &approve(n3)).await.expect(409, Some("invalid_state")).json()["stato"], "SCARTATA");
+    assert_eq!(
+        api.post(Some(&token), &approve(n3))
+            .await
+            .expect(409, Some("invalid_state"))
+            .json()["stato"],
+        "SCARTATA"
+    );
     api.delete(Some(&token), &one(n3)).await.expect(200, None);
     // PREVALIDATA: delete allowed.
     api.delete(Some(&token), &one(n4)).await.expect(200, None);
     // APPROVATA (no sender running): approve again and delete refused.
     api.post(Some(&token), &approve(n2)).await.expect(202, None);
-    assert_eq!(api.post(Some(&token), &approve(n2)).await.expect(409, Some("invalid_state")).json()["stato"], "APPROVATA");
-    assert_eq!(api.delete(Some(&token), &one(n2)).await.expect(409, Some("invalid_state")).json()["stato"], "APPROVATA");
+    assert_eq!(
+        api.post(Some(&token), &approve(n2))
+            .await
+            .expect(409, Some("invalid_state"))
+            .json()["stato"],
+        "APPROVATA"
+    );
+    assert_eq!(
+        api.delete(Some(&token), &one(n2))
+            .await
+            .expect(409, Some("invalid_state"))
+            .json()["stato"],
+        "APPROVATA"
+    );
     api.get(Some(&token), &format!("/api/v1/richieste/{n2}/attestati/consegna"))
         .await
         .expect(409, Some("attestato_not_available"));
@@ -93,12 +154,17 @@ async fn illegal_transitions_answer_409_with_the_state() {
 async fn auth_401_without_token_and_404_across_intermediari() {
     let dir = tempfile::tempdir().unwrap();
     let dep = Deployment::embedded(dir.path());
-    let (_serve, api) = dep.spawn_api("serve", &["serve", "--sender-concurrency", "0"]).await;
+    let (_serve, api) = dep
+        .spawn_api("serve", &["serve", "--sender-concurrency", "0"])
+        .await;
     let a = dep.token(CF_A);
     let b = dep.token(CF_B);
     let operatore = dep.token_with_role("OPRTRE80A01H501X", "operatore");
-    let n = api.upload_ok(&a, generate(&dep, 2, 0.0, 31).bytes, true).await;
-    api.wait_for_state(&a, n, &["PREVALIDATA"], Duration::from_secs(60)).await;
+    let n = api
+        .upload_ok(&a, generate(&dep, 2, 0.0, 31).bytes, true)
+        .await;
+    api.wait_for_state(&a, n, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
 
     let reads = [
         format!("/api/v1/richieste/{n}"),
@@ -110,71 +176,140 @@ async fn auth_401_without_token_and_404_across_intermediari() {
     ];
     for path in &reads {
         api.get(None, path).await.expect(401, Some("unauthorized"));
-        api.get(Some("cigo_not-a-token"), path).await.expect(401, Some("unauthorized"));
+        api.get(Some("cigo_not-a-token"), path)
+            .await
+            .expect(401, Some("unauthorized"));
     }
     for path in &reads[..4] {
         api.get(Some(&b), path).await.expect(404, Some("not_found"));
         api.get(Some(&operatore), path).await.expect(200, None);
     }
-    api.post(None, &format!("/api/v1/richieste/{n}/approvazione")).await.expect(401, Some("unauthorized"));
-    api.post(Some(&b), &format!("/api/v1/richieste/{n}/approvazione")).await.expect(404, Some("not_found"));
-    api.delete(Some(&b), &format!("/api/v1/richieste/{n}")).await.expect(404, Some("not_found"));
-    api.post(Some(&operatore), &format!("/api/v1/richieste/{n}/approvazione")).await.expect(403, Some("forbidden"));
-    api.delete(Some(&operatore), &format!("/api/v1/richieste/{n}")).await.expect(403, Some("forbidden"));
-    api.upload(&operatore, b"<x/>".to_vec(), true).await.expect(403, Some("forbidden"));
+    api.post(None, &format!("/api/v1/richieste/{n}/approvazione"))
+        .await
+        .expect(401, Some("unauthorized"));
+    api.post(Some(&b), &format!("/api/v1/richieste/{n}/approvazione"))
+        .await
+        .expect(404, Some("not_found"));
+    api.delete(Some(&b), &format!("/api/v1/richieste/{n}"))
+        .await
+        .expect(404, Some("not_found"));
+    api.post(Some(&operatore), &format!("/api/v1/richieste/{n}/approvazione"))
+        .await
+        .expect(403, Some("forbidden"));
+    api.delete(Some(&operatore), &format!("/api/v1/richieste/{n}"))
+        .await
+        .expect(403, Some("forbidden"));
+    api.upload(&operatore, b"<x/>".to_vec(), true)
+        .await
+        .expect(403, Some("forbidden"));
 
     // A's richiesta is invisible in B's search and visible in A's and the operatore's.
-    let search_b = api.get(Some(&b), "/api/v1/richieste").await.expect(200, None).json();
+    let search_b = api
+        .get(Some(&b), "/api/v1/richieste")
+        .await
+        .expect(200, None)
+        .json();
     assert_eq!(search_b["total"], 0);
-    let search_a = api.get(Some(&a), "/api/v1/richieste").await.expect(200, None).json();
+    let search_a = api
+        .get(Some(&a), "/api/v1/richieste")
+        .await
+        .expect(200, None)
+        .json();
     assert_eq!(search_a["total"], 1);
     assert_eq!(search_a["items"][0]["numero_richiesta"], n);
-    let search_op = api.get(Some(&operatore), &format!("/api/v1/richieste?numero={n}")).await.expect(200, None).json();
+    let search_op = api
+        .get(Some(&operatore), &format!("/api/v1/richieste?numero={n}"))
+        .await
+        .expect(200, None)
+        .json();
     assert_eq!(search_op["total"], 1);
     // The richiesta is untouched by all of the above.
     assert_eq!(api.richiesta(&a, n).await["stato"], "PREVALIDATA");
     // Unknown numbers and malformed ones.
-    api.get(Some(&a), "/api/v1/richieste/999999").await.expect(404, Some("not_found"));
-    api.get(Some(&a), "/api/v1/richieste/abc").await.expect(400, Some("invalid_path"));
-    api.get(Some(&a), "/api/v1/richieste?page_size=5000").await.expect(400, Some("invalid_query"));
-    api.get(Some(&a), "/api/v1/nothing-here").await.expect(404, Some("not_found"));
+    api.get(Some(&a), "/api/v1/richieste/999999")
+        .await
+        .expect(404, Some("not_found"));
+    api.get(Some(&a), "/api/v1/richieste/abc")
+        .await
+        .expect(400, Some("invalid_path"));
+    api.get(Some(&a), "/api/v1/richieste?page_size=5000")
+        .await
+        .expect(400, Some("invalid_query"));
+    api.get(Some(&a), "/api/v1/nothing-here")
+        .await
+        .expect(404, Some("not_found"));
 }
 
 #[tokio::test]
 async fn bad_uploads_get_precise_4xx_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let dep = Deployment::embedded(dir.path());
-    let (_serve, api) = dep.spawn_api("serve", &["serve", "--max-upload-bytes", "4096"]).await;
+    let (_serve, api) = dep
+        .spawn_api("serve", &["serve", "--max-upload-bytes", "65536"])
+        .await;
     let token = dep.token(CF_A);
     let url = format!("{}/api/v1/richieste", api.base);
 
-    api.send(api.http.post(&url).bearer_auth(&token).header("content-type", "application/json").body("{}"))
+    api.send(
+        api.http
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{}"),
+    )
+    .await
+    .expect(415, Some("unsupported_media_type"));
+    api.send(api.http.post(&url).bearer_auth(&token).body("<x/>"))
         .await
         .expect(415, Some("unsupported_media_type"));
-    api.send(api.http.post(&url).bearer_auth(&token).body("<x/>")).await.expect(415, Some("unsupported_media_type"));
-    api.upload(&token, Vec::new(), true).await.expect(400, Some("empty_body"));
-    let too_big = api.upload(&token, vec![b' '; 10_000], true).await.expect(413, Some("payload_too_large"));
-    assert_eq!(too_big.json()["limit_bytes"], 4096);
-    // Over the limit without a Content-Length (chunked): the server stops reading and answers 413.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..100).map(|_| Ok(vec![b' '; 1000])).collect();
-    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    api.send(api.http.post(&url).bearer_auth(&token).header("content-type", "application/xml").body(body))
+    api.upload(&token, Vec::new(), true)
+        .await
+        .expect(400, Some("empty_body"));
+    let too_big = api
+        .upload(&token, vec![b' '; 100_000], true)
         .await
         .expect(413, Some("payload_too_large"));
+    assert_eq!(too_big.json()["limit_bytes"], 65536);
+    // Over the limit without a Content-Length (chunked): the server stops reading and answers 413.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..200).map(|_| Ok(vec![b' '; 1000])).collect();
+    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    api.send(
+        api.http
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/xml")
+            .body(body),
+    )
+    .await
+    .expect(413, Some("payload_too_large"));
     api.upload(&token, b"<x/>".to_vec(), true).await; // a tiny file is accepted (and rejected later)
     let form = reqwest::multipart::Form::new().text("other", "x");
-    api.send(api.http.post(&url).bearer_auth(&token).multipart(form)).await.expect(400, Some("missing_file"));
-    let search = api.get(Some(&token), "/api/v1/richieste").await.expect(200, None).json();
+    api.send(api.http.post(&url).bearer_auth(&token).multipart(form))
+        .await
+        .expect(400, Some("missing_file"));
+    let search = api
+        .get(Some(&token), "/api/v1/richieste")
+        .await
+        .expect(200, None)
+        .json();
     assert_eq!(search["total"], 1, "only the accepted upload is visible: {search}");
 
     // Multipart with the field `file` works like a plain body.
     let xml = generate(&dep, 1, 0.0, 41).bytes;
-    assert!(xml.len() < 4096);
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(xml.clone()).file_name("domanda.xml"));
-    let reply = api.send(api.http.post(&url).bearer_auth(&token).multipart(form)).await.expect(202, None);
+    assert!(xml.len() < 65536);
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(xml.clone()).file_name("domanda.xml"));
+    let reply = api
+        .send(api.http.post(&url).bearer_auth(&token).multipart(form))
+        .await
+        .expect(202, None);
     let numero = reply.json()["numero_richiesta"].as_i64().unwrap();
-    api.wait_for_state(&token, numero, &["PREVALIDATA"], Duration::from_secs(60)).await;
-    let back = api.get(Some(&token), &format!("/api/v1/richieste/{numero}/xml")).await.expect(200, None);
+    api.wait_for_state(&token, numero, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
+    let back = api
+        .get(Some(&token), &format!("/api/v1/richieste/{numero}/xml"))
+        .await
+        .expect(200, None);
     assert_eq!(back.body, xml);
     // Spool files do not pile up.
     let spool = dir.path().join("data/spool");
@@ -192,20 +327,30 @@ async fn restart_with_work_in_flight_loses_nothing() {
         .await;
     let mut numeri = Vec::new();
     for seed in 0..3 {
-        numeri.push(api.upload_ok(&token, generate(&dep, 50, 0.1, 100 + seed).bytes, true).await);
+        numeri.push(
+            api.upload_ok(&token, generate(&dep, 50, 0.1, 100 + seed).bytes, true)
+                .await,
+        );
     }
     first.kill();
 
-    let (mut second, api) = dep.spawn_api("second", &["serve", "--sender-concurrency", "0"]).await;
+    let (mut second, api) = dep
+        .spawn_api("second", &["serve", "--sender-concurrency", "0"])
+        .await;
     for &n in &numeri {
-        api.wait_for_state(&token, n, &["PREVALIDATA"], Duration::from_secs(60)).await;
+        api.wait_for_state(&token, n, &["PREVALIDATA"], Duration::from_secs(60))
+            .await;
     }
     // Approved, then a crash before the sender ran.
-    api.post(Some(&token), &format!("/api/v1/richieste/{}/approvazione", numeri[0])).await.expect(202, None);
+    api.post(Some(&token), &format!("/api/v1/richieste/{}/approvazione", numeri[0]))
+        .await
+        .expect(202, None);
     second.kill();
 
     let (_third, api) = dep.spawn_api("third", &["serve"]).await;
-    let done = api.wait_for_state(&token, numeri[0], &["CONSEGNATA"], Duration::from_secs(60)).await;
+    let done = api
+        .wait_for_state(&token, numeri[0], &["CONSEGNATA"], Duration::from_secs(60))
+        .await;
     assert_eq!(done["domande_protocollate"], done["domande_valide"]);
     for &n in &numeri[1..] {
         assert_eq!(api.richiesta(&token, n).await["stato"], "PREVALIDATA");

@@ -20,7 +20,11 @@ pub fn cigo_bin() -> &'static str {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The environment a set of processes shares (one deployment).
@@ -66,11 +70,7 @@ impl Deployment {
     /// Runs a command to completion and returns its stdout; panics with its stderr on failure.
     pub fn run(&self, args: &[&str]) -> String {
         let out = self.command(args).output().expect("cannot run cigo");
-        assert!(
-            out.status.success(),
-            "cigo {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "cigo {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -86,7 +86,11 @@ impl Deployment {
     /// Starts `cigo <role>` in the background, logging to `<dir>/<name>.log`.
     pub fn spawn(&self, name: &str, args: &[&str]) -> Process {
         let log_path = self.dir.join(format!("{name}.log"));
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
         let child = self
             .command(args)
             .stdout(Stdio::null())
@@ -136,7 +140,9 @@ impl Process {
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("process already stopped");
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
         c.wait().unwrap()
     }
 
@@ -182,7 +188,13 @@ impl Reply {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        Api { base, http: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap() }
+        Api {
+            base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        }
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
@@ -219,7 +231,11 @@ impl Api {
     }
 
     pub async fn upload(&self, token: &str, xml: Vec<u8>, prevalidazione: bool) -> Reply {
-        let path = if prevalidazione { "/api/v1/richieste".to_string() } else { "/api/v1/richieste?prevalidazione=false".to_string() };
+        let path = if prevalidazione {
+            "/api/v1/richieste".to_string()
+        } else {
+            "/api/v1/richieste?prevalidazione=false".to_string()
+        };
         let req = self
             .http
             .post(self.url(&path))
@@ -231,19 +247,22 @@ impl Api {
 
     /// Uploads and returns the numero richiesta (asserting the 202 and its Location).
     pub async fn upload_ok(&self, token: &str, xml: Vec<u8>, prevalidazione: bool) -> i64 {
-        let reply = self.upload(token, xml, prevalidazione).await.expect(202, None);
+        let reply = self
+            .upload(token, xml, prevalidazione)
+            .await
+            .expect(202, None);
         let body = reply.json();
         assert_eq!(body["stato"], "RICEVUTA");
         let numero = body["numero_richiesta"].as_i64().unwrap();
-        assert_eq!(
-            reply.headers.get("location").unwrap().to_str().unwrap(),
-            format!("/api/v1/richieste/{numero}")
-        );
+        assert_eq!(reply.headers.get("location").unwrap().to_str().unwrap(), format!("/api/v1/richieste/{numero}"));
         numero
     }
 
     pub async fn richiesta(&self, token: &str, numero: i64) -> Value {
-        self.get(Some(token), &format!("/api/v1/richieste/{numero}")).await.expect(200, None).json()
+        self.get(Some(token), &format!("/api/v1/richieste/{numero}"))
+            .await
+            .expect(200, None)
+            .json()
     }
 
     /// Polls the richiesta until its stato is one of `states`; panics after `timeout`.
@@ -341,7 +360,10 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
     assert_eq!(esito["domande_totali"], generated.total as i64);
     assert_eq!(esito["domande_scartate"], generated.invalid.len() as i64, "{esito}");
     assert_eq!(esito["domande_valide"], (generated.total - generated.invalid.len()) as i64);
-    assert!(esito["esito_elaborazione"].as_str().unwrap().contains("approvata all'invio"));
+    assert!(esito["esito_elaborazione"]
+        .as_str()
+        .unwrap()
+        .contains("approvata all'invio"));
     assert_eq!(esito["azioni"], serde_json::json!(["approva", "elimina"]));
 
     // Every rejected domanda says why, with the code the generator meant and where.
@@ -351,10 +373,14 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
         assert_eq!(d["progressivo"], *progressivo as i64);
         let findings = d["findings"].as_array().unwrap();
         assert!(
-            findings.iter().any(|f| f["code"] == *code && f["severity"] == "ERRORE"),
+            findings
+                .iter()
+                .any(|f| f["code"] == *code && f["severity"] == "ERRORE"),
             "domanda {progressivo} should carry {code}: {d}"
         );
-        assert!(findings.iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
+        assert!(findings
+            .iter()
+            .all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
     }
     let all = api.all_domande(token, numero, None).await;
     assert_eq!(all.len(), generated.total);
@@ -390,7 +416,12 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
     assert_eq!(protocollate.len(), valide);
     let mut numbers: Vec<String> = protocollate
         .iter()
-        .map(|d| d["protocollo"].as_str().expect("protocol number").to_string())
+        .map(|d| {
+            d["protocollo"]
+                .as_str()
+                .expect("protocol number")
+                .to_string()
+        })
         .collect();
     let before = numbers.len();
     numbers.sort();
@@ -406,7 +437,10 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
     assert_eq!(consegna["domande"].as_array().unwrap().len(), valide);
 
     // The original file, byte for byte.
-    let xml = api.get(Some(token), &format!("/api/v1/richieste/{numero}/xml")).await.expect(200, None);
+    let xml = api
+        .get(Some(token), &format!("/api/v1/richieste/{numero}/xml"))
+        .await
+        .expect(200, None);
     assert_eq!(xml.body, generated.bytes, "downloaded XML differs from the upload");
     upload_to_esito
 }
@@ -433,8 +467,13 @@ impl Servers {
     pub async fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let db_name = format!("cigo_e2e_{id}");
-        let mut conn = sqlx::PgConnection::connect(&admin_url()).await.expect("PostgreSQL must be running");
-        sqlx::query(&format!("CREATE DATABASE {db_name}")).execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&admin_url())
+            .await
+            .expect("PostgreSQL must be running");
+        sqlx::query(&format!("CREATE DATABASE {db_name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         Servers { db_name, prefix: format!("e2e.{id}.") }
     }
 
@@ -463,4 +502,3 @@ impl Servers {
         }
     }
 }
-

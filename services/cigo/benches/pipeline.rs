@@ -20,11 +20,14 @@ async fn measure(label: &str, api: &Api, token: &str, files: &[Generated]) {
         let started = Instant::now();
         let numero = api.upload_ok(token, generated.bytes.clone(), true).await;
         let accepted = started.elapsed().as_secs_f64();
-        api.wait_for_state(token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(600)).await;
+        api.wait_for_state(token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(600))
+            .await;
         esito_secs.push(started.elapsed().as_secs_f64());
         let approving = Instant::now();
-        api.post(Some(token), &format!("/api/v1/richieste/{numero}/approvazione")).await;
-        api.wait_for_state(token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(600)).await;
+        api.post(Some(token), &format!("/api/v1/richieste/{numero}/approvazione"))
+            .await;
+        api.wait_for_state(token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(600))
+            .await;
         consegna_secs.push(approving.elapsed().as_secs_f64());
         println!(
             "{label}: richiesta {numero} ({:.1} MB): 202 after {accepted:.3} s, esito after {:.3} s, consegna {:.3} s after approval",
@@ -45,13 +48,18 @@ async fn measure(label: &str, api: &Api, token: &str, files: &[Generated]) {
 }
 
 fn main() {
-    let domande: usize = std::env::var("CIGO_BENCH_DOMANDE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let domande: usize = std::env::var("CIGO_BENCH_DOMANDE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let dep = Deployment::embedded(dir.path()).with("CIGO_LOG", "warn");
         // Distinct seeds, so that no domanda overlaps one already protocollata.
-        let files: Vec<Generated> = (0..3).map(|i| generate(&dep, domande, 0.1, 9000 + i)).collect();
+        let files: Vec<Generated> = (0..3)
+            .map(|i| generate(&dep, domande, 0.1, 9000 + i))
+            .collect();
         {
             let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
             let token = dep.token(CF_A);

@@ -35,7 +35,10 @@ impl App {
             .await
             .context("cannot open the database")?;
         if migrate {
-            store.migrate().await.context("cannot apply the migrations")?;
+            store
+                .migrate()
+                .await
+                .context("cannot apply the migrations")?;
         }
         let queue = connect_queue(&settings).await?;
         let blob = cigo_blob::open(&settings.blob_url()).context("cannot open the blob store")?;

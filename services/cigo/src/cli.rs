@@ -3,8 +3,8 @@
 use crate::app::{cancel_on_signal, App};
 use crate::config::{apply_config_file, Settings};
 use anyhow::Context;
-use clap::{Parser, Subcommand};
 use cigo_domain::{JobKind, Ruolo};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -55,6 +55,26 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Runs the server's prevalidation rules on a file, offline. Exit code 0: every domanda valid
+    /// (warnings allowed); 1: some domanda rejected; 2: the file is rejected as a whole.
+    Validate {
+        file: PathBuf,
+        /// `text` (for people) or `json` (the API's shape).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Prints the rule catalogue (code, layer, severity, description, legal basis).
+    Regole {
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,7 +113,10 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::parse_from(args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -116,6 +139,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             generate(domande, invalid_ratio, seed, &out)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Validate { file, format } => return crate::offline::validate(&file, format),
+        Command::Regole { format } => {
+            print!("{}", crate::offline::regole(format));
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Migrate => {
             let _telemetry = init_telemetry(&settings, "cigo-migrate");
             let app = App::open(settings, true).await?;
@@ -131,7 +159,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let token = crate::api::auth::new_token();
             let expires = giorni.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
             store
-                .create_token(&crate::api::auth::hash_token(&token), intermediario.trim(), nome.as_deref(), ruolo, expires)
+                .create_token(
+                    &crate::api::auth::hash_token(&token),
+                    intermediario.trim(),
+                    nome.as_deref(),
+                    ruolo,
+                    expires,
+                )
                 .await?;
             println!("{token}");
             return Ok(ExitCode::SUCCESS);
@@ -153,11 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let app = App::open(settings, migrate).await?;
     crate::telemetry::prometheus();
     cancel_on_signal(app.shutdown.clone());
-    tracing::info!(
-        database = app.store.backend(),
-        queue = app.queue.backend(),
-        "{service} starting"
-    );
+    tracing::info!(database = app.store.backend(), queue = app.queue.backend(), "{service} starting");
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(crate::relay::run(app.clone()));
@@ -208,7 +238,10 @@ async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 async fn serve_api(app: App, listener: tokio::net::TcpListener) {
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(%addr, "API listening on http://{addr}/api/v1");
     let shutdown = app.shutdown.clone();
     let router = crate::api::router(app);
@@ -228,7 +261,10 @@ fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn init_telemetry(settings: &Settings, service: &str) -> Option<cigo_telemetry::TelemetryGuard> {
-    let log_format = settings.log_format.parse().unwrap_or(cigo_telemetry::LogFormat::Text);
+    let log_format = settings
+        .log_format
+        .parse()
+        .unwrap_or(cigo_telemetry::LogFormat::Text);
     let cfg = cigo_telemetry::TelemetryConfig {
         service_name: service.to_string(),
         log_format,

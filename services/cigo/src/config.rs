@@ -102,7 +102,9 @@ impl Settings {
     }
 
     pub fn queue_url(&self) -> String {
-        self.amqp_url.clone().unwrap_or_else(|| "memory:".to_string())
+        self.amqp_url
+            .clone()
+            .unwrap_or_else(|| "memory:".to_string())
     }
 }
 
@@ -120,8 +122,8 @@ pub fn apply_config_file(args: &[String]) -> Result<Option<PathBuf>, String> {
         }
     }
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
     for (name, value) in parse_config(&text).map_err(|e| format!("{}: {e}", path.display()))? {
         if std::env::var_os(&name).is_none() {
             std::env::set_var(name, value);
@@ -155,7 +157,8 @@ mod tests {
 
     #[test]
     fn config_keys_become_environment_names() {
-        let pairs = parse_config("database-url = \"postgres://x\"\nworker_concurrency = 4\nno_migrate = true\n").unwrap();
+        let pairs =
+            parse_config("database-url = \"postgres://x\"\nworker_concurrency = 4\nno_migrate = true\n").unwrap();
         assert_eq!(
             pairs,
             vec![

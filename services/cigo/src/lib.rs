@@ -18,6 +18,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod jobs;
+pub mod offline;
 pub mod relay;
 pub mod sender;
 pub mod telemetry;

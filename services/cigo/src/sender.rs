@@ -16,7 +16,10 @@ pub async fn invia(app: &App, numero: i64) -> Result<(), JobError> {
     };
     match richiesta.stato {
         StatoRichiesta::Approvata => {
-            let to = richiesta.stato.apply(Event::StartSending).expect("APPROVATA allows StartSending");
+            let to = richiesta
+                .stato
+                .apply(Event::StartSending)
+                .expect("APPROVATA allows StartSending");
             match app
                 .store
                 .transition(TransitionRequest {
@@ -44,7 +47,11 @@ pub async fn invia(app: &App, numero: i64) -> Result<(), JobError> {
             return Ok(());
         }
     }
-    match app.store.complete_invio(numero, ACTOR, chrono::Utc::now()).await {
+    match app
+        .store
+        .complete_invio(numero, ACTOR, chrono::Utc::now())
+        .await
+    {
         Ok(done) => {
             tracing::info!(numero, stato = %done.stato, protocollate = done.domande_protocollate, "richiesta sent");
             metrics::counter!("cigo_domande_protocollate_total").increment(done.domande_protocollate as u64);

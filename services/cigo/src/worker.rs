@@ -71,7 +71,11 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
     let parse_secs = started.elapsed().as_secs_f64();
 
     let auto_approve = !richiesta.prevalidazione;
-    match app.store.save_esito(numero, &esito, ACTOR, auto_approve).await {
+    match app
+        .store
+        .save_esito(numero, &esito, ACTOR, auto_approve)
+        .await
+    {
         Ok(saved) => {
             tracing::info!(
                 numero,
@@ -83,8 +87,10 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
                 "esito saved"
             );
             metrics::histogram!("cigo_prevalidazione_seconds").record(started.elapsed().as_secs_f64());
-            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "valide").increment(saved.domande_valide as u64);
-            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "scartate").increment(saved.domande_scartate as u64);
+            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "valide")
+                .increment(saved.domande_valide as u64);
+            metrics::counter!("cigo_domande_prevalidate_total", "esito" => "scartate")
+                .increment(saved.domande_scartate as u64);
             if saved.stato == StatoRichiesta::Approvata {
                 app.outbox_written.notify_one();
             }

@@ -56,7 +56,10 @@ impl EsitoPrevalidazione {
     }
 
     pub fn valide(&self) -> usize {
-        self.domande.iter().filter(|d| d.esito.is_sendable()).count()
+        self.domande
+            .iter()
+            .filter(|d| d.esito.is_sendable())
+            .count()
     }
 
     pub fn scartate(&self) -> usize {

@@ -96,12 +96,7 @@ pub(crate) struct Paging {
 pub(crate) fn paging(page: u32, page_size: u32) -> Paging {
     let page = page.max(1);
     let page_size = page_size.max(1);
-    Paging {
-        page,
-        page_size,
-        limit: i64::from(page_size),
-        offset: (i64::from(page) - 1) * i64::from(page_size),
-    }
+    Paging { page, page_size, limit: i64::from(page_size), offset: (i64::from(page) - 1) * i64::from(page_size) }
 }
 
 /// The protocol number `n` of year `anno`: `CIGO-2026-0000042`.
@@ -134,9 +129,7 @@ pub(crate) fn job_of_stale(stato: StatoRichiesta) -> Option<JobKind> {
 /// Errors of sqlx that say a row does not decode become [`StoreError::Corrupt`].
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            StoreError::Corrupt(e.to_string())
-        }
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
         other => StoreError::Database(other),
     }
 }
@@ -154,8 +147,7 @@ fn opt_u32(value: Option<i64>, what: &str) -> Result<Option<u32>, StoreError> {
 }
 
 pub(crate) fn finding_json(f: &Finding) -> Result<String, StoreError> {
-    serde_json::to_string(f)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode a finding: {e}")))
+    serde_json::to_string(f).map_err(|e| StoreError::Corrupt(format!("cannot encode a finding: {e}")))
 }
 
 pub(crate) fn i64_of(n: usize) -> i64 {
@@ -219,12 +211,10 @@ impl TryFrom<RichiestaRow> for Richiesta {
     fn try_from(r: RichiestaRow) -> Result<Self, StoreError> {
         let file_finding = match r.file_finding {
             None => None,
-            Some(json) => Some(serde_json::from_str::<Finding>(&json).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "invalid file_finding of richiesta {}: {e}",
-                    r.numero
-                ))
-            })?),
+            Some(json) => Some(
+                serde_json::from_str::<Finding>(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("invalid file_finding of richiesta {}: {e}", r.numero)))?,
+            ),
         };
         Ok(Richiesta {
             numero: r.numero,

@@ -48,9 +48,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> 
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(
-            postgres::PgStore::connect(url, max_connections).await?,
-        ))
+        Ok(Arc::new(postgres::PgStore::connect(url, max_connections).await?))
     } else {
         Err(StoreError::Corrupt(format!(
             "unsupported database URL scheme (expected sqlite:// or postgres://): {}",

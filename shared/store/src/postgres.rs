@@ -7,14 +7,13 @@
 //! `FOR UPDATE SKIP LOCKED`. Timestamps come from the application clock (see `common`).
 
 use crate::common::{
-    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json,
-    i64_of, job_of_stale, like_substring, now, paging, protocollo, trunc, DomandaRow, FindingRow,
-    OutboxRow, OverlapRow, RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE,
-    INSERT_CHUNK,
+    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
+    like_substring, now, paging, protocollo, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow, RichiestaRow,
+    TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
 };
 use crate::{
-    DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store,
-    StoreError, Timestamp, TokenRecord, TransitionRequest, Transizione,
+    DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store, StoreError, Timestamp,
+    TokenRecord, TransitionRequest, Transizione,
 };
 use async_trait::async_trait;
 use cigo_domain::archivio::periodo_sovrapposto;
@@ -34,8 +33,7 @@ const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob
 
 const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
-const DOMANDA_COLS: &str =
-    "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
+const DOMANDA_COLS: &str = "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
     unita_produttiva, periodo_dal, periodo_al, esito, protocollo, data_protocollo";
 
 const OUTBOX_COLS: &str = "id, kind, numero_richiesta, trace_context, created_at, attempts";
@@ -73,13 +71,12 @@ impl PgStore {
 }
 
 async fn fetch_richiesta(conn: &mut PgConnection, numero: i64) -> Result<Option<Richiesta>> {
-    let row: Option<RichiestaRow> = sqlx::query_as(&format!(
-        "SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = $1"
-    ))
-    .bind(numero)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let row: Option<RichiestaRow> =
+        sqlx::query_as(&format!("SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = $1"))
+            .bind(numero)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
     row.map(Richiesta::try_from).transpose()
 }
 
@@ -115,17 +112,15 @@ async fn record_transition(
     at: Timestamp,
     nota: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(numero)
-    .bind(da.map(StatoRichiesta::as_str))
-    .bind(a.as_str())
-    .bind(actor)
-    .bind(at)
-    .bind(nota)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(numero)
+        .bind(da.map(StatoRichiesta::as_str))
+        .bind(a.as_str())
+        .bind(actor)
+        .bind(at)
+        .bind(nota)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -152,11 +147,7 @@ async fn enqueue(
     Ok(())
 }
 
-async fn insert_findings(
-    conn: &mut PgConnection,
-    numero: i64,
-    rows: &[(i64, &str, i32, &Finding)],
-) -> Result<()> {
+async fn insert_findings(conn: &mut PgConnection, numero: i64, rows: &[(i64, &str, i32, &Finding)]) -> Result<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Postgres>::new(
             "INSERT INTO findings (numero_richiesta, progressivo, fase, seq, code, layer, severity, message, \
@@ -269,13 +260,12 @@ impl Store for PgStore {
     }
 
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
-        let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let row: Option<TokenRow> =
+            sqlx::query_as(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
         row.map(TokenRecord::try_from).transpose()
     }
 
@@ -295,24 +285,8 @@ impl Store for PgStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        record_transition(
-            &mut tx,
-            numero,
-            None,
-            StatoRichiesta::Ricevuta,
-            &new.actor,
-            now,
-            None,
-        )
-        .await?;
-        enqueue(
-            &mut tx,
-            JobKind::Prevalidazione,
-            numero,
-            new.trace_context.as_deref(),
-            now,
-        )
-        .await?;
+        record_transition(&mut tx, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
+        enqueue(&mut tx, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
         let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
         tx.commit().await?;
         Ok(richiesta)
@@ -335,8 +309,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
 
-        let mut select =
-            QueryBuilder::<Postgres>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
+        let mut select = QueryBuilder::<Postgres>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
         push_filter(&mut select, filter);
         select
             .push(" ORDER BY r.numero DESC LIMIT ")
@@ -349,12 +322,7 @@ impl Store for PgStore {
             .await
             .map_err(db_err)?;
         tx.commit().await?;
-        Ok(Page {
-            items: convert(rows)?,
-            total,
-            page: p.page,
-            page_size: p.page_size,
-        })
+        Ok(Page { items: convert(rows)?, total, page: p.page, page_size: p.page_size })
     }
 
     async fn transizioni(&self, numero: i64) -> Result<Vec<Transizione>> {
@@ -388,16 +356,7 @@ impl Store for PgStore {
         if changed == 0 {
             return Err(conflict(&mut tx, req.numero).await);
         }
-        record_transition(
-            &mut tx,
-            req.numero,
-            Some(req.from),
-            req.to,
-            &req.actor,
-            now,
-            req.nota.as_deref(),
-        )
-        .await?;
+        record_transition(&mut tx, req.numero, Some(req.from), req.to, &req.actor, now, req.nota.as_deref()).await?;
         if let Some(kind) = req.enqueue {
             enqueue(&mut tx, kind, req.numero, req.trace_context.as_deref(), now).await?;
         }
@@ -472,27 +431,13 @@ impl Store for PgStore {
             .iter()
             .flat_map(|d| {
                 d.findings.iter().enumerate().map(move |(seq, f)| {
-                    (
-                        i64::from(d.progressivo),
-                        FASE_PREVALIDAZIONE,
-                        i32::try_from(seq).unwrap_or(i32::MAX),
-                        f,
-                    )
+                    (i64::from(d.progressivo), FASE_PREVALIDAZIONE, i32::try_from(seq).unwrap_or(i32::MAX), f)
                 })
             })
             .collect();
         insert_findings(&mut tx, numero, &findings).await?;
 
-        record_transition(
-            &mut tx,
-            numero,
-            Some(StatoRichiesta::InElaborazione),
-            finale,
-            actor,
-            now,
-            None,
-        )
-        .await?;
+        record_transition(&mut tx, numero, Some(StatoRichiesta::InElaborazione), finale, actor, now, None).await?;
 
         if auto_approve && finale == StatoRichiesta::Prevalidata {
             sqlx::query("UPDATE richieste SET stato = $2, data_approvazione = $3, updated_at = $3 WHERE numero = $1")
@@ -501,16 +446,7 @@ impl Store for PgStore {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            record_transition(
-                &mut tx,
-                numero,
-                Some(finale),
-                StatoRichiesta::Approvata,
-                actor,
-                now,
-                None,
-            )
-            .await?;
+            record_transition(&mut tx, numero, Some(finale), StatoRichiesta::Approvata, actor, now, None).await?;
             enqueue(&mut tx, JobKind::Invio, numero, None, now).await?;
         }
 
@@ -530,11 +466,10 @@ impl Store for PgStore {
         let esito = esito.map(EsitoDomanda::as_str);
         let mut tx = self.pool.begin_with(BEGIN_SNAPSHOT).await?;
 
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT numero FROM richieste WHERE numero = $1")
-                .bind(numero)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT numero FROM richieste WHERE numero = $1")
+            .bind(numero)
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(numero));
         }
@@ -575,12 +510,7 @@ impl Store for PgStore {
             attach_findings(&mut domande, convert(rows)?);
         }
         tx.commit().await?;
-        Ok(Page {
-            items: domande,
-            total,
-            page: p.page,
-            page_size: p.page_size,
-        })
+        Ok(Page { items: domande, total, page: p.page, page_size: p.page_size })
     }
 
     async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta> {
@@ -594,20 +524,17 @@ impl Store for PgStore {
             .bind(anno)
             .execute(&mut *tx)
             .await?;
-        let ultimo: i64 = sqlx::query_scalar(
-            "SELECT ultimo FROM protocollo_contatori WHERE anno = $1 FOR UPDATE",
-        )
-        .bind(anno)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let ultimo: i64 = sqlx::query_scalar("SELECT ultimo FROM protocollo_contatori WHERE anno = $1 FOR UPDATE")
+            .bind(anno)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
 
         // 2. The richiesta, which must be IN_INVIO.
-        let stato: Option<String> =
-            sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = $1 FOR UPDATE")
-                .bind(numero)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let stato: Option<String> = sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = $1 FOR UPDATE")
+            .bind(numero)
+            .fetch_optional(&mut *tx)
+            .await?;
         match stato.as_deref().map(StatoRichiesta::from_str) {
             None => return Err(StoreError::NotFound(numero)),
             Some(Err(e)) => return Err(StoreError::Corrupt(e.to_string())),
@@ -637,8 +564,7 @@ impl Store for PgStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        let overlaps: HashMap<i64, OverlapRow> =
-            overlaps.into_iter().map(|o| (o.progressivo, o)).collect();
+        let overlaps: HashMap<i64, OverlapRow> = overlaps.into_iter().map(|o| (o.progressivo, o)).collect();
 
         // 4. Protocol numbers in progressivo order; findings for the overlapping ones.
         let mut n = ultimo;
@@ -649,10 +575,7 @@ impl Store for PgStore {
         for progressivo in sendable {
             if let Some(o) = overlaps.get(&progressivo) {
                 scartate.push(progressivo);
-                nuovi_findings.push((
-                    progressivo,
-                    periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al),
-                ));
+                nuovi_findings.push((progressivo, periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al)));
             } else {
                 n += 1;
                 prot_progressivi.push(progressivo);
@@ -693,11 +616,8 @@ impl Store for PgStore {
         }
 
         // 5. The richiesta: final state, counters, transition.
-        let finale = if prot_progressivi.is_empty() {
-            StatoRichiesta::ScartataInInvio
-        } else {
-            StatoRichiesta::Consegnata
-        };
+        let finale =
+            if prot_progressivi.is_empty() { StatoRichiesta::ScartataInInvio } else { StatoRichiesta::Consegnata };
         sqlx::query(
             "UPDATE richieste SET stato = $2, data_consegna = $3, updated_at = $4, \
              domande_protocollate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 AND esito = 'PROTOCOLLATA'), \
@@ -713,16 +633,7 @@ impl Store for PgStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        record_transition(
-            &mut tx,
-            numero,
-            Some(StatoRichiesta::InInvio),
-            finale,
-            actor,
-            at,
-            None,
-        )
-        .await?;
+        record_transition(&mut tx, numero, Some(StatoRichiesta::InInvio), finale, actor, at, None).await?;
 
         let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
         tx.commit().await?;
@@ -755,13 +666,11 @@ impl Store for PgStore {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE outbox SET published_at = $1 WHERE id = ANY($2) AND published_at IS NULL",
-        )
-        .bind(now())
-        .bind(ids)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = ANY($2) AND published_at IS NULL")
+            .bind(now())
+            .bind(ids)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -781,9 +690,9 @@ impl Store for PgStore {
         .map_err(db_err)?;
         let mut numeri = Vec::with_capacity(stale.len());
         for (numero, stato) in stale {
-            let stato: StatoRichiesta = stato.parse().map_err(|_| {
-                StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {stato:?}"))
-            })?;
+            let stato: StatoRichiesta = stato
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {stato:?}")))?;
             let Some(kind) = job_of_stale(stato) else {
                 continue;
             };

@@ -11,21 +11,18 @@
 //! Timestamps are TEXT in the fixed format of `common::sqlite_ts`, from the application clock.
 
 use crate::common::{
-    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json,
-    i64_of, job_of_stale, like_substring, now, paging, protocollo, sqlite_ts, trunc, DomandaRow,
-    FindingRow, OutboxRow, OverlapRow, RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO,
-    FASE_PREVALIDAZIONE, INSERT_CHUNK,
+    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
+    like_substring, now, paging, protocollo, sqlite_ts, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow,
+    RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
 };
 use crate::{
-    DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store,
-    StoreError, Timestamp, TokenRecord, TransitionRequest, Transizione,
+    DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store, StoreError, Timestamp,
+    TokenRecord, TransitionRequest, Transizione,
 };
 use async_trait::async_trait;
 use cigo_domain::archivio::periodo_sovrapposto;
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -42,8 +39,7 @@ const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob
 
 const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
-const DOMANDA_COLS: &str =
-    "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
+const DOMANDA_COLS: &str = "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
     unita_produttiva, periodo_dal, periodo_al, esito, protocollo, data_protocollo";
 
 const OUTBOX_COLS: &str = "id, kind, numero_richiesta, trace_context, created_at, attempts";
@@ -107,13 +103,12 @@ impl SqliteStore {
 }
 
 async fn fetch_richiesta(conn: &mut SqliteConnection, numero: i64) -> Result<Option<Richiesta>> {
-    let row: Option<RichiestaRow> = sqlx::query_as(&format!(
-        "SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = ?1"
-    ))
-    .bind(numero)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let row: Option<RichiestaRow> =
+        sqlx::query_as(&format!("SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = ?1"))
+            .bind(numero)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
     row.map(Richiesta::try_from).transpose()
 }
 
@@ -149,17 +144,15 @@ async fn record_transition(
     at: Timestamp,
     nota: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(numero)
-    .bind(da.map(StatoRichiesta::as_str))
-    .bind(a.as_str())
-    .bind(actor)
-    .bind(sqlite_ts(at))
-    .bind(nota)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(numero)
+        .bind(da.map(StatoRichiesta::as_str))
+        .bind(a.as_str())
+        .bind(actor)
+        .bind(sqlite_ts(at))
+        .bind(nota)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -186,11 +179,7 @@ async fn enqueue(
     Ok(())
 }
 
-async fn insert_findings(
-    conn: &mut SqliteConnection,
-    numero: i64,
-    rows: &[(i64, &str, i32, &Finding)],
-) -> Result<()> {
+async fn insert_findings(conn: &mut SqliteConnection, numero: i64, rows: &[(i64, &str, i32, &Finding)]) -> Result<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO findings (numero_richiesta, progressivo, fase, seq, code, layer, severity, message, \
@@ -304,13 +293,12 @@ impl Store for SqliteStore {
     }
 
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
-        let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
+        let row: Option<TokenRow> =
+            sqlx::query_as(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"))
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
         row.map(TokenRecord::try_from).transpose()
     }
 
@@ -330,24 +318,8 @@ impl Store for SqliteStore {
         .bind(sqlite_ts(now))
         .fetch_one(&mut *tx)
         .await?;
-        record_transition(
-            &mut tx,
-            numero,
-            None,
-            StatoRichiesta::Ricevuta,
-            &new.actor,
-            now,
-            None,
-        )
-        .await?;
-        enqueue(
-            &mut tx,
-            JobKind::Prevalidazione,
-            numero,
-            new.trace_context.as_deref(),
-            now,
-        )
-        .await?;
+        record_transition(&mut tx, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
+        enqueue(&mut tx, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
         let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
         tx.commit().await?;
         Ok(richiesta)
@@ -371,8 +343,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
 
-        let mut select =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
+        let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
         push_filter(&mut select, filter);
         select
             .push(" ORDER BY r.numero DESC LIMIT ")
@@ -385,12 +356,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         tx.commit().await?;
-        Ok(Page {
-            items: convert(rows)?,
-            total,
-            page: p.page,
-            page_size: p.page_size,
-        })
+        Ok(Page { items: convert(rows)?, total, page: p.page, page_size: p.page_size })
     }
 
     async fn transizioni(&self, numero: i64) -> Result<Vec<Transizione>> {
@@ -424,16 +390,7 @@ impl Store for SqliteStore {
         if changed == 0 {
             return Err(conflict(&mut tx, req.numero).await);
         }
-        record_transition(
-            &mut tx,
-            req.numero,
-            Some(req.from),
-            req.to,
-            &req.actor,
-            now,
-            req.nota.as_deref(),
-        )
-        .await?;
+        record_transition(&mut tx, req.numero, Some(req.from), req.to, &req.actor, now, req.nota.as_deref()).await?;
         if let Some(kind) = req.enqueue {
             enqueue(&mut tx, kind, req.numero, req.trace_context.as_deref(), now).await?;
         }
@@ -508,27 +465,13 @@ impl Store for SqliteStore {
             .iter()
             .flat_map(|d| {
                 d.findings.iter().enumerate().map(move |(seq, f)| {
-                    (
-                        i64::from(d.progressivo),
-                        FASE_PREVALIDAZIONE,
-                        i32::try_from(seq).unwrap_or(i32::MAX),
-                        f,
-                    )
+                    (i64::from(d.progressivo), FASE_PREVALIDAZIONE, i32::try_from(seq).unwrap_or(i32::MAX), f)
                 })
             })
             .collect();
         insert_findings(&mut tx, numero, &findings).await?;
 
-        record_transition(
-            &mut tx,
-            numero,
-            Some(StatoRichiesta::InElaborazione),
-            finale,
-            actor,
-            now,
-            None,
-        )
-        .await?;
+        record_transition(&mut tx, numero, Some(StatoRichiesta::InElaborazione), finale, actor, now, None).await?;
 
         if auto_approve && finale == StatoRichiesta::Prevalidata {
             sqlx::query("UPDATE richieste SET stato = ?2, data_approvazione = ?3, updated_at = ?3 WHERE numero = ?1")
@@ -537,16 +480,7 @@ impl Store for SqliteStore {
                 .bind(sqlite_ts(now))
                 .execute(&mut *tx)
                 .await?;
-            record_transition(
-                &mut tx,
-                numero,
-                Some(finale),
-                StatoRichiesta::Approvata,
-                actor,
-                now,
-                None,
-            )
-            .await?;
+            record_transition(&mut tx, numero, Some(finale), StatoRichiesta::Approvata, actor, now, None).await?;
             enqueue(&mut tx, JobKind::Invio, numero, None, now).await?;
         }
 
@@ -566,21 +500,21 @@ impl Store for SqliteStore {
         let esito = esito.map(EsitoDomanda::as_str);
         let mut tx = self.reader.begin().await?;
 
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT numero FROM richieste WHERE numero = ?1")
-                .bind(numero)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT numero FROM richieste WHERE numero = ?1")
+            .bind(numero)
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(numero));
         }
 
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2)")
-                .bind(numero)
-                .bind(esito)
-                .fetch_one(&mut *tx)
-                .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2)",
+        )
+        .bind(numero)
+        .bind(esito)
+        .fetch_one(&mut *tx)
+        .await?;
 
         let rows: Vec<DomandaRow> = sqlx::query_as(&format!(
             "SELECT {DOMANDA_COLS} FROM domande WHERE numero_richiesta = ?1 AND (?2 IS NULL OR esito = ?2) \
@@ -613,12 +547,7 @@ impl Store for SqliteStore {
             attach_findings(&mut domande, convert(rows)?);
         }
         tx.commit().await?;
-        Ok(Page {
-            items: domande,
-            total,
-            page: p.page,
-            page_size: p.page_size,
-        })
+        Ok(Page { items: domande, total, page: p.page, page_size: p.page_size })
     }
 
     async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta> {
@@ -632,18 +561,16 @@ impl Store for SqliteStore {
             .bind(anno)
             .execute(&mut *tx)
             .await?;
-        let ultimo: i64 =
-            sqlx::query_scalar("SELECT ultimo FROM protocollo_contatori WHERE anno = ?1")
-                .bind(anno)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let ultimo: i64 = sqlx::query_scalar("SELECT ultimo FROM protocollo_contatori WHERE anno = ?1")
+            .bind(anno)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
 
-        let stato: Option<String> =
-            sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = ?1")
-                .bind(numero)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let stato: Option<String> = sqlx::query_scalar("SELECT stato FROM richieste WHERE numero = ?1")
+            .bind(numero)
+            .fetch_optional(&mut *tx)
+            .await?;
         match stato.as_deref().map(StatoRichiesta::from_str) {
             None => return Err(StoreError::NotFound(numero)),
             Some(Err(e)) => return Err(StoreError::Corrupt(e.to_string())),
@@ -690,10 +617,7 @@ impl Store for SqliteStore {
                 .bind(progressivo)
                 .execute(&mut *tx)
                 .await?;
-                nuovi_findings.push((
-                    progressivo,
-                    periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al),
-                ));
+                nuovi_findings.push((progressivo, periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al)));
             } else {
                 n += 1;
                 protocollate += 1;
@@ -724,11 +648,7 @@ impl Store for SqliteStore {
             insert_findings(&mut tx, numero, &rows).await?;
         }
 
-        let finale = if protocollate == 0 {
-            StatoRichiesta::ScartataInInvio
-        } else {
-            StatoRichiesta::Consegnata
-        };
+        let finale = if protocollate == 0 { StatoRichiesta::ScartataInInvio } else { StatoRichiesta::Consegnata };
         sqlx::query(
             "UPDATE richieste SET stato = ?2, data_consegna = ?3, updated_at = ?4, \
              domande_protocollate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = ?1 AND esito = 'PROTOCOLLATA'), \
@@ -744,16 +664,7 @@ impl Store for SqliteStore {
         .bind(sqlite_ts(now))
         .execute(&mut *tx)
         .await?;
-        record_transition(
-            &mut tx,
-            numero,
-            Some(StatoRichiesta::InInvio),
-            finale,
-            actor,
-            at,
-            None,
-        )
-        .await?;
+        record_transition(&mut tx, numero, Some(StatoRichiesta::InInvio), finale, actor, at, None).await?;
 
         let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
         tx.commit().await?;
@@ -819,9 +730,9 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         let mut requeued = 0u64;
         for (numero, stato) in stale {
-            let stato: StatoRichiesta = stato.parse().map_err(|_| {
-                StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {stato:?}"))
-            })?;
+            let stato: StatoRichiesta = stato
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("invalid stato of richiesta {numero}: {stato:?}")))?;
             let Some(kind) = job_of_stale(stato) else {
                 continue;
             };

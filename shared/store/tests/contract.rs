@@ -8,8 +8,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use cigo_domain::archivio::ARC_PERIODO_SOVRAPPOSTO;
 use cigo_domain::{
-    DomandaEsito, EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Layer, Ruolo, Severity,
-    StatoRichiesta,
+    DomandaEsito, EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Layer, Ruolo, Severity, StatoRichiesta,
 };
 use cigo_store::postgres::PgStore;
 use cigo_store::sqlite::SqliteStore;
@@ -34,16 +33,11 @@ async fn make_sqlite() -> Fixture {
     let url = format!("sqlite://{}", dir.path().join("cigo.db").display());
     let store = SqliteStore::connect(&url).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
-    Fixture {
-        store: Arc::new(store),
-        _dir: Some(dir),
-        pg: None,
-    }
+    Fixture { store: Arc::new(store), _dir: Some(dir), pg: None }
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("CIGO_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("CIGO_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// `url` with its database replaced by `db`.
@@ -78,11 +72,7 @@ async fn make_pg() -> Fixture {
         .await
         .expect("connect to the test database");
     store.migrate().await.expect("migrate postgres");
-    Fixture {
-        store: Arc::new(store),
-        _dir: None,
-        pg: Some((admin_url, name)),
-    }
+    Fixture { store: Arc::new(store), _dir: None, pg: Some((admin_url, name)) }
 }
 
 async fn drop_pg(admin_url: &str, name: &str) {
@@ -175,11 +165,7 @@ fn finding(code: &str, severity: Severity, i: u32) -> Finding {
         xpath: Some(format!("/RichiestaCIGO/Domanda[{i}]/Campo")),
         line: Some(10 + i),
         column: Some(3),
-        value: if i & 1 == 0 {
-            Some(format!("v{i}"))
-        } else {
-            None
-        },
+        value: if i & 1 == 0 { Some(format!("v{i}")) } else { None },
     }
 }
 
@@ -205,11 +191,7 @@ fn domanda(
 }
 
 fn esito(domande: Vec<DomandaEsito>) -> EsitoPrevalidazione {
-    EsitoPrevalidazione {
-        file_finding: None,
-        domande,
-        rule_set: "cigo-regole/1".into(),
-    }
+    EsitoPrevalidazione { file_finding: None, domande, rule_set: "cigo-regole/1".into() }
 }
 
 /// `n` domande: every 10th rejected (AVVISO + ERRORE), every 7th otherwise with a warning.
@@ -243,12 +225,7 @@ fn new_richiesta(intermediario: &str, prevalidazione: bool) -> NewRichiesta {
     }
 }
 
-async fn step(
-    store: &Arc<dyn Store>,
-    numero: i64,
-    from: StatoRichiesta,
-    to: StatoRichiesta,
-) -> Richiesta {
+async fn step(store: &Arc<dyn Store>, numero: i64, from: StatoRichiesta, to: StatoRichiesta) -> Richiesta {
     store
         .transition(TransitionRequest {
             numero,
@@ -264,22 +241,12 @@ async fn step(
 }
 
 /// A richiesta of `intermediario` prevalidated with `e` (not auto-approved).
-async fn prevalidated(
-    store: &Arc<dyn Store>,
-    intermediario: &str,
-    e: &EsitoPrevalidazione,
-) -> Richiesta {
+async fn prevalidated(store: &Arc<dyn Store>, intermediario: &str, e: &EsitoPrevalidazione) -> Richiesta {
     let r = store
         .create_richiesta(new_richiesta(intermediario, true))
         .await
         .unwrap();
-    step(
-        store,
-        r.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     store
         .save_esito(r.numero, e, "sistema:worker", false)
         .await
@@ -290,20 +257,8 @@ async fn prevalidated(
 async fn in_invio(store: &Arc<dyn Store>, e: &EsitoPrevalidazione) -> Richiesta {
     let r = prevalidated(store, "INTERM00001", e).await;
     assert_eq!(r.stato, StatoRichiesta::Prevalidata);
-    step(
-        store,
-        r.numero,
-        StatoRichiesta::Prevalidata,
-        StatoRichiesta::Approvata,
-    )
-    .await;
-    step(
-        store,
-        r.numero,
-        StatoRichiesta::Approvata,
-        StatoRichiesta::InInvio,
-    )
-    .await
+    step(store, r.numero, StatoRichiesta::Prevalidata, StatoRichiesta::Approvata).await;
+    step(store, r.numero, StatoRichiesta::Approvata, StatoRichiesta::InInvio).await
 }
 
 fn at_2026() -> DateTime<Utc> {
@@ -341,16 +296,9 @@ async fn ping_and_migrate_again(store: Arc<dyn Store>) {
 }
 
 async fn tokens(store: Arc<dyn Store>) {
-    let expires =
-        Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap() + ChronoDuration::microseconds(678_901);
+    let expires = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap() + ChronoDuration::microseconds(678_901);
     let t = store
-        .create_token(
-            "hash-1",
-            "RSSMRA80A01H501U",
-            Some("gestionale"),
-            Ruolo::Intermediario,
-            Some(expires),
-        )
+        .create_token("hash-1", "RSSMRA80A01H501U", Some("gestionale"), Ruolo::Intermediario, Some(expires))
         .await
         .unwrap();
     assert_eq!(t.intermediario, "RSSMRA80A01H501U");
@@ -390,22 +338,11 @@ async fn create_richiesta_numbers_transition_outbox(store: Arc<dyn Store>) {
         assert!(r.prevalidazione);
         assert!(r.data_inserimento >= before);
         assert_eq!(r.updated_at, r.data_inserimento);
-        assert_eq!(
-            (
-                r.domande_totali,
-                r.domande_valide,
-                r.domande_scartate,
-                r.domande_protocollate
-            ),
-            (0, 0, 0, 0)
-        );
+        assert_eq!((r.domande_totali, r.domande_valide, r.domande_scartate, r.domande_protocollate), (0, 0, 0, 0));
         assert_eq!(r.data_prevalidazione, None);
         assert_eq!(r.file_finding, None);
         // Round trip: what was returned is what is stored, to the microsecond.
-        assert_eq!(
-            store.get_richiesta(r.numero).await.unwrap(),
-            Some(r.clone())
-        );
+        assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(r.clone()));
 
         let tr = store.transizioni(r.numero).await.unwrap();
         assert_eq!(tr.len(), 1);
@@ -415,27 +352,18 @@ async fn create_richiesta_numbers_transition_outbox(store: Arc<dyn Store>) {
         assert_eq!(tr[0].at, r.data_inserimento);
         numeri.push(r.numero);
     }
-    assert!(
-        numeri.windows(2).all(|w| w[0] < w[1]),
-        "increasing: {numeri:?}"
-    );
+    assert!(numeri.windows(2).all(|w| w[0] < w[1]), "increasing: {numeri:?}");
 
     let rows = store
         .lease_outbox(10, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!(
-        rows.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(),
-        numeri
-    );
+    assert_eq!(rows.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(), numeri);
     for row in &rows {
         assert_eq!(row.kind, JobKind::Prevalidazione);
         assert_eq!(row.attempts, 1);
-        assert_eq!(
-            row.trace_context.as_deref(),
-            new_richiesta("x", true).trace_context.as_deref()
-        );
+        assert_eq!(row.trace_context.as_deref(), new_richiesta("x", true).trace_context.as_deref());
     }
     assert!(store
         .get_richiesta(numeri[2] + 1000)
@@ -451,13 +379,7 @@ async fn transition_compare_and_set(store: Arc<dyn Store>) {
         .unwrap();
     drain_outbox(&store).await;
 
-    let moved = step(
-        &store,
-        r.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    let moved = step(&store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     assert_eq!(moved.stato, StatoRichiesta::InElaborazione);
     assert!(moved.updated_at >= r.updated_at);
     assert_eq!(moved.data_approvazione, None);
@@ -474,15 +396,7 @@ async fn transition_compare_and_set(store: Arc<dyn Store>) {
             trace_context: None,
         })
         .await;
-    assert!(
-        matches!(
-            again,
-            Err(StoreError::StateConflict {
-                current: StatoRichiesta::InElaborazione
-            })
-        ),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(StoreError::StateConflict { current: StatoRichiesta::InElaborazione })), "{again:?}");
     let missing = store
         .transition(TransitionRequest {
             numero: 987_654,
@@ -494,10 +408,7 @@ async fn transition_compare_and_set(store: Arc<dyn Store>) {
             trace_context: None,
         })
         .await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(987_654))),
-        "{missing:?}"
-    );
+    assert!(matches!(missing, Err(StoreError::NotFound(987_654))), "{missing:?}");
     // A failed compare-and-set leaves no trace.
     assert_eq!(store.transizioni(r.numero).await.unwrap().len(), 2);
 
@@ -525,10 +436,7 @@ async fn transition_compare_and_set(store: Arc<dyn Store>) {
     assert_eq!(tr.last().unwrap().da, Some(StatoRichiesta::Ricevuta));
     assert_eq!(tr.last().unwrap().a, StatoRichiesta::Eliminata);
     assert_eq!(tr.last().unwrap().actor, "token:7");
-    assert_eq!(
-        tr.last().unwrap().nota.as_deref(),
-        Some("caricato per errore")
-    );
+    assert_eq!(tr.last().unwrap().nota.as_deref(), Some("caricato per errore"));
     assert_eq!(store.get_richiesta(r2.numero).await.unwrap(), Some(deleted));
 
     let p = prevalidated(&store, "INTERM00001", &big_esito(3)).await;
@@ -563,13 +471,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
         .create_richiesta(new_richiesta("INTERM00001", true))
         .await
         .unwrap();
-    step(
-        &store,
-        r.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(&store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     let saved = store
         .save_esito(r.numero, &e, "sistema:worker", false)
         .await
@@ -583,10 +485,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
     assert_eq!(saved.file_finding, None);
     assert_eq!(saved.data_prevalidazione, Some(saved.updated_at));
     assert_eq!(saved.data_approvazione, None);
-    assert_eq!(
-        store.get_richiesta(r.numero).await.unwrap(),
-        Some(saved.clone())
-    );
+    assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(saved.clone()));
 
     let domande = all_domande(&store, r.numero).await;
     assert_eq!(domande.len(), 1_500);
@@ -608,11 +507,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
     let tr = store.transizioni(r.numero).await.unwrap();
     assert_eq!(
         tr.iter().map(|t| t.a).collect::<Vec<_>>(),
-        vec![
-            StatoRichiesta::Ricevuta,
-            StatoRichiesta::InElaborazione,
-            StatoRichiesta::Prevalidata
-        ]
+        vec![StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione, StatoRichiesta::Prevalidata]
     );
     assert_eq!(tr[2].actor, "sistema:worker");
     assert_eq!(tr[2].da, Some(StatoRichiesta::InElaborazione));
@@ -621,15 +516,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
     let second = store
         .save_esito(r.numero, &big_esito(10), "sistema:worker", false)
         .await;
-    assert!(
-        matches!(
-            second,
-            Err(StoreError::StateConflict {
-                current: StatoRichiesta::Prevalidata
-            })
-        ),
-        "{second:?}"
-    );
+    assert!(matches!(second, Err(StoreError::StateConflict { current: StatoRichiesta::Prevalidata })), "{second:?}");
     assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(saved));
     assert_eq!(
         store
@@ -641,10 +528,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
     );
 
     let missing = store.save_esito(424_242, &e, "sistema:worker", false).await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(424_242))),
-        "{missing:?}"
-    );
+    assert!(matches!(missing, Err(StoreError::NotFound(424_242))), "{missing:?}");
     // Not yet IN_ELABORAZIONE.
     let fresh = store
         .create_richiesta(new_richiesta("INTERM00001", true))
@@ -653,15 +537,7 @@ async fn save_esito_large(store: Arc<dyn Store>) {
     let early = store
         .save_esito(fresh.numero, &e, "sistema:worker", false)
         .await;
-    assert!(
-        matches!(
-            early,
-            Err(StoreError::StateConflict {
-                current: StatoRichiesta::Ricevuta
-            })
-        ),
-        "{early:?}"
-    );
+    assert!(matches!(early, Err(StoreError::StateConflict { current: StatoRichiesta::Ricevuta })), "{early:?}");
 }
 
 async fn save_esito_scartata(store: Arc<dyn Store>) {
@@ -682,10 +558,7 @@ async fn save_esito_scartata(store: Arc<dyn Store>) {
     );
     let r = prevalidated(&store, "INTERM00001", &all_bad).await;
     assert_eq!(r.stato, StatoRichiesta::Scartata);
-    assert_eq!(
-        (r.domande_totali, r.domande_valide, r.domande_scartate),
-        (5, 0, 5)
-    );
+    assert_eq!((r.domande_totali, r.domande_valide, r.domande_scartate), (5, 0, 5));
     assert_eq!(
         store
             .transizioni(r.numero)
@@ -716,10 +589,7 @@ async fn save_esito_scartata(store: Arc<dyn Store>) {
     assert_eq!(r.stato, StatoRichiesta::Scartata);
     assert_eq!(r.file_finding, Some(file_finding));
     assert_eq!(r.domande_totali, 0);
-    assert_eq!(
-        store.get_richiesta(r.numero).await.unwrap(),
-        Some(r.clone())
-    );
+    assert_eq!(store.get_richiesta(r.numero).await.unwrap(), Some(r.clone()));
     assert_eq!(
         store
             .list_domande(r.numero, None, 1, 10)
@@ -735,13 +605,7 @@ async fn save_esito_scartata(store: Arc<dyn Store>) {
         .create_richiesta(new_richiesta("INTERM00001", false))
         .await
         .unwrap();
-    step(
-        &store,
-        x.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(&store, x.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     let x = store
         .save_esito(x.numero, &all_bad, "sistema:worker", true)
         .await
@@ -752,10 +616,7 @@ async fn save_esito_scartata(store: Arc<dyn Store>) {
         .lease_outbox(10, Duration::from_secs(60))
         .await
         .unwrap();
-    assert!(
-        rows.iter().all(|r| r.kind == JobKind::Prevalidazione),
-        "{rows:?}"
-    );
+    assert!(rows.iter().all(|r| r.kind == JobKind::Prevalidazione), "{rows:?}");
 }
 
 async fn save_esito_after_failed_attempt(store: Arc<dyn Store>) {
@@ -763,13 +624,7 @@ async fn save_esito_after_failed_attempt(store: Arc<dyn Store>) {
         .create_richiesta(new_richiesta("INTERM00001", true))
         .await
         .unwrap();
-    step(
-        &store,
-        r.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(&store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
 
     // Two domande with the same progressivo: the insert fails after some rows were written.
     let mut broken = big_esito(1_200);
@@ -813,13 +668,7 @@ async fn save_esito_auto_approve(store: Arc<dyn Store>) {
         .unwrap();
     assert!(!r.prevalidazione);
     drain_outbox(&store).await;
-    step(
-        &store,
-        r.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(&store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     let saved = store
         .save_esito(r.numero, &big_esito(20), "sistema:worker", true)
         .await
@@ -833,14 +682,8 @@ async fn save_esito_auto_approve(store: Arc<dyn Store>) {
         tr.iter().map(|t| (t.da, t.a)).collect::<Vec<_>>(),
         vec![
             (None, StatoRichiesta::Ricevuta),
-            (
-                Some(StatoRichiesta::Ricevuta),
-                StatoRichiesta::InElaborazione
-            ),
-            (
-                Some(StatoRichiesta::InElaborazione),
-                StatoRichiesta::Prevalidata
-            ),
+            (Some(StatoRichiesta::Ricevuta), StatoRichiesta::InElaborazione),
+            (Some(StatoRichiesta::InElaborazione), StatoRichiesta::Prevalidata),
             (Some(StatoRichiesta::Prevalidata), StatoRichiesta::Approvata),
         ]
     );
@@ -852,10 +695,7 @@ async fn save_esito_auto_approve(store: Arc<dyn Store>) {
     assert_eq!(rows[0].kind, JobKind::Invio);
     assert_eq!(rows[0].numero_richiesta, r.numero);
     // The trace of the upload carries on.
-    assert_eq!(
-        rows[0].trace_context,
-        new_richiesta("x", true).trace_context
-    );
+    assert_eq!(rows[0].trace_context, new_richiesta("x", true).trace_context);
 }
 
 async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
@@ -865,10 +705,7 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
     let p2 = store.list_domande(r.numero, None, 2, 10).await.unwrap();
     assert_eq!(p2.total, 95);
     assert_eq!((p2.page, p2.page_size), (2, 10));
-    assert_eq!(
-        p2.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(),
-        (11..=20).collect::<Vec<i64>>()
-    );
+    assert_eq!(p2.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(), (11..=20).collect::<Vec<i64>>());
     // Findings are attached to the right domanda, in file order.
     let d20 = &p2.items[9];
     assert_eq!(d20.esito, EsitoDomanda::Scartata);
@@ -884,10 +721,7 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
     assert!(p2.items[0].findings.is_empty());
 
     let last = store.list_domande(r.numero, None, 10, 10).await.unwrap();
-    assert_eq!(
-        last.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(),
-        (91..=95).collect::<Vec<i64>>()
-    );
+    assert_eq!(last.items.iter().map(|d| d.progressivo).collect::<Vec<_>>(), (91..=95).collect::<Vec<i64>>());
     assert!(store
         .list_domande(r.numero, None, 11, 10)
         .await
@@ -937,20 +771,10 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
     );
 
     let missing = store.list_domande(777_777, None, 1, 10).await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(777_777))),
-        "{missing:?}"
-    );
+    assert!(matches!(missing, Err(StoreError::NotFound(777_777))), "{missing:?}");
 
     // After sending, the finding of the sending comes after those of prevalidation.
-    let first = esito(vec![domanda(
-        1,
-        Some("5000000001"),
-        Some("UP-9"),
-        "2026-02-01",
-        "2026-02-10",
-        vec![],
-    )]);
+    let first = esito(vec![domanda(1, Some("5000000001"), Some("UP-9"), "2026-02-01", "2026-02-10", vec![])]);
     let a = in_invio(&store, &first).await;
     store
         .complete_invio(a.numero, "sistema:sender", at_2026())
@@ -962,10 +786,7 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
         Some("UP-9"),
         "2026-02-05",
         "2026-02-06",
-        vec![
-            finding("CMP-010", Severity::Avviso, 1),
-            finding("CMP-011", Severity::Avviso, 2),
-        ],
+        vec![finding("CMP-010", Severity::Avviso, 1), finding("CMP-011", Severity::Avviso, 2)],
     )]);
     let b = in_invio(&store, &second).await;
     store
@@ -996,30 +817,11 @@ async fn search_filters_and_paging(store: Arc<dyn Store>) {
         x.denominazione = Some(den.into());
         x
     };
-    let a = prevalidated(
-        &store,
-        "INTERM_A",
-        &esito(vec![mk(
-            1,
-            "1000000001",
-            "01111111111",
-            "Officine Rossi_50% S.r.l.",
-        )]),
-    )
-    .await;
-    step(
-        &store,
-        a.numero,
-        StatoRichiesta::Prevalidata,
-        StatoRichiesta::Approvata,
-    )
-    .await;
-    let b = prevalidated(
-        &store,
-        "INTERM_A",
-        &esito(vec![mk(1, "1000000002", "02222222222", "Bianchi SpA")]),
-    )
-    .await;
+    let a =
+        prevalidated(&store, "INTERM_A", &esito(vec![mk(1, "1000000001", "01111111111", "Officine Rossi_50% S.r.l.")]))
+            .await;
+    step(&store, a.numero, StatoRichiesta::Prevalidata, StatoRichiesta::Approvata).await;
+    let b = prevalidated(&store, "INTERM_A", &esito(vec![mk(1, "1000000002", "02222222222", "Bianchi SpA")])).await;
     let c = prevalidated(
         &store,
         "INTERM_B",
@@ -1038,98 +840,43 @@ async fn search_filters_and_paging(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             let page = store.search_richieste(&f).await.unwrap();
-            (
-                page.total,
-                page.items.iter().map(|r| r.numero).collect::<Vec<_>>(),
-            )
+            (page.total, page.items.iter().map(|r| r.numero).collect::<Vec<_>>())
         }
     };
-    let base = RichiestaFilter {
-        page: 1,
-        page_size: 50,
-        ..Default::default()
-    };
+    let base = RichiestaFilter { page: 1, page_size: 50, ..Default::default() };
 
     // Everything, newest first.
+    assert_eq!(search(base.clone()).await, (4, vec![r.numero, c.numero, b.numero, a.numero]));
     assert_eq!(
-        search(base.clone()).await,
-        (4, vec![r.numero, c.numero, b.numero, a.numero])
-    );
-    assert_eq!(
-        search(RichiestaFilter {
-            intermediario: Some("INTERM_A".into()),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { intermediario: Some("INTERM_A".into()), ..base.clone() }).await,
         (2, vec![b.numero, a.numero])
     );
+    assert_eq!(search(RichiestaFilter { numero: Some(c.numero), ..base.clone() }).await, (1, vec![c.numero]));
     assert_eq!(
-        search(RichiestaFilter {
-            numero: Some(c.numero),
-            ..base.clone()
-        })
-        .await,
-        (1, vec![c.numero])
-    );
-    assert_eq!(
-        search(RichiestaFilter {
-            intermediario: Some("INTERM_A".into()),
-            numero: Some(c.numero),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { intermediario: Some("INTERM_A".into()), numero: Some(c.numero), ..base.clone() })
+            .await,
         (0, vec![])
     );
     assert_eq!(
-        search(RichiestaFilter {
-            matricola: Some("1000000004".into()),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { matricola: Some("1000000004".into()), ..base.clone() }).await,
         (1, vec![c.numero])
     );
     assert_eq!(
-        search(RichiestaFilter {
-            codice_fiscale: Some("02222222222".into()),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { codice_fiscale: Some("02222222222".into()), ..base.clone() }).await,
         (1, vec![b.numero])
     );
     // Case-insensitive substring.
     assert_eq!(
-        search(RichiestaFilter {
-            denominazione: Some("rossi".into()),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { denominazione: Some("rossi".into()), ..base.clone() }).await,
         (2, vec![c.numero, a.numero])
     );
     // Wildcards are literal.
     assert_eq!(
-        search(RichiestaFilter {
-            denominazione: Some("i_50%".into()),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { denominazione: Some("i_50%".into()), ..base.clone() }).await,
         (1, vec![a.numero])
     );
-    assert_eq!(
-        search(RichiestaFilter {
-            denominazione: Some("%".into()),
-            ..base.clone()
-        })
-        .await,
-        (1, vec![a.numero])
-    );
-    assert_eq!(
-        search(RichiestaFilter {
-            denominazione: Some("_".into()),
-            ..base.clone()
-        })
-        .await,
-        (1, vec![a.numero])
-    );
+    assert_eq!(search(RichiestaFilter { denominazione: Some("%".into()), ..base.clone() }).await, (1, vec![a.numero]));
+    assert_eq!(search(RichiestaFilter { denominazione: Some("_".into()), ..base.clone() }).await, (1, vec![a.numero]));
     // The conditions on domande hold for one and the same domanda.
     assert_eq!(
         search(RichiestaFilter {
@@ -1141,11 +888,7 @@ async fn search_filters_and_paging(store: Arc<dyn Store>) {
         (0, vec![])
     );
     assert_eq!(
-        search(RichiestaFilter {
-            stato: Some(StatoRichiesta::Prevalidata),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { stato: Some(StatoRichiesta::Prevalidata), ..base.clone() }).await,
         (2, vec![c.numero, b.numero])
     );
 
@@ -1154,104 +897,56 @@ async fn search_filters_and_paging(store: Arc<dyn Store>) {
     let yesterday = today.pred_opt().unwrap();
     let tomorrow = today.succ_opt().unwrap();
     assert_eq!(
-        search(RichiestaFilter {
-            inserita_dal: Some(today),
-            inserita_al: Some(today),
-            ..base.clone()
-        })
-        .await
-        .0,
+        search(RichiestaFilter { inserita_dal: Some(today), inserita_al: Some(today), ..base.clone() })
+            .await
+            .0,
         4
     );
     assert_eq!(
-        search(RichiestaFilter {
-            inserita_al: Some(yesterday),
-            ..base.clone()
-        })
-        .await
-        .0,
+        search(RichiestaFilter { inserita_al: Some(yesterday), ..base.clone() })
+            .await
+            .0,
         0
     );
     assert_eq!(
-        search(RichiestaFilter {
-            inserita_dal: Some(tomorrow),
-            ..base.clone()
-        })
-        .await
-        .0,
+        search(RichiestaFilter { inserita_dal: Some(tomorrow), ..base.clone() })
+            .await
+            .0,
         0
     );
     assert_eq!(
-        search(RichiestaFilter {
-            approvata_dal: Some(today),
-            approvata_al: Some(today),
-            ..base.clone()
-        })
-        .await,
+        search(RichiestaFilter { approvata_dal: Some(today), approvata_al: Some(today), ..base.clone() }).await,
         (1, vec![a.numero])
     );
     assert_eq!(
-        search(RichiestaFilter {
-            approvata_al: Some(yesterday),
-            ..base.clone()
-        })
-        .await
-        .0,
+        search(RichiestaFilter { approvata_al: Some(yesterday), ..base.clone() })
+            .await
+            .0,
         0
     );
 
     // Paging.
-    let p1 = search(RichiestaFilter {
-        page: 1,
-        page_size: 3,
-        ..base.clone()
-    })
-    .await;
-    let p2 = search(RichiestaFilter {
-        page: 2,
-        page_size: 3,
-        ..base.clone()
-    })
-    .await;
+    let p1 = search(RichiestaFilter { page: 1, page_size: 3, ..base.clone() }).await;
+    let p2 = search(RichiestaFilter { page: 2, page_size: 3, ..base.clone() }).await;
     assert_eq!(p1, (4, vec![r.numero, c.numero, b.numero]));
     assert_eq!(p2, (4, vec![a.numero]));
     let p3 = store
-        .search_richieste(&RichiestaFilter {
-            page: 3,
-            page_size: 3,
-            ..base.clone()
-        })
+        .search_richieste(&RichiestaFilter { page: 3, page_size: 3, ..base.clone() })
         .await
         .unwrap();
-    assert_eq!(
-        (p3.total, p3.items.len(), p3.page, p3.page_size),
-        (4, 0, 3, 3)
-    );
+    assert_eq!((p3.total, p3.items.len(), p3.page, p3.page_size), (4, 0, 3, 3));
     // The items are whole records.
     let page = store
-        .search_richieste(&RichiestaFilter {
-            numero: Some(a.numero),
-            ..base
-        })
+        .search_richieste(&RichiestaFilter { numero: Some(a.numero), ..base })
         .await
         .unwrap();
-    assert_eq!(
-        Some(&page.items[0]),
-        store.get_richiesta(a.numero).await.unwrap().as_ref()
-    );
+    assert_eq!(Some(&page.items[0]), store.get_richiesta(a.numero).await.unwrap().as_ref());
 }
 
 async fn complete_invio_protocols(store: Arc<dyn Store>) {
     let at = at_2026();
     let e1 = esito(vec![
-        domanda(
-            1,
-            Some("5000000001"),
-            Some("UP-1"),
-            "2026-01-05",
-            "2026-01-11",
-            vec![],
-        ),
+        domanda(1, Some("5000000001"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]),
         domanda(
             2,
             Some("5000000001"),
@@ -1277,27 +972,15 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     assert_eq!(done.stato, StatoRichiesta::Consegnata);
     assert_eq!(done.data_consegna, Some(at));
     assert_eq!(
-        (
-            done.domande_totali,
-            done.domande_valide,
-            done.domande_scartate,
-            done.domande_protocollate
-        ),
+        (done.domande_totali, done.domande_valide, done.domande_scartate, done.domande_protocollate),
         (3, 2, 1, 2)
     );
-    assert_eq!(
-        store.get_richiesta(r1.numero).await.unwrap(),
-        Some(done.clone())
-    );
+    assert_eq!(store.get_richiesta(r1.numero).await.unwrap(), Some(done.clone()));
     let tr = store.transizioni(r1.numero).await.unwrap();
     let last = tr.last().unwrap();
     assert_eq!(
         (last.da, last.a, last.actor.as_str()),
-        (
-            Some(StatoRichiesta::InInvio),
-            StatoRichiesta::Consegnata,
-            "sistema:sender"
-        )
+        (Some(StatoRichiesta::InInvio), StatoRichiesta::Consegnata, "sistema:sender")
     );
 
     let d1 = all_domande(&store, r1.numero).await;
@@ -1313,16 +996,7 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     // The second richiesta continues the sequence (different matricole: no overlap).
     let e2 = esito(
         (1..=3)
-            .map(|i| {
-                domanda(
-                    i,
-                    Some("6000000001"),
-                    Some(&format!("UP-{i}")),
-                    "2026-01-05",
-                    "2026-01-11",
-                    vec![],
-                )
-            })
+            .map(|i| domanda(i, Some("6000000001"), Some(&format!("UP-{i}")), "2026-01-05", "2026-01-11", vec![]))
             .collect(),
     );
     let r2 = in_invio(&store, &e2).await;
@@ -1336,24 +1010,10 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
         .into_iter()
         .filter_map(|d| d.protocollo)
         .collect();
-    assert_eq!(
-        numeri,
-        vec![
-            "CIGO-2026-0000003",
-            "CIGO-2026-0000004",
-            "CIGO-2026-0000005"
-        ]
-    );
+    assert_eq!(numeri, vec!["CIGO-2026-0000003", "CIGO-2026-0000004", "CIGO-2026-0000005"]);
 
     // Another year has its own sequence.
-    let e3 = esito(vec![domanda(
-        1,
-        Some("7000000001"),
-        Some("UP-1"),
-        "2027-01-04",
-        "2027-01-08",
-        vec![],
-    )]);
+    let e3 = esito(vec![domanda(1, Some("7000000001"), Some("UP-1"), "2027-01-04", "2027-01-08", vec![])]);
     let r3 = in_invio(&store, &e3).await;
     let at27 = Utc.with_ymd_and_hms(2027, 1, 10, 9, 0, 0).unwrap();
     store
@@ -1369,29 +1029,14 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
 
     // Sent once: a second attempt is refused.
     let again = store.complete_invio(r1.numero, "sistema:sender", at).await;
-    assert!(
-        matches!(
-            again,
-            Err(StoreError::StateConflict {
-                current: StatoRichiesta::Consegnata
-            })
-        ),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(StoreError::StateConflict { current: StatoRichiesta::Consegnata })), "{again:?}");
 }
 
 async fn complete_invio_overlap(store: Arc<dyn Store>) {
     let at = at_2026();
     let a = in_invio(
         &store,
-        &esito(vec![domanda(
-            1,
-            Some("5000000001"),
-            Some("UP-1"),
-            "2026-01-05",
-            "2026-01-11",
-            vec![],
-        )]),
+        &esito(vec![domanda(1, Some("5000000001"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![])]),
     )
     .await;
     store
@@ -1414,43 +1059,15 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
                 vec![finding("CMP-010", Severity::Avviso, 1)],
             ),
             // The day after: no overlap.
-            domanda(
-                2,
-                Some("5000000001"),
-                Some("UP-1"),
-                "2026-01-12",
-                "2026-01-18",
-                vec![],
-            ),
+            domanda(2, Some("5000000001"), Some("UP-1"), "2026-01-12", "2026-01-18", vec![]),
             // Another unità produttiva.
-            domanda(
-                3,
-                Some("5000000001"),
-                Some("UP-2"),
-                "2026-01-05",
-                "2026-01-11",
-                vec![],
-            ),
+            domanda(3, Some("5000000001"), Some("UP-2"), "2026-01-05", "2026-01-11", vec![]),
             // Another matricola.
-            domanda(
-                4,
-                Some("5000000009"),
-                Some("UP-1"),
-                "2026-01-05",
-                "2026-01-11",
-                vec![],
-            ),
+            domanda(4, Some("5000000009"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]),
             // Missing keys cannot overlap.
             no_keys,
             // Inside A's period.
-            domanda(
-                6,
-                Some("5000000001"),
-                Some("UP-1"),
-                "2026-01-06",
-                "2026-01-07",
-                vec![],
-            ),
+            domanda(6, Some("5000000001"), Some("UP-1"), "2026-01-06", "2026-01-07", vec![]),
         ]),
     )
     .await;
@@ -1459,14 +1076,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::Consegnata);
-    assert_eq!(
-        (
-            done.domande_protocollate,
-            done.domande_scartate,
-            done.domande_valide
-        ),
-        (4, 2, 4)
-    );
+    assert_eq!((done.domande_protocollate, done.domande_scartate, done.domande_valide), (4, 2, 4));
 
     let db = all_domande(&store, b.numero).await;
     let esiti: Vec<_> = db
@@ -1477,34 +1087,14 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
         esiti,
         vec![
             (1, EsitoDomanda::ScartataInInvio, None),
-            (
-                2,
-                EsitoDomanda::Protocollata,
-                Some("CIGO-2026-0000002".to_string())
-            ),
-            (
-                3,
-                EsitoDomanda::Protocollata,
-                Some("CIGO-2026-0000003".to_string())
-            ),
-            (
-                4,
-                EsitoDomanda::Protocollata,
-                Some("CIGO-2026-0000004".to_string())
-            ),
-            (
-                5,
-                EsitoDomanda::Protocollata,
-                Some("CIGO-2026-0000005".to_string())
-            ),
+            (2, EsitoDomanda::Protocollata, Some("CIGO-2026-0000002".to_string())),
+            (3, EsitoDomanda::Protocollata, Some("CIGO-2026-0000003".to_string())),
+            (4, EsitoDomanda::Protocollata, Some("CIGO-2026-0000004".to_string())),
+            (5, EsitoDomanda::Protocollata, Some("CIGO-2026-0000005".to_string())),
             (6, EsitoDomanda::ScartataInInvio, None),
         ]
     );
-    let expected = cigo_domain::archivio::periodo_sovrapposto(
-        "CIGO-2026-0000001",
-        d("2026-01-05"),
-        d("2026-01-11"),
-    );
+    let expected = cigo_domain::archivio::periodo_sovrapposto("CIGO-2026-0000001", d("2026-01-05"), d("2026-01-11"));
     assert_eq!(db[0].findings.len(), 2);
     assert_eq!(db[0].findings[0].code, "CMP-010");
     assert_eq!(db[0].findings[1], expected);
@@ -1515,14 +1105,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
     // and with B's protocollate ones.
     let c = in_invio(
         &store,
-        &esito(vec![domanda(
-            1,
-            Some("5000000001"),
-            Some("UP-2"),
-            "2026-01-10",
-            "2026-01-10",
-            vec![],
-        )]),
+        &esito(vec![domanda(1, Some("5000000001"), Some("UP-2"), "2026-01-10", "2026-01-10", vec![])]),
     )
     .await;
     store
@@ -1531,10 +1114,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
         .unwrap();
     let dc = all_domande(&store, c.numero).await;
     assert_eq!(dc[0].esito, EsitoDomanda::ScartataInInvio);
-    assert_eq!(
-        dc[0].findings[0].value.as_deref(),
-        Some("CIGO-2026-0000003")
-    );
+    assert_eq!(dc[0].findings[0].value.as_deref(), Some("CIGO-2026-0000003"));
 }
 
 async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
@@ -1542,22 +1122,8 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     let a = in_invio(
         &store,
         &esito(vec![
-            domanda(
-                1,
-                Some("5000000001"),
-                Some("UP-1"),
-                "2026-01-05",
-                "2026-01-11",
-                vec![],
-            ),
-            domanda(
-                2,
-                Some("5000000002"),
-                Some("UP-1"),
-                "2026-01-05",
-                "2026-01-11",
-                vec![],
-            ),
+            domanda(1, Some("5000000001"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]),
+            domanda(2, Some("5000000002"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]),
         ]),
     )
     .await;
@@ -1568,22 +1134,8 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     let b = in_invio(
         &store,
         &esito(vec![
-            domanda(
-                1,
-                Some("5000000001"),
-                Some("UP-1"),
-                "2026-01-01",
-                "2026-01-05",
-                vec![],
-            ),
-            domanda(
-                2,
-                Some("5000000002"),
-                Some("UP-1"),
-                "2026-01-11",
-                "2026-01-31",
-                vec![],
-            ),
+            domanda(1, Some("5000000001"), Some("UP-1"), "2026-01-01", "2026-01-05", vec![]),
+            domanda(2, Some("5000000002"), Some("UP-1"), "2026-01-11", "2026-01-31", vec![]),
             domanda(
                 3,
                 Some("5000000002"),
@@ -1601,18 +1153,8 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::ScartataInInvio);
     assert_eq!(done.data_consegna, Some(at));
-    assert_eq!(
-        (
-            done.domande_protocollate,
-            done.domande_valide,
-            done.domande_scartate
-        ),
-        (0, 0, 3)
-    );
-    assert_eq!(
-        store.transizioni(b.numero).await.unwrap().last().unwrap().a,
-        StatoRichiesta::ScartataInInvio
-    );
+    assert_eq!((done.domande_protocollate, done.domande_valide, done.domande_scartate), (0, 0, 3));
+    assert_eq!(store.transizioni(b.numero).await.unwrap().last().unwrap().a, StatoRichiesta::ScartataInInvio);
     assert!(all_domande(&store, b.numero)
         .await
         .iter()
@@ -1621,24 +1163,14 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     // No number was consumed.
     let c = in_invio(
         &store,
-        &esito(vec![domanda(
-            1,
-            Some("5000000003"),
-            Some("UP-1"),
-            "2026-01-05",
-            "2026-01-11",
-            vec![],
-        )]),
+        &esito(vec![domanda(1, Some("5000000003"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![])]),
     )
     .await;
     store
         .complete_invio(c.numero, "sistema:sender", at)
         .await
         .unwrap();
-    assert_eq!(
-        all_domande(&store, c.numero).await[0].protocollo.as_deref(),
-        Some("CIGO-2026-0000003")
-    );
+    assert_eq!(all_domande(&store, c.numero).await[0].protocollo.as_deref(), Some("CIGO-2026-0000003"));
 }
 
 async fn complete_invio_state_checks(store: Arc<dyn Store>) {
@@ -1646,32 +1178,18 @@ async fn complete_invio_state_checks(store: Arc<dyn Store>) {
     let early = store
         .complete_invio(r.numero, "sistema:sender", at_2026())
         .await;
-    assert!(
-        matches!(
-            early,
-            Err(StoreError::StateConflict {
-                current: StatoRichiesta::Prevalidata
-            })
-        ),
-        "{early:?}"
-    );
+    assert!(matches!(early, Err(StoreError::StateConflict { current: StatoRichiesta::Prevalidata })), "{early:?}");
     let missing = store
         .complete_invio(555_555, "sistema:sender", at_2026())
         .await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(555_555))),
-        "{missing:?}"
-    );
+    assert!(matches!(missing, Err(StoreError::NotFound(555_555))), "{missing:?}");
     // Nothing was consumed by the refused attempts.
     let r = in_invio(&store, &big_esito(1)).await;
     store
         .complete_invio(r.numero, "sistema:sender", at_2026())
         .await
         .unwrap();
-    assert_eq!(
-        all_domande(&store, r.numero).await[0].protocollo.as_deref(),
-        Some("CIGO-2026-0000001")
-    );
+    assert_eq!(all_domande(&store, r.numero).await[0].protocollo.as_deref(), Some("CIGO-2026-0000001"));
 }
 
 async fn complete_invio_concurrent(store: Arc<dyn Store>) {
@@ -1698,13 +1216,8 @@ async fn complete_invio_concurrent(store: Arc<dyn Store>) {
         let store = store.clone();
         async move { store.complete_invio(n, "sistema:sender", at).await }
     };
-    let (a, b, c, d, e) = tokio::join!(
-        send(numeri[0]),
-        send(numeri[1]),
-        send(numeri[2]),
-        send(numeri[3]),
-        send(numeri[4])
-    );
+    let (a, b, c, d, e) =
+        tokio::join!(send(numeri[0]), send(numeri[1]), send(numeri[2]), send(numeri[3]), send(numeri[4]));
     for done in [a, b, c, d, e] {
         let done = done.unwrap();
         assert_eq!(done.stato, StatoRichiesta::Consegnata);
@@ -1793,10 +1306,7 @@ async fn lease_outbox_concurrent_and_expiry(store: Arc<dyn Store>) {
         .lease_outbox(10, Duration::from_millis(200))
         .await
         .unwrap();
-    assert_eq!(
-        short.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(),
-        more
-    );
+    assert_eq!(short.iter().map(|r| r.numero_richiesta).collect::<Vec<_>>(), more);
     assert!(store
         .lease_outbox(10, Duration::from_millis(200))
         .await
@@ -1807,10 +1317,7 @@ async fn lease_outbox_concurrent_and_expiry(store: Arc<dyn Store>) {
         .lease_outbox(10, Duration::from_millis(200))
         .await
         .unwrap();
-    assert_eq!(
-        back.iter().map(|r| r.id).collect::<Vec<_>>(),
-        short.iter().map(|r| r.id).collect::<Vec<_>>()
-    );
+    assert_eq!(back.iter().map(|r| r.id).collect::<Vec<_>>(), short.iter().map(|r| r.id).collect::<Vec<_>>());
     assert!(back.iter().all(|r| r.attempts == 2));
     assert_eq!(back[0].created_at, short[0].created_at);
 
@@ -1836,25 +1343,13 @@ async fn requeue_stale(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let approvata = prevalidated(&store, "INTERM00001", &big_esito(2)).await;
-    step(
-        &store,
-        approvata.numero,
-        StatoRichiesta::Prevalidata,
-        StatoRichiesta::Approvata,
-    )
-    .await;
+    step(&store, approvata.numero, StatoRichiesta::Prevalidata, StatoRichiesta::Approvata).await;
     let prevalidata = prevalidated(&store, "INTERM00001", &big_esito(2)).await;
     let in_elab = store
         .create_richiesta(new_richiesta("INTERM00001", true))
         .await
         .unwrap();
-    step(
-        &store,
-        in_elab.numero,
-        StatoRichiesta::Ricevuta,
-        StatoRichiesta::InElaborazione,
-    )
-    .await;
+    step(&store, in_elab.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
     let in_invio_r = in_invio(&store, &big_esito(2)).await;
 
     // Not old enough.
@@ -1980,11 +1475,7 @@ async fn sqlite_file_wal_and_corrupt_rows() {
     let bad = store.get_richiesta(other.numero).await;
     assert!(matches!(bad, Err(StoreError::Corrupt(_))), "{bad:?}");
     let page = store
-        .search_richieste(&RichiestaFilter {
-            page: 1,
-            page_size: 10,
-            ..Default::default()
-        })
+        .search_richieste(&RichiestaFilter { page: 1, page_size: 10, ..Default::default() })
         .await;
     assert!(matches!(page, Err(StoreError::Corrupt(_))), "{page:?}");
 }
@@ -2017,11 +1508,7 @@ async fn postgres_concurrent_migrations() {
     admin.close().await.ok();
     let url = with_database(&admin_url, &name);
     let outcome = tokio::spawn(async move {
-        let (a, b, c) = tokio::join!(
-            PgStore::connect(&url, 2),
-            PgStore::connect(&url, 2),
-            PgStore::connect(&url, 2)
-        );
+        let (a, b, c) = tokio::join!(PgStore::connect(&url, 2), PgStore::connect(&url, 2), PgStore::connect(&url, 2));
         let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
         let (x, y, z) = tokio::join!(a.migrate(), b.migrate(), c.migrate());
         x.unwrap();
@@ -2031,14 +1518,10 @@ async fn postgres_concurrent_migrations() {
             .await
             .unwrap();
         assert_eq!(
-            b.search_richieste(&RichiestaFilter {
-                page: 1,
-                page_size: 5,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .total,
+            b.search_richieste(&RichiestaFilter { page: 1, page_size: 5, ..Default::default() })
+                .await
+                .unwrap()
+                .total,
             1
         );
         for s in [a, b, c] {
@@ -2054,13 +1537,7 @@ async fn postgres_concurrent_migrations() {
 
 #[test]
 fn database_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:5432/test", "x"),
-        "postgres://u@h:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u@h/test?sslmode=disable", "x"),
-        "postgres://u@h/x?sslmode=disable"
-    );
+    assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }

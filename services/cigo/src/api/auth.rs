@@ -73,11 +73,7 @@ impl FromRequestParts<App> for Caller {
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|e| e <= now) {
             return Err(ApiError::Unauthorized);
         }
-        Ok(Caller {
-            token_id: record.id,
-            intermediario: record.intermediario,
-            ruolo: record.ruolo,
-        })
+        Ok(Caller { token_id: record.id, intermediario: record.intermediario, ruolo: record.ruolo })
     }
 }
 

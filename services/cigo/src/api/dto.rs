@@ -108,8 +108,12 @@ impl RichiestaView {
                 domande: format!("{base}/domande"),
                 xml: format!("{base}/xml"),
                 transizioni: format!("{base}/transizioni"),
-                attestato_trasmissione: r.data_approvazione.map(|_| format!("{base}/attestati/trasmissione")),
-                attestato_consegna: r.data_consegna.map(|_| format!("{base}/attestati/consegna")),
+                attestato_trasmissione: r
+                    .data_approvazione
+                    .map(|_| format!("{base}/attestati/trasmissione")),
+                attestato_consegna: r
+                    .data_consegna
+                    .map(|_| format!("{base}/attestati/consegna")),
                 self_: base,
             },
         }

@@ -26,7 +26,9 @@ pub enum ApiError {
     AttestatoNotAvailable { numero: i64, stato: StatoRichiesta },
     #[error("il file supera il limite di {limit_bytes} byte")]
     PayloadTooLarge { limit_bytes: u64 },
-    #[error("tipo di contenuto non supportato: {0}; inviare application/xml oppure multipart/form-data con il campo 'file'")]
+    #[error(
+        "tipo di contenuto non supportato: {0}; inviare application/xml oppure multipart/form-data con il campo 'file'"
+    )]
     UnsupportedMediaType(String),
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
@@ -133,7 +135,9 @@ impl From<cigo_store::StoreError> for ApiError {
             cigo_store::StoreError::Database(sqlx::Error::PoolTimedOut) => {
                 ApiError::Unavailable("database non raggiungibile".into())
             }
-            cigo_store::StoreError::Database(sqlx::Error::Io(_)) => ApiError::Unavailable("database non raggiungibile".into()),
+            cigo_store::StoreError::Database(sqlx::Error::Io(_)) => {
+                ApiError::Unavailable("database non raggiungibile".into())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

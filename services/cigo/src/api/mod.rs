@@ -81,9 +81,9 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics_endpoint))
         .route_layer(middleware::from_fn(track_metrics))
         .fallback(error::fallback)
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+        ))
         .with_state(app)
 }
 
@@ -130,10 +130,7 @@ async fn readyz(State(app): State<App>) -> Response {
 }
 
 async fn metrics_endpoint() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::telemetry::prometheus().render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::prometheus().render())
 }
 
 /// Counts requests and their latency by route and status.

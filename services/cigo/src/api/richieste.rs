@@ -306,23 +306,35 @@ pub async fn attestato(
     let mut domande = Vec::new();
     let mut page = 1;
     loop {
-        let chunk = app.store.list_domande(numero, None, page, MAX_PAGE_SIZE).await?;
+        let chunk = app
+            .store
+            .list_domande(numero, None, page, MAX_PAGE_SIZE)
+            .await?;
         let done = chunk.items.len() < MAX_PAGE_SIZE as usize;
-        domande.extend(chunk.items.into_iter().filter(|d| wanted(d.esito)).map(|d| AttestatoDomanda {
-            progressivo: d.progressivo,
-            matricola: d.matricola,
-            denominazione: d.denominazione,
-            periodo_dal: d.periodo_dal,
-            periodo_al: d.periodo_al,
-            esito: d.esito,
-            protocollo: d.protocollo,
-            data_protocollo: d.data_protocollo,
-            motivi_scarto: if d.esito == EsitoDomanda::ScartataInInvio {
-                d.findings.into_iter().filter(|f| f.layer == cigo_domain::Layer::Archivio).collect()
-            } else {
-                Vec::new()
-            },
-        }));
+        domande.extend(
+            chunk
+                .items
+                .into_iter()
+                .filter(|d| wanted(d.esito))
+                .map(|d| AttestatoDomanda {
+                    progressivo: d.progressivo,
+                    matricola: d.matricola,
+                    denominazione: d.denominazione,
+                    periodo_dal: d.periodo_dal,
+                    periodo_al: d.periodo_al,
+                    esito: d.esito,
+                    protocollo: d.protocollo,
+                    data_protocollo: d.data_protocollo,
+                    motivi_scarto: if d.esito == EsitoDomanda::ScartataInInvio {
+                        d.findings
+                            .into_iter()
+                            .filter(|f| f.layer == cigo_domain::Layer::Archivio)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                }),
+        );
         if done {
             break;
         }

@@ -64,7 +64,12 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_string();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
 
     let spool = tempfile::Builder::new()
         .prefix("upload-")
@@ -79,7 +84,9 @@ pub async fn upload(
         "multipart/form-data" => {
             let mut multipart = <Multipart as FromRequest<()>>::from_request(request, &())
                 .await
-                .map_err(|e| ApiError::bad_request("invalid_multipart", format!("corpo multipart non valido: {}", e.body_text())))?;
+                .map_err(|e| {
+                    ApiError::bad_request("invalid_multipart", format!("corpo multipart non valido: {}", e.body_text()))
+                })?;
             spool_multipart(&mut multipart, spool.path(), limit).await?
         }
         "" => return Err(ApiError::UnsupportedMediaType("(nessuno)".into())),
@@ -130,7 +137,12 @@ pub async fn upload(
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 struct Spooled {
@@ -143,7 +155,9 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut file = tokio::fs::File::create(path).await.map_err(|e| ApiError::Internal(e.into()))?;
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     while let Some(chunk) = body.next().await {
@@ -153,18 +167,21 @@ where
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.into()))?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
     }
-    file.flush().await.map_err(|e| ApiError::Internal(e.into()))?;
+    file.flush()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Spooled { size, sha256: hex::encode(hasher.finalize()) })
 }
 
 async fn spool_multipart(multipart: &mut Multipart, path: &Path, limit: u64) -> Result<Spooled, ApiError> {
     loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::bad_request("invalid_multipart", format!("corpo multipart non valido: {}", e.body_text())))?;
+        let field = multipart.next_field().await.map_err(|e| {
+            ApiError::bad_request("invalid_multipart", format!("corpo multipart non valido: {}", e.body_text()))
+        })?;
         let Some(field) = field else {
             return Err(ApiError::bad_request("missing_file", "il corpo multipart non contiene il campo 'file'"));
         };

@@ -1,0 +1,510 @@
+//! Deterministic synthetic richieste for demos, tests and benchmarks: realistic codici fiscali,
+//! matricole, addresses, periods of whole weeks in 2026, hours and quadro E consistent with the
+//! workers. A share of domande break exactly one rule, and the caller learns which.
+
+use crate::codice_fiscale as cf;
+use crate::model::*;
+use crate::parse::Tag;
+use crate::rules;
+use crate::write::{self, Alter};
+use chrono::{Days, NaiveDate};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateOptions {
+    /// Number of domande in the richiesta.
+    pub domande: usize,
+    /// Probability (0..=1) that a domanda breaks exactly one rule.
+    pub invalid_ratio: f64,
+    /// Same seed, same bytes.
+    pub seed: u64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { domande: 10, invalid_ratio: 0.0, seed: 1 }
+    }
+}
+
+/// One generated domanda: its position and, if it was made invalid, the rule code it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedDomanda {
+    pub progressivo: u32,
+    pub expected_code: Option<&'static str>,
+}
+
+/// Writes a richiesta of `opts.domande` domande to `out`, one domanda at a time.
+pub fn generate<W: Write>(opts: &GenerateOptions, out: W) -> io::Result<Vec<GeneratedDomanda>> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let ratio = if opts.invalid_ratio.is_finite() { opts.invalid_ratio.clamp(0.0, 1.0) } else { 0.0 };
+    let prefix: u32 = rng.gen_range(10..=99);
+    let mut result = Vec::with_capacity(opts.domande);
+    write::write_header(&mut out)?;
+    for i in 0..opts.domande {
+        let progressivo = (i + 1) as u32;
+        let guasto =
+            if rng.gen_bool(ratio) { Some(*GUASTI.choose(&mut rng).unwrap_or(&Guasto::Dirigente)) } else { None };
+        let (d, alter) = domanda(&mut rng, progressivo, prefix, i as u64, guasto);
+        write::write_domanda_with(&mut out, &d, &alter)?;
+        result.push(GeneratedDomanda { progressivo, expected_code: guasto.map(|g| g.code()) });
+    }
+    write::write_footer(&mut out)?;
+    out.flush()?;
+    Ok(result)
+}
+
+/// A valid domanda (for examples and tests).
+pub fn domanda_valida(seed: u64, progressivo: u32) -> Domanda {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    domanda(&mut rng, progressivo, 50, progressivo as u64, None).0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guasto {
+    CodiceFiscale,
+    Ore40,
+    OreContrattuali,
+    PeriodoInvertito,
+    Oltre13Settimane,
+    CausaleIgnota,
+    Matricola,
+    QuadroE,
+    Dirigente,
+    ElementoMancante,
+}
+
+const GUASTI: &[Guasto] = &[
+    Guasto::CodiceFiscale,
+    Guasto::Ore40,
+    Guasto::OreContrattuali,
+    Guasto::PeriodoInvertito,
+    Guasto::Oltre13Settimane,
+    Guasto::CausaleIgnota,
+    Guasto::Matricola,
+    Guasto::QuadroE,
+    Guasto::Dirigente,
+    Guasto::ElementoMancante,
+];
+
+impl Guasto {
+    fn code(self) -> &'static str {
+        match self {
+            Guasto::CodiceFiscale => rules::CAM_CF_PERSONA.code,
+            Guasto::Ore40 => rules::COE_ORE_40.code,
+            Guasto::OreContrattuali => rules::COE_ORE_CONTRATTUALI.code,
+            Guasto::PeriodoInvertito => rules::COE_PERIODO_INVERTITO.code,
+            Guasto::Oltre13Settimane => rules::COE_MAX_13_SETTIMANE.code,
+            Guasto::CausaleIgnota => rules::STR_ENUM.code,
+            Guasto::Matricola => rules::CAM_MATRICOLA.code,
+            Guasto::QuadroE => rules::COE_QUADRO_E_LAVORATORI.code,
+            Guasto::Dirigente => rules::COE_DIRIGENTE.code,
+            Guasto::ElementoMancante => rules::STR_MANCANTE.code,
+        }
+    }
+}
+
+const COGNOMI: &[&str] = &[
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Bianchi",
+    "Romano",
+    "Colombo",
+    "Ricci",
+    "Marino",
+    "Greco",
+    "Bruno",
+    "Gallo",
+    "Conti",
+    "De Luca",
+    "Mancini",
+    "Costa",
+    "Giordano",
+    "Rizzo",
+    "Lombardi",
+    "Moretti",
+    "Barbieri",
+    "Fontana",
+    "Santoro",
+    "Mariani",
+    "Rinaldi",
+    "Caruso",
+    "Ferrara",
+    "Galli",
+    "Martini",
+    "Leone",
+    "D'Angelo",
+    "Longo",
+    "Gentile",
+    "Martinelli",
+    "Vitale",
+    "Serra",
+    "Coppola",
+    "De Santis",
+    "Fabbri",
+    "Bellini",
+];
+const NOMI_M: &[&str] = &[
+    "Marco",
+    "Giuseppe",
+    "Luca",
+    "Andrea",
+    "Francesco",
+    "Alessandro",
+    "Matteo",
+    "Lorenzo",
+    "Davide",
+    "Stefano",
+    "Paolo",
+    "Antonio",
+    "Roberto",
+    "Simone",
+    "Giovanni",
+    "Salvatore",
+    "Fabio",
+    "Massimo",
+];
+const NOMI_F: &[&str] = &[
+    "Giulia",
+    "Francesca",
+    "Chiara",
+    "Sara",
+    "Anna",
+    "Elena",
+    "Valentina",
+    "Martina",
+    "Laura",
+    "Alessia",
+    "Federica",
+    "Silvia",
+    "Maria",
+    "Paola",
+    "Roberta",
+    "Ilaria",
+];
+/// (comune, provincia, CAP, codice catastale)
+const COMUNI: &[(&str, &str, &str, &str)] = &[
+    ("Roma", "RM", "00144", "H501"),
+    ("Milano", "MI", "20121", "F205"),
+    ("Torino", "TO", "10121", "L219"),
+    ("Napoli", "NA", "80121", "F839"),
+    ("Bologna", "BO", "40121", "A944"),
+    ("Firenze", "FI", "50122", "D612"),
+    ("Palermo", "PA", "90133", "G273"),
+    ("Genova", "GE", "16121", "D969"),
+    ("Venezia", "VE", "30121", "L736"),
+    ("Bari", "BA", "70121", "A662"),
+    ("Verona", "VR", "37121", "L781"),
+    ("Brescia", "BS", "25121", "B157"),
+    ("Padova", "PD", "35121", "G224"),
+    ("Bergamo", "BG", "24121", "A794"),
+    ("Modena", "MO", "41121", "F257"),
+    ("Parma", "PR", "43121", "G337"),
+    ("Vicenza", "VI", "36100", "L840"),
+    ("Treviso", "TV", "31100", "L407"),
+    ("Ancona", "AN", "60121", "A271"),
+    ("Perugia", "PG", "06121", "G478"),
+    ("Pescara", "PE", "65121", "G482"),
+    ("Cagliari", "CA", "09121", "B354"),
+    ("Trieste", "TS", "34121", "L424"),
+    ("Reggio nell'Emilia", "RE", "42121", "H223"),
+    ("Prato", "PO", "59100", "G999"),
+    ("Monza", "MB", "20900", "F704"),
+    ("Lecco", "LC", "23900", "E507"),
+    ("Catania", "CT", "95121", "C351"),
+];
+const VIE: &[&str] = &[
+    "Via Roma",
+    "Via Garibaldi",
+    "Via Mazzini",
+    "Corso Italia",
+    "Via Verdi",
+    "Viale della Repubblica",
+    "Via dell'Industria",
+    "Via dell'Artigianato",
+    "Via Luigi Einaudi",
+    "Via Nazionale",
+    "Via Cavour",
+    "Via Enrico Fermi",
+    "Via dei Mille",
+    "Via Aldo Moro",
+];
+const RAGIONI: &[&str] = &[
+    "Meccanica S.r.l.",
+    "Costruzioni S.p.A.",
+    "Metalli S.r.l.",
+    "Tessile S.n.c.",
+    "& Figli S.r.l.",
+    "Arredamenti S.r.l.",
+    "Carpenteria S.r.l.",
+    "Plastiche S.p.A.",
+    "Alimentari S.r.l.",
+    "Stampaggi S.r.l.",
+];
+const ATTIVITA: &[&str] = &[
+    "Fabbricazione di prodotti in metallo",
+    "Costruzione di edifici residenziali e non residenziali",
+    "Confezione di articoli di abbigliamento",
+    "Fabbricazione di mobili",
+    "Industria alimentare",
+    "Fabbricazione di articoli in materie plastiche",
+    "Lavori di meccanica generale",
+];
+const ALTRO_DESCRIZIONI: &[&str] = &[
+    "Ritardo nella consegna dell'impianto di verniciatura da parte del fornitore",
+    "Chiusura temporanea della strada di accesso allo stabilimento per lavori pubblici",
+];
+const CAUSALI_ERRATE: &[&str] = &["CRISI_AZIENDALE", "MALTEMPO", "COVID19", "mancanza_lavoro"];
+
+fn lunedi_2026(settimana: u64) -> NaiveDate {
+    // 2026-01-05 is the first Monday of 2026.
+    NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default() + Days::new(7 * settimana)
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, v: &[T]) -> T {
+    v[rng.gen_range(0..v.len())]
+}
+
+fn lavoratore(rng: &mut ChaCha8Rng, settimane: u32) -> Lavoratore {
+    let femmina = rng.gen_bool(0.4);
+    let cognome = pick(rng, COGNOMI).to_string();
+    let nome = if femmina { pick(rng, NOMI_F) } else { pick(rng, NOMI_M) }.to_string();
+    let nascita = NaiveDate::from_ymd_opt(rng.gen_range(1961..=2006), rng.gen_range(1..=12), rng.gen_range(1..=28))
+        .unwrap_or_default();
+    let comune = pick(rng, COMUNI).3;
+    let omocodia = if rng.gen_bool(0.02) { rng.gen_range(1..=3) } else { 0 };
+    let codice_fiscale = cf::codice_fiscale_persona(&cognome, &nome, nascita, femmina, comune, omocodia);
+    let tipo_orario = match rng.gen_range(0..100) {
+        0..=69 => TipoOrario::TempoPieno,
+        70..=89 => TipoOrario::PartTime,
+        90..=94 => TipoOrario::Inserimento,
+        _ => TipoOrario::Solidarieta,
+    };
+    let qualifica = match rng.gen_range(0..100) {
+        0..=54 => Qualifica::Operaio,
+        55..=79 => Qualifica::Impiegato,
+        80..=84 => Qualifica::Quadro,
+        _ => Qualifica::Apprendista,
+    };
+    let contr = match tipo_orario {
+        TipoOrario::PartTime => pick(rng, &[18i64, 20, 24, 30]),
+        TipoOrario::Solidarieta => pick(rng, &[32i64, 36]),
+        _ => pick(rng, &[40i64, 40, 40, 38, 36]),
+    };
+    let contr = Ore::from_hours(contr);
+    let sospeso = rng.gen_bool(0.4);
+    let mut ore_cig = Vec::with_capacity(settimane as usize);
+    for s in 1..=settimane.min(13) {
+        if !sospeso && rng.gen_bool(0.15) {
+            continue; // a week without CIG
+        }
+        let ore = if sospeso { contr } else { Ore(rng.gen_range(1..=contr.0 / 50) * 50) };
+        ore_cig.push(OreSettimana { settimana: s, ore });
+    }
+    if ore_cig.is_empty() {
+        ore_cig.push(OreSettimana { settimana: 1, ore: contr });
+    }
+    Lavoratore { codice_fiscale, cognome, nome, qualifica, tipo_orario, ore_settimanali_contrattuali: contr, ore_cig }
+}
+
+fn domanda(
+    rng: &mut ChaCha8Rng,
+    progressivo: u32,
+    prefix: u32,
+    index: u64,
+    guasto: Option<Guasto>,
+) -> (Domanda, Alter) {
+    let (comune, provincia, cap, _) = pick(rng, COMUNI);
+    let titolare = pick(rng, COGNOMI);
+    let ditta_individuale = rng.gen_bool(0.1);
+    let codice_fiscale = if ditta_individuale {
+        let nascita = NaiveDate::from_ymd_opt(rng.gen_range(1950..=1990), rng.gen_range(1..=12), rng.gen_range(1..=28))
+            .unwrap_or_default();
+        cf::codice_fiscale_persona(titolare, pick(rng, NOMI_M), nascita, false, pick(rng, COMUNI).3, 0)
+    } else {
+        cf::codice_fiscale_azienda(rng.gen_range(100_000_000..9_999_999_999))
+    };
+    let denominazione = if ditta_individuale {
+        format!("{titolare} {}", pick(rng, NOMI_M))
+    } else {
+        format!("{titolare} {}", pick(rng, RAGIONI))
+    };
+    let indirizzo_sede = format!("{} {}", pick(rng, VIE), rng.gen_range(1..200));
+    // The unit's address carries the domanda's index so that units never coincide by chance.
+    let (ucomune, uprov, ucap, _) = pick(rng, COMUNI);
+    let unita = UnitaProduttiva {
+        indirizzo: format!("{} {}, lotto {}", pick(rng, VIE), rng.gen_range(1..300), index + 1),
+        comune: ucomune.to_string(),
+        provincia: uprov.to_string(),
+        cap: ucap.to_string(),
+    };
+    let mut settimane: u32 = rng.gen_range(1..=13);
+    let dal = lunedi_2026(rng.gen_range(0..39));
+    let causale = pick(rng, Causale::ALL);
+    let descrizione_causale =
+        if causale == Causale::Altro { Some(pick(rng, ALTRO_DESCRIZIONI).to_string()) } else { None };
+    let n_lav = rng.gen_range(3..=25);
+    let mut visti = HashSet::new();
+    let mut lavoratori = Vec::with_capacity(n_lav);
+    while lavoratori.len() < n_lav {
+        let l = lavoratore(rng, settimane);
+        if visti.insert(l.codice_fiscale.clone()) {
+            lavoratori.push(l);
+        }
+    }
+    let mut azienda = Azienda {
+        matricola: format!("{prefix:02}{:08}", index % 100_000_000),
+        codice_fiscale,
+        denominazione,
+        indirizzo: indirizzo_sede,
+        comune: comune.to_string(),
+        provincia: provincia.to_string(),
+        cap: cap.to_string(),
+        attivita: rng.gen_bool(0.7).then(|| pick(rng, ATTIVITA).to_string()),
+        data_inizio_attivita: rng
+            .gen_bool(0.6)
+            .then(|| NaiveDate::from_ymd_opt(rng.gen_range(1965..=2020), rng.gen_range(1..=12), 1).unwrap_or_default()),
+        lavoratori_in_forza: 0,
+    };
+    let mut al = dal + Days::new(7 * settimane as u64 - 1);
+    let mut alter = Alter::default();
+
+    // Deliberate faults applied before the derived totals are computed.
+    let vittima = rng.gen_range(0..lavoratori.len());
+    match guasto {
+        Some(Guasto::CodiceFiscale) => {
+            let l = &mut lavoratori[vittima];
+            let mut b = l.codice_fiscale.clone().into_bytes();
+            b[15] = if b[15] == b'Z' { b'A' } else { b[15] + 1 };
+            l.codice_fiscale = String::from_utf8(b).unwrap_or_default();
+        }
+        Some(Guasto::Ore40) => {
+            let l = &mut lavoratori[vittima];
+            l.tipo_orario = TipoOrario::TempoPieno;
+            l.ore_settimanali_contrattuali = Ore::from_hours(40);
+            l.ore_cig[0].ore = Ore::from_hours(rng.gen_range(41..=48));
+        }
+        Some(Guasto::OreContrattuali) => {
+            let l = &mut lavoratori[vittima];
+            if l.ore_settimanali_contrattuali > Ore::from_hours(36) {
+                l.ore_settimanali_contrattuali = Ore::from_hours(36);
+            }
+            l.ore_cig[0].ore = Ore(l.ore_settimanali_contrattuali.0 + rng.gen_range(1..=4) * 50);
+        }
+        Some(Guasto::PeriodoInvertito) => {
+            al = dal - Days::new(rng.gen_range(1..=20));
+        }
+        Some(Guasto::Oltre13Settimane) => {
+            settimane = rng.gen_range(14..=20);
+            al = dal + Days::new(7 * settimane as u64 - 1);
+        }
+        Some(Guasto::Matricola) => {
+            azienda.matricola = if rng.gen_bool(0.5) {
+                azienda.matricola[..9].to_string()
+            } else {
+                format!("{}A", &azienda.matricola[..9])
+            };
+        }
+        Some(Guasto::Dirigente) => lavoratori[vittima].qualifica = Qualifica::Dirigente,
+        Some(Guasto::CausaleIgnota) => alter.causale = Some(pick(rng, CAUSALI_ERRATE)),
+        Some(Guasto::ElementoMancante) => {
+            alter.omit = Some(pick(
+                rng,
+                &[
+                    Tag::TipoDomanda,
+                    Tag::Denominazione,
+                    Tag::LavoratoriInForza,
+                    Tag::PeriodoAl,
+                    Tag::NumeroSettimane,
+                    Tag::ConsultazioneSindacale,
+                    Tag::OreSettimanaliContrattuali,
+                ],
+            ))
+        }
+        Some(Guasto::QuadroE) | None => {}
+    }
+
+    // Quadro E from the workers (dirigenti are counted nowhere).
+    let mut righe = Vec::new();
+    for &t in TipoOrario::ALL {
+        for &q in QualificaE::ALL {
+            let gruppo: Vec<&Lavoratore> = lavoratori
+                .iter()
+                .filter(|l| l.tipo_orario == t && l.qualifica.riga_e() == Some(q))
+                .collect();
+            if gruppo.is_empty() {
+                continue;
+            }
+            let totale = gruppo.len() as u32;
+            let sospesi = gruppo
+                .iter()
+                .filter(|l| {
+                    l.ore_cig.len() as u32 == settimane.min(13)
+                        && l.ore_cig
+                            .iter()
+                            .all(|o| o.ore == l.ore_settimanali_contrattuali)
+                })
+                .count() as u32;
+            righe.push(RigaE {
+                tipo_orario: t,
+                qualifica: q,
+                in_forza: totale + rng.gen_range(0..=8),
+                sospesi,
+                orario_ridotto: totale - sospesi,
+                totale_in_cig: totale,
+            });
+        }
+    }
+    if righe.is_empty() {
+        // Only if every worker were a dirigente (never: at least 3 workers, at most one altered).
+        righe.push(RigaE {
+            tipo_orario: TipoOrario::TempoPieno,
+            qualifica: QualificaE::Operai,
+            in_forza: 1,
+            sospesi: 0,
+            orario_ridotto: 0,
+            totale_in_cig: 0,
+        });
+    }
+    if guasto == Some(Guasto::QuadroE) {
+        let k = rng.gen_range(0..righe.len());
+        let r = &mut righe[k];
+        let delta = rng.gen_range(1..=3);
+        r.totale_in_cig += delta;
+        r.sospesi += delta;
+        r.in_forza += delta;
+    }
+    let forza_e: u32 = righe.iter().map(|r| r.in_forza).sum();
+    azienda.lavoratori_in_forza = forza_e + rng.gen_range(0..=60);
+    let totale: i64 = lavoratori
+        .iter()
+        .flat_map(|l| l.ore_cig.iter())
+        .map(|o| o.ore.0)
+        .sum();
+
+    let d = Domanda {
+        progressivo,
+        tipo: if rng.gen_bool(0.8) { TipoDomanda::Richiesta } else { TipoDomanda::Proroga },
+        azienda,
+        unita_produttiva: unita,
+        periodo: Periodo {
+            dal,
+            al,
+            numero_settimane: settimane,
+            totale_ore_cig: Ore(totale),
+            causale,
+            descrizione_causale,
+            consultazione_sindacale: rng.gen_bool(0.7),
+        },
+        quadro_e: QuadroE { righe },
+        lavoratori: Lavoratori { lavoratori },
+    };
+    (d, alter)
+}

@@ -77,6 +77,9 @@ enum Guasto {
     QuadroE,
     Dirigente,
     ElementoMancante,
+    Iban,
+    Anzianita,
+    MeteoSenzaCantiere,
 }
 
 const GUASTI: &[Guasto] = &[
@@ -90,6 +93,9 @@ const GUASTI: &[Guasto] = &[
     Guasto::QuadroE,
     Guasto::Dirigente,
     Guasto::ElementoMancante,
+    Guasto::Iban,
+    Guasto::Anzianita,
+    Guasto::MeteoSenzaCantiere,
 ];
 
 impl Guasto {
@@ -105,6 +111,9 @@ impl Guasto {
             Guasto::QuadroE => rules::COE_QUADRO_E_LAVORATORI.code,
             Guasto::Dirigente => rules::COE_DIRIGENTE.code,
             Guasto::ElementoMancante => rules::STR_MANCANTE.code,
+            Guasto::Iban => rules::CAM_IBAN.code,
+            Guasto::Anzianita => rules::COE_ANZIANITA.code,
+            Guasto::MeteoSenzaCantiere => rules::COE_METEO_CANTIERE.code,
         }
     }
 }
@@ -311,7 +320,33 @@ fn lavoratore(rng: &mut ChaCha8Rng, settimane: u32) -> Lavoratore {
     if ore_cig.is_empty() {
         ore_cig.push(OreSettimana { settimana: 1, ore: contr });
     }
-    Lavoratore { codice_fiscale, cognome, nome, qualifica, tipo_orario, ore_settimanali_contrattuali: contr, ore_cig }
+    let data_assunzione = rng
+        .gen_bool(0.5)
+        .then(|| NaiveDate::from_ymd_opt(rng.gen_range(1985..=2024), rng.gen_range(1..=12), rng.gen_range(1..=28)))
+        .flatten();
+    let iban = rng.gen_bool(0.3).then(|| iban(rng));
+    Lavoratore {
+        codice_fiscale,
+        cognome,
+        nome,
+        qualifica,
+        tipo_orario,
+        ore_settimanali_contrattuali: contr,
+        data_assunzione,
+        iban,
+        ore_cig,
+    }
+}
+
+fn iban(rng: &mut ChaCha8Rng) -> String {
+    let cin = (b'A' + rng.gen_range(0..26u8)) as char;
+    let bban = format!(
+        "{cin}{:05}{:05}{:012}",
+        rng.gen_range(1000..99999),
+        rng.gen_range(1000..99999),
+        rng.gen_range(1..999_999_999_999u64)
+    );
+    iban_con_controllo("IT", &bban)
 }
 
 fn domanda(
@@ -344,10 +379,17 @@ fn domanda(
         comune: ucomune.to_string(),
         provincia: uprov.to_string(),
         cap: ucap.to_string(),
+        cantiere: None,
     };
     let mut settimane: u32 = rng.gen_range(1..=13);
     let dal = lunedi_2026(rng.gen_range(0..39));
-    let causale = pick(rng, Causale::ALL);
+    let mut causale = pick(rng, Causale::ALL);
+    if matches!(guasto, Some(Guasto::Anzianita)) && causale.oggettivamente_non_evitabile() {
+        causale = Causale::MancanzaLavoro;
+    }
+    if matches!(guasto, Some(Guasto::MeteoSenzaCantiere)) {
+        causale = Causale::EventiMeteo;
+    }
     let descrizione_causale =
         if causale == Causale::Altro { Some(pick(rng, ALTRO_DESCRIZIONI).to_string()) } else { None };
     let n_lav = rng.gen_range(3..=25);
@@ -367,6 +409,16 @@ fn domanda(
         comune: comune.to_string(),
         provincia: provincia.to_string(),
         cap: cap.to_string(),
+        telefono: rng
+            .gen_bool(0.5)
+            .then(|| format!("0{} {}", rng.gen_range(2..99), rng.gen_range(100_000..9_999_999))),
+        cellulare: rng
+            .gen_bool(0.2)
+            .then(|| format!("+39 3{:02} {:07}", rng.gen_range(20..99), rng.gen_range(0..9_999_999))),
+        email: rng
+            .gen_bool(0.4)
+            .then(|| format!("amministrazione{}@azienda{}.it", index + 1, rng.gen_range(1..999))),
+        fax: None,
         attivita: rng.gen_bool(0.7).then(|| pick(rng, ATTIVITA).to_string()),
         data_inizio_attivita: rng
             .gen_bool(0.6)
@@ -428,7 +480,16 @@ fn domanda(
                 ],
             ))
         }
-        Some(Guasto::QuadroE) | None => {}
+        Some(Guasto::Iban) => {
+            let l = &mut lavoratori[vittima];
+            let mut b = iban(rng).into_bytes();
+            b[26] = if b[26] == b'9' { b'0' } else { b[26] + 1 };
+            l.iban = Some(String::from_utf8(b).unwrap_or_default());
+        }
+        Some(Guasto::Anzianita) => {
+            lavoratori[vittima].data_assunzione = Some(dal - Days::new(rng.gen_range(0..30)));
+        }
+        Some(Guasto::QuadroE) | Some(Guasto::MeteoSenzaCantiere) | None => {}
     }
 
     // Quadro E from the workers (dirigenti are counted nowhere).
@@ -489,7 +550,8 @@ fn domanda(
         .map(|o| o.ore.0)
         .sum();
 
-    let d = Domanda {
+    let consultazione_sindacale = rng.gen_bool(0.7);
+    let mut d = Domanda {
         progressivo,
         tipo: if rng.gen_bool(0.8) { TipoDomanda::Richiesta } else { TipoDomanda::Proroga },
         azienda,
@@ -501,10 +563,294 @@ fn domanda(
             totale_ore_cig: Ore(totale),
             causale,
             descrizione_causale,
-            consultazione_sindacale: rng.gen_bool(0.7),
+            consultazione_sindacale,
         },
+        quadro_d: None,
         quadro_e: QuadroE { righe },
+        quadro_f: None,
+        quadro_g: None,
+        quadro_h: None,
+        quadro_i: None,
+        quadro_l: None,
+        quadro_m: None,
+        quadro_n: None,
+        quadro_o: None,
+        quadro_p: None,
+        quadro_q: None,
+        quadro_r: None,
+        quadro_s: None,
+        quadro_t: None,
+        relazione: None,
         lavoratori: Lavoratori { lavoratori },
     };
+    quadri(rng, &mut d, settimane.min(13), guasto == Some(Guasto::MeteoSenzaCantiere));
     (d, alter)
+}
+
+/// The later quadri, coherent with the rest of the domanda (computed after the faults).
+fn quadri(rng: &mut ChaCha8Rng, d: &mut Domanda, settimane: u32, senza_cantiere: bool) {
+    let p = d.periodo.clone();
+    let fine = p.al.max(p.dal);
+    if p.causale == Causale::EventiMeteo && !senza_cantiere {
+        d.unita_produttiva.cantiere = Some(Cantiere {
+            genere_attivita: pick(rng, &["Costruzione di edifici", "Lavori stradali", "Scavi e movimento terra"])
+                .into(),
+            fase_lavorativa: pick(
+                rng,
+                &["Getto delle fondazioni", "Posa della pavimentazione", "Montaggio dei ponteggi"],
+            )
+            .into(),
+            mansioni: vec![Mansione { numero: rng.gen_range(1..=12), descrizione: "Muratori e carpentieri".into() }],
+            luogo_lavori: LuogoLavori::AlloScoperto,
+        });
+    }
+    if p.causale == Causale::EventiMeteo || rng.gen_bool(0.15) {
+        let meteo = p.causale == Causale::EventiMeteo;
+        let mut altro = false;
+        let settimane_h = (1..=settimane.max(1))
+            .map(|numero| SettimanaH {
+                numero,
+                giorni: GiornoSettimana::ALL[..5]
+                    .iter()
+                    .map(|&giorno| {
+                        let ord = Ore::from_hours(rng.gen_range(0..=8));
+                        let codice = meteo.then(|| pick(rng, CodiceEvento::ALL));
+                        altro |= codice == Some(CodiceEvento::Altro);
+                        GiornoH {
+                            giorno,
+                            ordinarie: ord,
+                            straordinarie: Ore(0),
+                            altro: Ore(0),
+                            totale: ord,
+                            codice_evento: codice,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        d.quadro_h = Some(QuadroH {
+            settimane: settimane_h,
+            descrizione_evento: altro.then(|| "Grandinata con allagamento dell'area di cantiere".to_string()),
+        });
+    }
+    if rng.gen_bool(0.5) {
+        d.quadro_d = Some(match rng.gen_range(0..3) {
+            0 => {
+                let data = fine + Days::new(1);
+                d.quadro_n = Some(QuadroN {
+                    data_ripresa: data,
+                    con_tutti: true,
+                    operai_sospesi: None,
+                    operai_orario_ridotto: None,
+                    impiegati_sospesi: None,
+                    impiegati_orario_ridotto: None,
+                    cantiere: None,
+                });
+                QuadroD { ripresa: Ripresa::Avvenuta, data_ripresa: Some(data) }
+            }
+            1 => {
+                let data = fine + Days::new(rng.gen_range(1..30));
+                d.quadro_o = Some(QuadroO {
+                    data_prevista: data,
+                    numero_lavoratori: d.lavoratori.lavoratori.len() as u32,
+                    unita: UnitaRipresa::StessaUnita,
+                    elementi: "Nuove commesse confermate dal cliente principale a partire dal mese prossimo".into(),
+                });
+                QuadroD { ripresa: Ripresa::Prevista, data_ripresa: Some(data) }
+            }
+            _ => {
+                d.quadro_p = Some(QuadroP { motivi: "Perdurare della crisi del settore e assenza di ordini".into() });
+                QuadroD { ripresa: Ripresa::NonPrevedibile, data_ripresa: None }
+            }
+        });
+    }
+    if rng.gen_bool(0.5) {
+        let nascita = NaiveDate::from_ymd_opt(rng.gen_range(1950..=1985), rng.gen_range(1..=12), rng.gen_range(1..=28))
+            .unwrap_or_default();
+        let (cognome, nome) = (pick(rng, COGNOMI), pick(rng, NOMI_M));
+        d.quadro_f = Some(QuadroF {
+            codice_fiscale: cf::codice_fiscale_persona(cognome, nome, nascita, false, pick(rng, COMUNI).3, 0),
+            cognome: cognome.into(),
+            nome: nome.into(),
+            qualita: QualitaFirmatario::LegaleRappresentante,
+            data: p.dal,
+        });
+    }
+    if rng.gen_bool(0.4) {
+        let mut ore: std::collections::BTreeMap<(u32, TipoOrario, QualificaE), (u32, u32, i64)> = Default::default();
+        for l in &d.lavoratori.lavoratori {
+            let Some(q) = l.qualifica.riga_e() else { continue };
+            for o in &l.ore_cig {
+                let e = ore.entry((o.settimana, l.tipo_orario, q)).or_default();
+                if o.ore == l.ore_settimanali_contrattuali {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+                e.2 += o.ore.0;
+            }
+        }
+        let in_cig = |t: TipoOrario, q: QualificaE| {
+            d.quadro_e
+                .righe
+                .iter()
+                .find(|r| r.tipo_orario == t && r.qualifica == q)
+                .map(|r| r.totale_in_cig)
+                .unwrap_or(0)
+        };
+        let settimane_g: Vec<SettimanaG> = ore
+            .iter()
+            .filter(|(k, v)| v.0 + v.1 <= in_cig(k.1, k.2))
+            .map(|(k, v)| SettimanaG {
+                numero: k.0,
+                tipo_orario: k.1,
+                qualifica: k.2,
+                sospesi: v.0,
+                orario_ridotto: v.1,
+                ore_cig: Ore(v.2),
+            })
+            .collect();
+        if settimane_g.len() == ore.len() && !settimane_g.is_empty() {
+            let mut gruppi: Vec<(TipoOrario, QualificaE)> = ore.keys().map(|k| (k.1, k.2)).collect();
+            gruppi.dedup();
+            gruppi.sort();
+            gruppi.dedup();
+            let orari = gruppi
+                .into_iter()
+                .map(|(t, q)| OrarioContrattuale { tipo_orario: t, qualifica: q, ore: 40, minuti: 0, giorni: 5 })
+                .collect();
+            d.quadro_g = Some(QuadroG { orari, settimane: settimane_g });
+        }
+    }
+    if rng.gen_bool(0.3) {
+        let addetti = d.quadro_e.righe.iter().map(|r| r.in_forza).sum::<u32>();
+        d.quadro_i = Some(QuadroI {
+            reparti: vec![Reparto {
+                nome: pick(rng, &["Produzione", "Montaggio", "Magazzino", "Verniciatura"]).into(),
+                interessato: true,
+                addetti_operai: addetti,
+                addetti_impiegati: addetti,
+                interessati_operai: 1,
+                interessati_impiegati: 0,
+                assunti: rng.gen_range(0..3),
+                licenziati: 0,
+                licenziamenti_previsti: 0,
+            }],
+            motivo_licenziamenti: None,
+        });
+    }
+    if rng.gen_bool(0.3) {
+        d.quadro_l = Some(QuadroL {
+            ferie_anno_precedente: rng.gen_range(0..10),
+            ferie_anno_in_corso: rng.gen_range(0..20),
+            ferie_aggiuntive: 0,
+            riposi_compensativi: rng.gen_range(0..5),
+            permessi_retribuiti: rng.gen_range(0..8),
+            periodi: vec![PeriodoFerie {
+                dal: NaiveDate::from_ymd_opt(2025, 8, 4).unwrap_or_default(),
+                al: NaiveDate::from_ymd_opt(2025, 8, 22).unwrap_or_default(),
+                fissato_in: FissatoIn::Ccnl,
+            }],
+        });
+    }
+    if p.consultazione_sindacale && rng.gen_bool(0.6) {
+        let com = p.dal - Days::new(rng.gen_range(10..25));
+        d.quadro_m = Some(QuadroM {
+            modalita: ModalitaComunicazione::Diretta,
+            data_comunicazione: com,
+            data_consultazione: Some(com + Days::new(rng.gen_range(1..=10))),
+            motivi_mancata_consultazione: None,
+        });
+    }
+    let inserimento: Vec<String> = d
+        .lavoratori
+        .lavoratori
+        .iter()
+        .filter(|l| l.tipo_orario == TipoOrario::Inserimento)
+        .map(|l| l.codice_fiscale.clone())
+        .collect();
+    if !inserimento.is_empty() {
+        d.quadro_q = Some(QuadroQ {
+            contratti: inserimento
+                .into_iter()
+                .map(|codice_fiscale| ContrattoInserimento {
+                    codice_fiscale,
+                    data_approvazione: NaiveDate::from_ymd_opt(2024, 9, 2).unwrap_or_default(),
+                    data_assunzione: NaiveDate::from_ymd_opt(2024, 9, 16).unwrap_or_default(),
+                    durata_mesi: 18,
+                    ore_addestramento: Ore::from_hours(120),
+                    addestramento_esaurito: false,
+                })
+                .collect(),
+        });
+    }
+    if rng.gen_bool(0.2) {
+        d.quadro_r = Some(QuadroR { presentata: false, causale: None, numero_lavoratori: None, reparti: None });
+    }
+    if rng.gen_bool(0.05) {
+        d.quadro_s = Some(QuadroS {
+            procedure: vec![Procedura {
+                tipo: TipoProcedura::ConcordatoPreventivo,
+                data: NaiveDate::from_ymd_opt(2025, 6, 12).unwrap_or_default(),
+            }],
+        });
+    }
+    if rng.gen_bool(0.5) {
+        d.quadro_t = Some(QuadroT { resa: true, data: p.dal });
+    }
+    if rng.gen_bool(0.5) {
+        let mut r = RelazioneTecnica {
+            descrizione: "Contrazione dell'attività dovuta alla causale indicata, temporanea e non imputabile all'impresa né ai lavoratori".into(),
+            data_evento: Some(p.dal.min(p.al)),
+            commesse_in_corso: None,
+            ordini_in_portafoglio: None,
+            macchinario: None,
+            fornitore: None,
+            bollettino_meteo: None,
+            provvedimento_autorita: None,
+            indicatori: None,
+        };
+        match p.causale {
+            Causale::MancanzaLavoro | Causale::CrisiMercato => {
+                r.commesse_in_corso = Some(rng.gen_range(0..20));
+                r.ordini_in_portafoglio = Some(Importo(rng.gen_range(0..50_000_000)));
+                let trimestrali = rng.gen_bool(0.5);
+                let indicatori = if trimestrali {
+                    (1..=4)
+                        .map(|t| Indicatore {
+                            anno: 2025,
+                            trimestre: Some(t),
+                            fatturato: Importo(rng.gen_range(10_000_000..90_000_000)),
+                            ordinativi: Some(Importo(rng.gen_range(0..50_000_000))),
+                            ore_lavorate: Some(Ore::from_hours(rng.gen_range(1000..20000))),
+                            dipendenti: None,
+                        })
+                        .collect()
+                } else {
+                    [2024, 2025]
+                        .into_iter()
+                        .map(|anno| Indicatore {
+                            anno,
+                            trimestre: None,
+                            fatturato: Importo(rng.gen_range(100_000_000..900_000_000)),
+                            ordinativi: None,
+                            ore_lavorate: None,
+                            dipendenti: Some(d.azienda.lavoratori_in_forza),
+                        })
+                        .collect()
+                };
+                r.indicatori = Some(IndicatoriEconomici { indicatori });
+            }
+            Causale::GuastoMacchinari | Causale::ManutenzioneStraordinaria => {
+                r.macchinario = Some("Pressa idraulica linea 2".into())
+            }
+            Causale::MancanzaMateriePrime => r.fornitore = Some("Acciaierie del Nord S.p.A.".into()),
+            Causale::EventiMeteo => r.bollettino_meteo = Some("Bollettino ARPA n. 123 del giorno dell'evento".into()),
+            Causale::SospensioneAutorita | Causale::ImpraticabilitaLocali => {
+                r.provvedimento_autorita = Some("Ordinanza sindacale n. 45".into())
+            }
+            _ => {}
+        }
+        d.relazione = Some(r);
+    }
 }

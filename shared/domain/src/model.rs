@@ -1,10 +1,9 @@
 //! The tracciato (version 1): one richiesta carries 1..N domande; a domanda follows the paper form
-//! (quadri A, B, C, E and the list of workers). Field and element names follow the form's Italian
+//! for industry (quadri A..T, the structured relazione tecnica and the list of workers). Quadri
+//! added after the first slice (D, F, G, H, I, L, M, N, O, P, Q, R, S, T, relazione) are optional. Field and element names follow the form's Italian
 //! terms; the serde renames match the XML (`@name` = attribute, `$text` = text content), so the
 //! model can be written or read by quick-xml's serde support as well as by [`crate::write`].
 //!
-//! Later quadri (D, G, H, ...) slot in as further `Option<...>` fields of [`Domanda`], a further
-//! [`crate::parse::Tag`] per element and a further entry in the sequence of `Domanda`.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -44,11 +43,377 @@ pub struct Domanda {
     /// Quadro C: period, hours, causale.
     #[serde(rename = "QuadroC")]
     pub periodo: Periodo,
+    /// Quadro D: resumption of activity.
+    #[serde(rename = "QuadroD", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_d: Option<QuadroD>,
     /// Quadro E: employees by tipo orario and qualifica.
     #[serde(rename = "QuadroE")]
     pub quadro_e: QuadroE,
+    #[serde(rename = "QuadroF", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_f: Option<QuadroF>,
+    #[serde(rename = "QuadroG", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_g: Option<QuadroG>,
+    #[serde(rename = "QuadroH", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_h: Option<QuadroH>,
+    #[serde(rename = "QuadroI", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_i: Option<QuadroI>,
+    #[serde(rename = "QuadroL", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_l: Option<QuadroL>,
+    #[serde(rename = "QuadroM", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_m: Option<QuadroM>,
+    #[serde(rename = "QuadroN", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_n: Option<QuadroN>,
+    #[serde(rename = "QuadroO", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_o: Option<QuadroO>,
+    #[serde(rename = "QuadroP", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_p: Option<QuadroP>,
+    #[serde(rename = "QuadroQ", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_q: Option<QuadroQ>,
+    #[serde(rename = "QuadroR", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_r: Option<QuadroR>,
+    #[serde(rename = "QuadroS", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_s: Option<QuadroS>,
+    #[serde(rename = "QuadroT", default, skip_serializing_if = "Option::is_none")]
+    pub quadro_t: Option<QuadroT>,
+    #[serde(rename = "RelazioneTecnica", default, skip_serializing_if = "Option::is_none")]
+    pub relazione: Option<RelazioneTecnica>,
     #[serde(rename = "Lavoratori")]
     pub lavoratori: Lavoratori,
+}
+
+/// Quadro B, weather events only: the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cantiere {
+    #[serde(rename = "GenereAttivita")]
+    pub genere_attivita: String,
+    #[serde(rename = "FaseLavorativa")]
+    pub fase_lavorativa: String,
+    #[serde(rename = "Mansione")]
+    pub mansioni: Vec<Mansione>,
+    #[serde(rename = "LuogoLavori")]
+    pub luogo_lavori: LuogoLavori,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mansione {
+    #[serde(rename = "Numero")]
+    pub numero: u32,
+    #[serde(rename = "Descrizione")]
+    pub descrizione: String,
+}
+
+/// Quadro D: resumption happened / expected / not foreseeable (pointing to N, O, P).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroD {
+    #[serde(rename = "Ripresa")]
+    pub ripresa: Ripresa,
+    #[serde(rename = "DataRipresa", default, skip_serializing_if = "Option::is_none")]
+    pub data_ripresa: Option<NaiveDate>,
+}
+
+/// Quadro F: the declaration of the employer or legal representative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroF {
+    #[serde(rename = "CodiceFiscale")]
+    pub codice_fiscale: String,
+    #[serde(rename = "Cognome")]
+    pub cognome: String,
+    #[serde(rename = "Nome")]
+    pub nome: String,
+    #[serde(rename = "Qualita")]
+    pub qualita: QualitaFirmatario,
+    #[serde(rename = "DataDichiarazione")]
+    pub data: NaiveDate,
+}
+
+/// Quadri G1-G4 (one per tipo orario): contractual schedule and hours per week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroG {
+    #[serde(rename = "OrarioContrattuale", default)]
+    pub orari: Vec<OrarioContrattuale>,
+    #[serde(rename = "Settimana")]
+    pub settimane: Vec<SettimanaG>,
+}
+
+/// Weekly schedule of one (tipo orario, qualifica): hours and minutes over a number of days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrarioContrattuale {
+    #[serde(rename = "@tipoOrario")]
+    pub tipo_orario: TipoOrario,
+    #[serde(rename = "@qualifica")]
+    pub qualifica: QualificaE,
+    #[serde(rename = "Ore")]
+    pub ore: u32,
+    #[serde(rename = "Minuti")]
+    pub minuti: u32,
+    #[serde(rename = "Giorni")]
+    pub giorni: u32,
+}
+
+/// One week of G1-G4 for one (tipo orario, qualifica).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettimanaG {
+    #[serde(rename = "@numero")]
+    pub numero: u32,
+    #[serde(rename = "@tipoOrario")]
+    pub tipo_orario: TipoOrario,
+    #[serde(rename = "@qualifica")]
+    pub qualifica: QualificaE,
+    #[serde(rename = "Sospesi")]
+    pub sospesi: u32,
+    #[serde(rename = "OrarioRidotto")]
+    pub orario_ridotto: u32,
+    #[serde(rename = "OreCIGRichieste")]
+    pub ore_cig: Ore,
+}
+
+/// Quadro H: hours per day per week, with the weather event code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroH {
+    #[serde(rename = "Settimana")]
+    pub settimane: Vec<SettimanaH>,
+    #[serde(rename = "DescrizioneEvento", default, skip_serializing_if = "Option::is_none")]
+    pub descrizione_evento: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettimanaH {
+    #[serde(rename = "@numero")]
+    pub numero: u32,
+    #[serde(rename = "Giorno")]
+    pub giorni: Vec<GiornoH>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GiornoH {
+    #[serde(rename = "@giorno")]
+    pub giorno: GiornoSettimana,
+    #[serde(rename = "OreOrdinarie")]
+    pub ordinarie: Ore,
+    #[serde(rename = "OreStraordinarie")]
+    pub straordinarie: Ore,
+    #[serde(rename = "OreAltro")]
+    pub altro: Ore,
+    #[serde(rename = "TotaleOre")]
+    pub totale: Ore,
+    #[serde(rename = "CodiceEvento", default, skip_serializing_if = "Option::is_none")]
+    pub codice_evento: Option<CodiceEvento>,
+}
+
+/// Quadro I: departments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroI {
+    #[serde(rename = "Reparto")]
+    pub reparti: Vec<Reparto>,
+    #[serde(rename = "MotivoLicenziamenti", default, skip_serializing_if = "Option::is_none")]
+    pub motivo_licenziamenti: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reparto {
+    #[serde(rename = "Nome")]
+    pub nome: String,
+    #[serde(rename = "InteressatoCIG")]
+    pub interessato: bool,
+    #[serde(rename = "AddettiOperai")]
+    pub addetti_operai: u32,
+    #[serde(rename = "AddettiImpiegati")]
+    pub addetti_impiegati: u32,
+    #[serde(rename = "InteressatiOperai")]
+    pub interessati_operai: u32,
+    #[serde(rename = "InteressatiImpiegati")]
+    pub interessati_impiegati: u32,
+    #[serde(rename = "AssuntiUltimi3Mesi")]
+    pub assunti: u32,
+    #[serde(rename = "LicenziatiUltimi3Mesi")]
+    pub licenziati: u32,
+    #[serde(rename = "LicenziamentiPrevisti")]
+    pub licenziamenti_previsti: u32,
+}
+
+/// Quadro L: holidays, compensatory rest, paid leave (days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroL {
+    #[serde(rename = "FerieAnnoPrecedente")]
+    pub ferie_anno_precedente: u32,
+    #[serde(rename = "FerieAnnoInCorso")]
+    pub ferie_anno_in_corso: u32,
+    #[serde(rename = "FerieAggiuntive")]
+    pub ferie_aggiuntive: u32,
+    #[serde(rename = "RiposiCompensativi")]
+    pub riposi_compensativi: u32,
+    #[serde(rename = "PermessiRetribuiti")]
+    pub permessi_retribuiti: u32,
+    #[serde(rename = "PeriodoFerie", default)]
+    pub periodi: Vec<PeriodoFerie>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodoFerie {
+    #[serde(rename = "Dal")]
+    pub dal: NaiveDate,
+    #[serde(rename = "Al")]
+    pub al: NaiveDate,
+    #[serde(rename = "FissatoIn")]
+    pub fissato_in: FissatoIn,
+}
+
+/// Quadro M: union consultation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroM {
+    #[serde(rename = "ModalitaComunicazione")]
+    pub modalita: ModalitaComunicazione,
+    #[serde(rename = "DataComunicazione")]
+    pub data_comunicazione: NaiveDate,
+    #[serde(rename = "DataConsultazione", default, skip_serializing_if = "Option::is_none")]
+    pub data_consultazione: Option<NaiveDate>,
+    #[serde(rename = "MotiviMancataConsultazione", default, skip_serializing_if = "Option::is_none")]
+    pub motivi_mancata_consultazione: Option<String>,
+}
+
+/// Quadro N: resumption happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroN {
+    #[serde(rename = "DataRipresa")]
+    pub data_ripresa: NaiveDate,
+    #[serde(rename = "ConTuttiILavoratori")]
+    pub con_tutti: bool,
+    #[serde(rename = "OperaiSospesi", default, skip_serializing_if = "Option::is_none")]
+    pub operai_sospesi: Option<u32>,
+    #[serde(rename = "OperaiOrarioRidotto", default, skip_serializing_if = "Option::is_none")]
+    pub operai_orario_ridotto: Option<u32>,
+    #[serde(rename = "ImpiegatiSospesi", default, skip_serializing_if = "Option::is_none")]
+    pub impiegati_sospesi: Option<u32>,
+    #[serde(rename = "ImpiegatiOrarioRidotto", default, skip_serializing_if = "Option::is_none")]
+    pub impiegati_orario_ridotto: Option<u32>,
+    #[serde(rename = "CantiereRipresa", default, skip_serializing_if = "Option::is_none")]
+    pub cantiere: Option<String>,
+}
+
+/// Quadro O: resumption expected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroO {
+    #[serde(rename = "DataRipresaPrevista")]
+    pub data_prevista: NaiveDate,
+    #[serde(rename = "NumeroLavoratori")]
+    pub numero_lavoratori: u32,
+    #[serde(rename = "UnitaRipresa")]
+    pub unita: UnitaRipresa,
+    #[serde(rename = "ElementiGiustificativi")]
+    pub elementi: String,
+}
+
+/// Quadro P: reasons for an extension beyond 13 weeks / resumption not foreseeable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroP {
+    #[serde(rename = "MotiviProroga")]
+    pub motivi: String,
+}
+
+/// Quadro Q: inserimento contracts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroQ {
+    #[serde(rename = "ContrattoInserimento")]
+    pub contratti: Vec<ContrattoInserimento>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContrattoInserimento {
+    #[serde(rename = "CodiceFiscale")]
+    pub codice_fiscale: String,
+    #[serde(rename = "DataApprovazione")]
+    pub data_approvazione: NaiveDate,
+    #[serde(rename = "DataAssunzione")]
+    pub data_assunzione: NaiveDate,
+    #[serde(rename = "DurataMesi")]
+    pub durata_mesi: u32,
+    #[serde(rename = "OreAddestramento")]
+    pub ore_addestramento: Ore,
+    #[serde(rename = "OreAddestramentoEsaurite")]
+    pub addestramento_esaurito: bool,
+}
+
+/// Quadro R: CIGS requests for the same period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroR {
+    #[serde(rename = "CIGSPresentata")]
+    pub presentata: bool,
+    #[serde(rename = "CausaleCIGS", default, skip_serializing_if = "Option::is_none")]
+    pub causale: Option<String>,
+    #[serde(rename = "NumeroLavoratori", default, skip_serializing_if = "Option::is_none")]
+    pub numero_lavoratori: Option<u32>,
+    #[serde(rename = "Reparti", default, skip_serializing_if = "Option::is_none")]
+    pub reparti: Option<String>,
+}
+
+/// Quadro S: insolvency and other procedures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroS {
+    #[serde(rename = "Procedura")]
+    pub procedure: Vec<Procedura>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Procedura {
+    #[serde(rename = "TipoProcedura")]
+    pub tipo: TipoProcedura,
+    #[serde(rename = "Data")]
+    pub data: NaiveDate,
+}
+
+/// Quadro T: availability declaration (DID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuadroT {
+    #[serde(rename = "DichiarazioneResa")]
+    pub resa: bool,
+    #[serde(rename = "DataDichiarazione")]
+    pub data: NaiveDate,
+}
+
+/// The structured relazione tecnica: causale-specific fields and economic indicators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelazioneTecnica {
+    #[serde(rename = "Descrizione")]
+    pub descrizione: String,
+    #[serde(rename = "DataEvento", default, skip_serializing_if = "Option::is_none")]
+    pub data_evento: Option<NaiveDate>,
+    #[serde(rename = "CommesseInCorso", default, skip_serializing_if = "Option::is_none")]
+    pub commesse_in_corso: Option<u32>,
+    #[serde(rename = "OrdiniInPortafoglio", default, skip_serializing_if = "Option::is_none")]
+    pub ordini_in_portafoglio: Option<Importo>,
+    #[serde(rename = "Macchinario", default, skip_serializing_if = "Option::is_none")]
+    pub macchinario: Option<String>,
+    #[serde(rename = "Fornitore", default, skip_serializing_if = "Option::is_none")]
+    pub fornitore: Option<String>,
+    #[serde(rename = "BollettinoMeteo", default, skip_serializing_if = "Option::is_none")]
+    pub bollettino_meteo: Option<String>,
+    #[serde(rename = "ProvvedimentoAutorita", default, skip_serializing_if = "Option::is_none")]
+    pub provvedimento_autorita: Option<String>,
+    #[serde(rename = "IndicatoriEconomici", default, skip_serializing_if = "Option::is_none")]
+    pub indicatori: Option<IndicatoriEconomici>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicatoriEconomici {
+    #[serde(rename = "Indicatore")]
+    pub indicatori: Vec<Indicatore>,
+}
+
+/// Economic indicators of one year (no `trimestre`) or one quarter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicatore {
+    #[serde(rename = "@anno")]
+    pub anno: u32,
+    #[serde(rename = "@trimestre", default, skip_serializing_if = "Option::is_none")]
+    pub trimestre: Option<u32>,
+    #[serde(rename = "Fatturato")]
+    pub fatturato: Importo,
+    #[serde(rename = "Ordinativi", default, skip_serializing_if = "Option::is_none")]
+    pub ordinativi: Option<Importo>,
+    #[serde(rename = "OreLavorate", default, skip_serializing_if = "Option::is_none")]
+    pub ore_lavorate: Option<Ore>,
+    #[serde(rename = "Dipendenti", default, skip_serializing_if = "Option::is_none")]
+    pub dipendenti: Option<u32>,
 }
 
 /// Quadro A.
@@ -68,6 +433,14 @@ pub struct Azienda {
     pub provincia: String,
     #[serde(rename = "Cap")]
     pub cap: String,
+    #[serde(rename = "Telefono", default, skip_serializing_if = "Option::is_none")]
+    pub telefono: Option<String>,
+    #[serde(rename = "Cellulare", default, skip_serializing_if = "Option::is_none")]
+    pub cellulare: Option<String>,
+    #[serde(rename = "Email", default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(rename = "Fax", default, skip_serializing_if = "Option::is_none")]
+    pub fax: Option<String>,
     #[serde(rename = "Attivita", default, skip_serializing_if = "Option::is_none")]
     pub attivita: Option<String>,
     #[serde(rename = "DataInizioAttivita", default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +460,9 @@ pub struct UnitaProduttiva {
     pub provincia: String,
     #[serde(rename = "Cap")]
     pub cap: String,
+    /// Weather events only: the site.
+    #[serde(rename = "Cantiere", default, skip_serializing_if = "Option::is_none")]
+    pub cantiere: Option<Cantiere>,
 }
 
 fn normalizza(s: &str, out: &mut String) {
@@ -202,6 +578,11 @@ pub struct Lavoratore {
     pub tipo_orario: TipoOrario,
     #[serde(rename = "OreSettimanaliContrattuali")]
     pub ore_settimanali_contrattuali: Ore,
+    #[serde(rename = "DataAssunzione", default, skip_serializing_if = "Option::is_none")]
+    pub data_assunzione: Option<NaiveDate>,
+    /// IBAN for direct payment by INPS, where asked.
+    #[serde(rename = "Iban", default, skip_serializing_if = "Option::is_none")]
+    pub iban: Option<String>,
     #[serde(rename = "OreCIG")]
     pub ore_cig: Vec<OreSettimana>,
 }
@@ -291,6 +672,63 @@ impl Serialize for Ore {
 }
 
 impl<'de> Deserialize<'de> for Ore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount in euro with two fraction digits, stored in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Importo(pub i64);
+
+impl fmt::Display for Importo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, (self.0 % 100).abs())
+    }
+}
+
+/// `\d{1,13}(\.\d{1,2})?`.
+pub(crate) fn parse_importo(s: &str) -> Option<Importo> {
+    let b = s.as_bytes();
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    if int.is_empty() || int.len() > 13 || !int.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in int {
+        v = v * 10 + (c - b'0') as i64;
+    }
+    let mut cents = 0;
+    if let Some(f) = frac {
+        if f.is_empty() || f.len() > 2 || !f.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        cents = (f[0] - b'0') as i64 * 10;
+        if f.len() == 2 {
+            cents += (f[1] - b'0') as i64;
+        }
+    }
+    Some(Importo(v * 100 + cents))
+}
+
+impl FromStr for Importo {
+    type Err = ValoreNonValido;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_importo(s.trim_matches(is_xml_ws)).ok_or_else(|| ValoreNonValido(s.to_string()))
+    }
+}
+
+impl Serialize for Importo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Importo {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
@@ -430,6 +868,162 @@ impl Qualifica {
     }
 }
 
+xml_enum!(
+    /// Quadro D: resumption of activity.
+    Ripresa {
+        Avvenuta => "AVVENUTA", "Ripresa avvenuta (quadro N)",
+        Prevista => "PREVISTA", "Ripresa prevista (quadro O)",
+        NonPrevedibile => "NON_PREVEDIBILE", "Ripresa non prevedibile (quadro P)",
+    }
+);
+
+xml_enum!(
+    /// Quadro B (weather events): works done indoors or outdoors.
+    LuogoLavori {
+        AlCoperto => "AL_COPERTO", "Lavori svolti al coperto",
+        AlloScoperto => "ALLO_SCOPERTO", "Lavori svolti allo scoperto",
+    }
+);
+
+xml_enum!(
+    /// Quadro F: who signs.
+    QualitaFirmatario {
+        Titolare => "TITOLARE", "Datore di lavoro / titolare",
+        LegaleRappresentante => "LEGALE_RAPPRESENTANTE", "Legale rappresentante",
+    }
+);
+
+xml_enum!(
+    /// Quadro H: weather event codes.
+    CodiceEvento {
+        Pioggia => "1", "Pioggia",
+        Neve => "2", "Neve",
+        Vento => "3", "Vento",
+        Nebbia => "4", "Nebbia",
+        Gelo => "5", "Gelo",
+        Fango => "6", "Fango",
+        TemperatureElevate => "7", "Temperature elevate",
+        Altro => "8", "Altro (da specificare)",
+    }
+);
+
+xml_enum!(
+    /// Quadro H: day of the week.
+    GiornoSettimana {
+        Lun => "LUN", "Lunedì",
+        Mar => "MAR", "Martedì",
+        Mer => "MER", "Mercoledì",
+        Gio => "GIO", "Giovedì",
+        Ven => "VEN", "Venerdì",
+        Sab => "SAB", "Sabato",
+        Dom => "DOM", "Domenica",
+    }
+);
+
+xml_enum!(
+    /// Quadro L: what fixes the holiday period.
+    FissatoIn {
+        Ccnl => "CCNL", "A: contratto collettivo nazionale",
+        ContrattoProvinciale => "CONTRATTO_PROVINCIALE", "B: contratto provinciale",
+        AccordoAziendale => "ACCORDO_AZIENDALE", "C: accordo aziendale",
+    }
+);
+
+xml_enum!(
+    /// Quadro M: how the union was informed.
+    ModalitaComunicazione {
+        TramiteAssociazione => "TRAMITE_ASSOCIAZIONE", "Tramite l'associazione",
+        Diretta => "DIRETTA", "Inviata direttamente",
+    }
+);
+
+xml_enum!(
+    /// Quadro O: where work resumes.
+    UnitaRipresa {
+        StessaUnita => "STESSA_UNITA", "Nell'unità produttiva della richiesta",
+        AltraUnitaInEsercizio => "ALTRA_UNITA_IN_ESERCIZIO", "In altra unità produttiva in esercizio",
+        AltraUnitaDaAprire => "ALTRA_UNITA_DA_APRIRE", "In altra unità produttiva da aprire",
+    }
+);
+
+xml_enum!(
+    /// Quadro S: insolvency and other procedures.
+    TipoProcedura {
+        IstanzaFallimento => "ISTANZA_FALLIMENTO", "Istanza di fallimento presentata",
+        Fallimento => "FALLIMENTO", "Fallimento dichiarato",
+        ConcordatoPreventivo => "CONCORDATO_PREVENTIVO", "Ammissione al concordato preventivo",
+        AmministrazioneStraordinaria => "AMMINISTRAZIONE_STRAORDINARIA", "Amministrazione straordinaria",
+        LiquidazioneCoatta => "LIQUIDAZIONE_COATTA", "Liquidazione coatta amministrativa disposta",
+        LiquidazioneVolontaria => "LIQUIDAZIONE_VOLONTARIA", "Liquidazione dell'impresa deliberata",
+    }
+);
+
+/// IBAN: ISO 13616 structure (2 letters, 2 check digits, up to 30 alphanumerics; 27 characters
+/// for Italy) and the mod-97 check. Spaces are not allowed.
+pub fn is_iban(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 15
+        || b.len() > 34
+        || !b[..2].iter().all(u8::is_ascii_uppercase)
+        || !b[2..4].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    if &b[..2] == b"IT" && b.len() != 27 {
+        return false;
+    }
+    if !b[4..]
+        .iter()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
+        return false;
+    }
+    let mut r: u32 = 0;
+    for &c in b[4..].iter().chain(&b[..4]) {
+        if c.is_ascii_digit() {
+            r = (r * 10 + (c - b'0') as u32) % 97;
+        } else {
+            let v = (c - b'A') as u32 + 10;
+            r = (r * 100 + v) % 97;
+        }
+    }
+    r == 1
+}
+
+/// Computes the two check digits of an IBAN from country code and BBAN.
+pub fn iban_con_controllo(paese: &str, bban: &str) -> String {
+    let mut r: u32 = 0;
+    for c in bban.bytes().chain(paese.bytes()).chain(*b"00") {
+        if c.is_ascii_digit() {
+            r = (r * 10 + (c - b'0') as u32) % 97;
+        } else {
+            r = (r * 100 + (c.to_ascii_uppercase() - b'A') as u32 + 10) % 97;
+        }
+    }
+    format!("{paese}{:02}{bban}", 98 - r)
+}
+
+/// Phone or fax: digits, optionally a leading `+`, 6 to 15 digits (spaces, dots, dashes allowed between).
+pub fn is_telefono(s: &str) -> bool {
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let digits = body.bytes().filter(u8::is_ascii_digit).count();
+    (6..=15).contains(&digits)
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b' ' | b'.' | b'-' | b'/'))
+}
+
+/// A plausible e-mail address: one `@`, non-empty local part, a dot in the domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !s.contains(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
 /// Sigle of the Italian provinces (and metropolitan cities / free consortia). The four historic
 /// Sardinian sigle CI, OG, OT, VS are accepted too (still in company records, and being reinstated).
 pub const PROVINCE: &[&str] = &[
@@ -486,6 +1080,7 @@ mod tests {
             comune: "Milano".into(),
             provincia: "MI".into(),
             cap: "20121".into(),
+            cantiere: None,
         };
         assert_eq!(u.key(), "20121|MILANO|VIA ROMA 12");
     }
@@ -497,6 +1092,18 @@ mod tests {
         assert_eq!(settimane_tra(d("2026-01-05"), d("2026-01-12")), 2);
         assert_eq!(settimane_tra(d("2026-01-05"), d("2026-04-05")), 13);
         assert_eq!(settimane_tra(d("2026-01-05"), d("2026-01-04")), 0);
+    }
+
+    #[test]
+    fn iban() {
+        assert!(is_iban("IT60X0542811101000000123456"));
+        assert!(is_iban("GB82WEST12345698765432"));
+        assert!(!is_iban("IT60X0542811101000000123457"));
+        assert!(!is_iban("IT60X054281110100000012345"));
+        let i = iban_con_controllo("IT", "X0542811101000000123456");
+        assert_eq!(i, "IT60X0542811101000000123456");
+        assert!(is_email("a.b@example.it") && !is_email("a@b") && !is_email("a b@x.it"));
+        assert!(is_telefono("+39 02 1234567") && !is_telefono("12ab56"));
     }
 
     #[test]

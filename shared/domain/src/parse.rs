@@ -15,60 +15,28 @@ use quick_xml::NsReader;
 use std::io::{self, BufRead, Read};
 
 /// Names of the elements of the tracciato. A later quadro adds its elements here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tag {
-    Domanda,
-    TipoDomanda,
-    QuadroA,
-    Matricola,
-    CodiceFiscale,
-    Denominazione,
-    Indirizzo,
-    Comune,
-    Provincia,
-    Cap,
-    Attivita,
-    DataInizioAttivita,
-    LavoratoriInForza,
-    QuadroB,
-    QuadroC,
-    PeriodoDal,
-    PeriodoAl,
-    NumeroSettimane,
-    TotaleOreCIG,
-    Causale,
-    DescrizioneCausale,
-    ConsultazioneSindacale,
-    QuadroE,
-    Riga,
-    InForza,
-    Sospesi,
-    OrarioRidotto,
-    TotaleInCIG,
-    Lavoratori,
-    Lavoratore,
-    Cognome,
-    Nome,
-    Qualifica,
-    TipoOrario,
-    OreSettimanaliContrattuali,
-    OreCIG,
-    /// Any other name, or a known name in another namespace.
-    Unknown,
-}
-
 macro_rules! tags {
-    ($($t:ident),+) => {
+    ($($t:ident),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Tag {
+            $($t,)+
+            /// Any other name, or a known name in another namespace.
+            Unknown,
+        }
         impl Tag {
             /// The tag of a local name (only names of our namespace should be passed).
             pub fn from_local(name: &[u8]) -> Tag {
-                $(if name == stringify!($t).as_bytes() { return Tag::$t; })+
-                Tag::Unknown
+                match name {
+                    $(n if n == stringify!($t).as_bytes() => Tag::$t,)+
+                    _ => Tag::Unknown,
+                }
             }
             /// The element name as written in the XML.
             pub fn name(self) -> &'static str {
                 match self { $(Tag::$t => stringify!($t),)+ Tag::Unknown => "?" }
             }
+            /// Every known tag.
+            pub const ALL: &'static [Tag] = &[$(Tag::$t),+];
         }
     };
 }
@@ -109,7 +77,111 @@ tags!(
     Qualifica,
     TipoOrario,
     OreSettimanaliContrattuali,
-    OreCIG
+    OreCIG,
+    Telefono,
+    Cellulare,
+    Email,
+    Fax,
+    Cantiere,
+    GenereAttivita,
+    FaseLavorativa,
+    Mansione,
+    Numero,
+    Descrizione,
+    LuogoLavori,
+    QuadroD,
+    Ripresa,
+    DataRipresa,
+    QuadroF,
+    Qualita,
+    DataDichiarazione,
+    QuadroG,
+    OrarioContrattuale,
+    Ore,
+    Minuti,
+    Giorni,
+    Settimana,
+    OreCIGRichieste,
+    QuadroH,
+    Giorno,
+    OreOrdinarie,
+    OreStraordinarie,
+    OreAltro,
+    TotaleOre,
+    CodiceEvento,
+    DescrizioneEvento,
+    QuadroI,
+    Reparto,
+    InteressatoCIG,
+    AddettiOperai,
+    AddettiImpiegati,
+    InteressatiOperai,
+    InteressatiImpiegati,
+    AssuntiUltimi3Mesi,
+    LicenziatiUltimi3Mesi,
+    LicenziamentiPrevisti,
+    MotivoLicenziamenti,
+    QuadroL,
+    FerieAnnoPrecedente,
+    FerieAnnoInCorso,
+    FerieAggiuntive,
+    RiposiCompensativi,
+    PermessiRetribuiti,
+    PeriodoFerie,
+    Dal,
+    Al,
+    FissatoIn,
+    QuadroM,
+    ModalitaComunicazione,
+    DataComunicazione,
+    DataConsultazione,
+    MotiviMancataConsultazione,
+    QuadroN,
+    ConTuttiILavoratori,
+    OperaiSospesi,
+    OperaiOrarioRidotto,
+    ImpiegatiSospesi,
+    ImpiegatiOrarioRidotto,
+    CantiereRipresa,
+    QuadroO,
+    DataRipresaPrevista,
+    NumeroLavoratori,
+    UnitaRipresa,
+    ElementiGiustificativi,
+    QuadroP,
+    MotiviProroga,
+    QuadroQ,
+    ContrattoInserimento,
+    DataApprovazione,
+    DataAssunzione,
+    DurataMesi,
+    OreAddestramento,
+    OreAddestramentoEsaurite,
+    QuadroR,
+    CIGSPresentata,
+    CausaleCIGS,
+    Reparti,
+    QuadroS,
+    Procedura,
+    TipoProcedura,
+    Data,
+    QuadroT,
+    DichiarazioneResa,
+    RelazioneTecnica,
+    DataEvento,
+    CommesseInCorso,
+    OrdiniInPortafoglio,
+    Macchinario,
+    Fornitore,
+    BollettinoMeteo,
+    ProvvedimentoAutorita,
+    IndicatoriEconomici,
+    Indicatore,
+    Fatturato,
+    Ordinativi,
+    OreLavorate,
+    Dipendenti,
+    Iban,
 );
 
 /// Index of a node in a [`Tree`].
@@ -237,7 +309,23 @@ impl Tree {
             s.push('/');
             s.push_str(self.name(c));
             let (pos, repeats) = self.position_among_siblings(c);
-            if repeats || matches!(self.node(c).tag, Tag::Riga | Tag::Lavoratore | Tag::OreCIG) {
+            if repeats
+                || matches!(
+                    self.node(c).tag,
+                    Tag::Riga
+                        | Tag::Lavoratore
+                        | Tag::OreCIG
+                        | Tag::Mansione
+                        | Tag::OrarioContrattuale
+                        | Tag::Settimana
+                        | Tag::Giorno
+                        | Tag::Reparto
+                        | Tag::PeriodoFerie
+                        | Tag::ContrattoInserimento
+                        | Tag::Procedura
+                        | Tag::Indicatore
+                )
+            {
                 s.push_str(&format!("[{pos}]"));
             }
         }

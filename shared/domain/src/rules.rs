@@ -98,6 +98,24 @@ rules! {
         "Sigla di provincia non compresa nell'elenco delle province italiane", "Elenco ISTAT delle province";
     CAM_CAP = "CAM-005", Campi, Errore,
         "Il CAP deve essere di 5 cifre", "Codice di avviamento postale (Poste Italiane)";
+    CAM_IBAN = "CAM-006", Campi, Errore,
+        "IBAN per il pagamento diretto non valido (struttura ISO 13616, 27 caratteri per l'Italia, controllo mod-97)", "ISO 13616; D.Lgs. 148/2015 art. 7 (pagamento diretto)";
+    CAM_MINUTI = "CAM-007", Campi, Errore,
+        "Orario contrattuale dei quadri G: i minuti devono essere compresi tra 0 e 59 e le ore tra 0 e 48", "Modulo CIG industria, quadri G1-G4; D.Lgs. 66/2003 art. 4";
+    CAM_GIORNI = "CAM-008", Campi, Errore,
+        "Orario contrattuale dei quadri G: i giorni lavorativi della settimana devono essere da 1 a 7", "Modulo CIG industria, quadri G1-G4";
+    CAM_ORE_GIORNO = "CAM-009", Campi, Errore,
+        "Quadro H: le ore di un giorno (ordinarie, straordinarie, altro, totale) non possono superare 24", "Modulo CIG industria, quadro H";
+    CAM_ORE_CONTRATTUALI = "CAM-010", Campi, Errore,
+        "Le ore settimanali contrattuali del lavoratore devono essere maggiori di 0 e non superiori a 48", "D.Lgs. 66/2003 art. 4; D.Lgs. 148/2015 art. 3";
+    CAM_DATA = "CAM-011", Campi, Errore,
+        "Data fuori dall'intervallo ammesso (anni dal 1900 al 2099)", TRACCIATO;
+    CAM_EMAIL = "CAM-012", Campi, Errore,
+        "Indirizzo e-mail dell'azienda non valido", "Modulo CIG industria, quadro A";
+    CAM_TELEFONO = "CAM-013", Campi, Errore,
+        "Numero di telefono, cellulare o fax non valido (da 6 a 15 cifre, eventualmente preceduto da +)", "Modulo CIG industria, quadro A";
+    CAM_ANNO_INDICATORE = "CAM-014", Campi, Errore,
+        "Anno di un indicatore economico fuori dall'intervallo ammesso (dal 1990 al 2099)", "D.M. 95442/2016 art. 2 (relazione tecnica)";
 
     COE_PERIODO_INVERTITO = "COE-001", Coerenza, Errore,
         "La data di inizio del periodo è successiva alla data di fine", "D.Lgs. 148/2015 art. 15";
@@ -135,11 +153,89 @@ rules! {
         "I lavoratori in forza del quadro E superano i lavoratori in forza dell'azienda (quadro A)", "Modulo CIG industria, quadri A ed E";
     COE_INIZIO_ATTIVITA = "COE-018", Coerenza, Avviso,
         "La data di inizio attività è successiva all'inizio del periodo di CIG", "Modulo CIG industria, quadri A e C";
+    COE_D_AVVENUTA_N = "COE-019", Coerenza, Errore,
+        "Quadro D: ripresa avvenuta ma quadro N assente", "Modulo CIG industria, quadri D e N";
+    COE_D_PREVISTA_O = "COE-020", Coerenza, Errore,
+        "Quadro D: ripresa prevista ma quadro O assente", "Modulo CIG industria, quadri D e O";
+    COE_D_NON_PREVEDIBILE_P = "COE-021", Coerenza, Errore,
+        "Quadro D: ripresa non prevedibile ma quadro P assente", "Modulo CIG industria, quadri D e P";
+    COE_D_DATA = "COE-022", Coerenza, Errore,
+        "Quadro D: data di ripresa mancante (ripresa avvenuta o prevista) o indicata per una ripresa non prevedibile", "Modulo CIG industria, quadro D";
+    COE_D_DATA_DIVERSA = "COE-023", Coerenza, Errore,
+        "La data di ripresa del quadro D è diversa da quella dei quadri N o O", "Modulo CIG industria, quadri D, N e O";
+    COE_RIPRESA_PRIMA = "COE-024", Coerenza, Errore,
+        "La ripresa dell'attività risulta avvenuta prima dell'inizio del periodo di CIG", "Modulo CIG industria, quadri C, D e N";
+    COE_METEO_CANTIERE = "COE-025", Coerenza, Errore,
+        "Causale EVENTI_METEO senza i dati del cantiere nel quadro B (genere di attività, fase lavorativa, mansioni, lavori al coperto o allo scoperto)", "D.M. 95442/2016 art. 8; modulo CIG industria, quadro B";
+    COE_METEO_CODICI = "COE-026", Coerenza, Errore,
+        "Causale EVENTI_METEO senza quadro H o senza codici evento nei giorni di CIG", "D.M. 95442/2016 art. 8; modulo CIG industria, quadro H";
+    COE_EVENTO_ALTRO = "COE-027", Coerenza, Errore,
+        "Codice evento 8 (altro) senza DescrizioneEvento", "Modulo CIG industria, quadro H";
+    COE_EVENTO_SENZA_METEO = "COE-028", Coerenza, Avviso,
+        "Codici evento meteo nel quadro H con una causale diversa da EVENTI_METEO", "Modulo CIG industria, quadri C e H";
+    COE_H_TOTALE = "COE-029", Coerenza, Errore,
+        "Quadro H: il totale del giorno non è uguale a ore ordinarie + straordinarie + altro", "Modulo CIG industria, quadro H";
+    COE_GH_FUORI_PERIODO = "COE-030", Coerenza, Errore,
+        "Quadri G o H: settimana che non rientra nel periodo della domanda", "Modulo CIG industria, quadri C, G e H";
+    COE_GH_DOPPIA = "COE-031", Coerenza, Errore,
+        "Quadri G o H: la stessa settimana (o lo stesso giorno, o lo stesso orario contrattuale) è indicata più volte", "Modulo CIG industria, quadri G e H";
+    COE_G_ORE_LAVORATORI = "COE-032", Coerenza, Errore,
+        "Quadri G: le ore di CIG richieste in una settimana per tipo di orario e qualifica non corrispondono alla somma delle ore dei lavoratori", "Modulo CIG industria, quadri G e I";
+    COE_G_QUADRO_E = "COE-033", Coerenza, Errore,
+        "Quadri G: sospesi e a orario ridotto di una settimana superano il totale in CIG del quadro E", "Modulo CIG industria, quadri E e G";
+    COE_G_MANCANTE = "COE-034", Coerenza, Errore,
+        "Lavoratori di un tipo di orario (tempo pieno, part-time, inserimento, solidarietà) assenti dal quadro G corrispondente (G1-G4)", "Modulo CIG industria, quadri G1-G4";
+    COE_INSERIMENTO_Q = "COE-035", Coerenza, Errore,
+        "Lavoratore con contratto di inserimento senza il contratto nel quadro Q", "Modulo CIG industria, quadri G3 e Q";
+    COE_Q_SCONOSCIUTO = "COE-036", Coerenza, Avviso,
+        "Quadro Q: contratto di inserimento di un lavoratore che non è nell'elenco o non ha tipo orario INSERIMENTO", "Modulo CIG industria, quadro Q";
+    COE_ANZIANITA = "COE-037", Coerenza, Errore,
+        "Lavoratore con meno di 30 giorni di anzianità presso l'unità produttiva alla data di riferimento (non richiesti per eventi oggettivamente non evitabili)", "D.Lgs. 148/2015 art. 1 c. 2";
+    COE_ASSUNTO_DOPO = "COE-038", Coerenza, Errore,
+        "Lavoratore assunto dopo la fine del periodo di CIG", "D.Lgs. 148/2015 art. 1";
+    COE_M_DATE_INVERTITE = "COE-039", Coerenza, Errore,
+        "Quadro M: la consultazione sindacale risulta precedente alla comunicazione", "D.Lgs. 148/2015 art. 14";
+    COE_M_ESAME_TARDIVO = "COE-040", Coerenza, Avviso,
+        "Quadro M: esame congiunto oltre 25 giorni dalla comunicazione (10 giorni fino a 50 dipendenti)", "D.Lgs. 148/2015 art. 14 c. 3";
+    COE_M_COMUNICAZIONE_TARDIVA = "COE-041", Coerenza, Avviso,
+        "Quadro M: la comunicazione sindacale è successiva all'inizio della sospensione (ammesso solo per eventi oggettivamente non evitabili)", "D.Lgs. 148/2015 art. 14 c. 1 e 4";
+    COE_M_CONSULTAZIONE = "COE-042", Coerenza, Avviso,
+        "Quadro M incoerente con il quadro C: consultazione dichiarata senza data, o data di consultazione con consultazione non dichiarata, o mancata consultazione senza motivi", "D.Lgs. 148/2015 art. 14; modulo CIG industria, quadri C e M";
+    COE_I_INTERESSATI = "COE-043", Coerenza, Errore,
+        "Quadro I: i lavoratori interessati alla CIG di un reparto superano gli addetti", "Modulo CIG industria, quadro I";
+    COE_I_REPARTO = "COE-044", Coerenza, Errore,
+        "Quadro I: reparto non interessato alla CIG con lavoratori interessati, o interessato senza lavoratori", "Modulo CIG industria, quadro I";
+    COE_L_PERIODO = "COE-045", Coerenza, Errore,
+        "Quadro L: periodo di ferie con data di inizio successiva alla data di fine", "Modulo CIG industria, quadro L";
+    COE_L_SOVRAPPOSTO = "COE-046", Coerenza, Avviso,
+        "Quadro L: periodo di ferie sovrapposto al periodo di CIG", "Modulo CIG industria, quadri C e L";
+    COE_N_LAVORATORI = "COE-047", Coerenza, Errore,
+        "Quadro N: ripresa non con tutti i lavoratori ma senza il numero di lavoratori ancora sospesi o a orario ridotto", "Modulo CIG industria, quadro N";
+    COE_O_DATA = "COE-048", Coerenza, Avviso,
+        "Quadro O: ripresa prevista prima della fine del periodo di CIG", "Modulo CIG industria, quadri C e O";
+    COE_R_CIGS = "COE-049", Coerenza, Errore,
+        "Quadro R: richiesta di CIGS presentata senza causale o numero di lavoratori", "Modulo CIG industria, quadro R";
+    COE_S_PROCEDURA = "COE-050", Coerenza, Avviso,
+        "Quadro S: procedura concorsuale o liquidazione in corso (la CIGO presuppone la ripresa dell'attività)", "D.Lgs. 148/2015 art. 11";
+    COE_T_DISPONIBILITA = "COE-051", Coerenza, Avviso,
+        "Quadro T: dichiarazione di immediata disponibilità non resa", "D.Lgs. 150/2015 art. 22; modulo CIG industria, quadro T";
+    COE_RELAZIONE_CAUSALE = "COE-052", Coerenza, Errore,
+        "Relazione tecnica senza i dati richiesti dalla causale (indicatori economici, macchinario, fornitore, bollettino meteo, provvedimento dell'autorità)", "D.M. 95442/2016 art. 2 e seguenti";
+    COE_INDICATORI = "COE-053", Coerenza, Errore,
+        "Indicatori economici ripetuti per lo stesso anno o trimestre, o annuali e trimestrali mescolati per lo stesso anno", "D.M. 95442/2016 art. 2";
+    COE_EVENTO_DOPO = "COE-054", Coerenza, Errore,
+        "Relazione tecnica: data dell'evento successiva alla fine del periodo di CIG", "D.M. 95442/2016 art. 2";
+    COE_TERMINE = "COE-055", Coerenza, Avviso,
+        "Domanda presentata oltre il termine (15 giorni dall'inizio della sospensione; fine del mese successivo per eventi oggettivamente non evitabili): l'integrazione decorre dalla settimana precedente la presentazione", "D.Lgs. 148/2015 art. 15 c. 2 e 3";
+    COE_IBAN_DOPPIO = "COE-056", Coerenza, Avviso,
+        "Lo stesso IBAN è indicato per lavoratori diversi", "D.Lgs. 148/2015 art. 7 (pagamento diretto)";
     COE_SEGNALAZIONI_TRONCATE = "COE-099", Coerenza, Avviso,
         "Troppe segnalazioni per la domanda: l'elenco è stato troncato", "Limiti di elaborazione del servizio";
 
     ARC_PERIODO_SOVRAPPOSTO = "ARC-001", Archivio, Errore,
         "Per la stessa unità produttiva risulta già protocollata una domanda per un periodo sovrapposto", "D.Lgs. 148/2015 art. 15";
+    ARC_DELEGA_MANCANTE = "ARC-050", Archivio, Errore,
+        "L'intermediario non ha una delega per la matricola dell'azienda (né è l'azienda stessa)", "L. 12/1979 art. 1; D.Lgs. 148/2015 art. 15 (domanda dell'impresa o di un suo intermediario delegato)";
 }
 
 /// Every code any finding can carry, including the archive rules (checked at sending time).
@@ -150,6 +246,54 @@ pub fn catalogue() -> &'static [RuleInfo] {
 /// The catalogue entry of a code.
 pub fn rule(code: &str) -> Option<&'static RuleInfo> {
     CATALOGO.iter().find(|r| r.code == code)
+}
+
+const LAYERS: [Layer; 5] = [Layer::File, Layer::Struttura, Layer::Campi, Layer::Coerenza, Layer::Archivio];
+
+/// The catalogue as Markdown: the content of `docs/regole.md` and of `cigo regole --format markdown`.
+pub fn catalogue_markdown() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "# Regole di prevalidazione\n\nGenerated by `cigo regole --format markdown`; do not edit by hand.\n\n",
+    );
+    let _ = writeln!(out, "Rule set: `{}`\n", crate::validate::RULE_SET);
+    let _ = writeln!(out, "{} rules.\n", CATALOGO.len());
+    for layer in LAYERS {
+        let _ = writeln!(out, "## {layer}\n");
+        let _ = writeln!(out, "| code | severity | description | legal basis |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for r in CATALOGO.iter().filter(|r| r.layer == layer) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                r.code,
+                r.severity,
+                r.description.replace('|', "\\|"),
+                r.legal_basis.replace('|', "\\|")
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The catalogue as pretty JSON (`cigo regole --format json`).
+pub fn catalogue_json() -> String {
+    let list: Vec<_> = CATALOGO
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "code": r.code,
+                "layer": r.layer,
+                "severity": r.severity,
+                "description": r.description,
+                "legal_basis": r.legal_basis,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "rule_set": crate::validate::RULE_SET, "rules": list }))
+        .unwrap_or_default()
+        + "\n"
 }
 
 #[cfg(test)]
@@ -174,5 +318,21 @@ mod tests {
         }
         assert_eq!(ARC_PERIODO_SOVRAPPOSTO.code, crate::archivio::ARC_PERIODO_SOVRAPPOSTO);
         assert_eq!(rule("COE-004"), Some(&COE_ORE_40));
+        assert!(catalogue().len() >= 60, "{}", catalogue().len());
+    }
+
+    #[test]
+    fn docs_regole_md_is_the_rendering_of_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/regole.md");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        if on_disk != catalogue_markdown() {
+            if std::env::var_os("CIGO_BLESS").is_some() {
+                std::fs::write(path, catalogue_markdown()).expect("write docs/regole.md");
+            } else {
+                panic!("docs/regole.md differs from the catalogue: regenerate with `CIGO_BLESS=1 cargo test -p cigo-domain --lib docs_regole` or `cigo regole --format markdown > docs/regole.md`");
+            }
+        }
+        let v: serde_json::Value = serde_json::from_str(&catalogue_json()).unwrap();
+        assert_eq!(v["rules"].as_array().map(Vec::len), Some(catalogue().len()));
     }
 }

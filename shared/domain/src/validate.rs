@@ -13,8 +13,10 @@ use crate::{archivio, codice_fiscale as cf};
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
 
+mod quadri;
+
 /// Id and version of the rule set.
-pub const RULE_SET: &str = "cigo-regole/1";
+pub const RULE_SET: &str = "cigo-regole/2";
 
 /// Bounds that protect the service from hostile or broken files. Exceeding one is a file-level
 /// failure (FIL-009).
@@ -30,6 +32,12 @@ pub struct Limits {
     pub max_domande: usize,
     /// Findings kept per domanda; beyond it one AVVISO (COE-099) says the list was truncated.
     pub max_findings_per_domanda: usize,
+    /// Findings kept per file: once reached, each further domanda keeps only its first ERRORE (so
+    /// that its esito stays explained) and one AVVISO (COE-099) says the list was truncated.
+    pub max_findings_per_file: usize,
+    /// Filing date of the domanda, when known (the crate has no clock). It is the reference date for
+    /// the 30 days of seniority (otherwise PeriodoDal) and enables the deadline rule (COE-055).
+    pub data_presentazione: Option<NaiveDate>,
 }
 
 impl Default for Limits {
@@ -40,6 +48,8 @@ impl Default for Limits {
             max_text_len: 4096,
             max_domande: 100_000,
             max_findings_per_domanda: 50,
+            max_findings_per_file: 10_000,
+            data_presentazione: None,
         }
     }
 }
@@ -61,8 +71,34 @@ pub(crate) fn truncate_value(s: &str) -> String {
 pub fn prevalidate<R: std::io::BufRead>(reader: R, limits: &Limits) -> EsitoPrevalidazione {
     let mut domande = Vec::new();
     let mut overlap = OverlapIndex::default();
+    let mut total = 0usize;
     let res = parse::stream(reader, limits, |tree, pos| {
-        domande.push(validate_domanda(tree, pos, limits, &mut overlap));
+        let mut d = validate_domanda(tree, pos, limits, &mut overlap);
+        if total >= limits.max_findings_per_file && !d.findings.is_empty() {
+            let n = d.findings.len();
+            let first_error = d
+                .findings
+                .iter()
+                .position(|f| f.severity == Severity::Errore);
+            let mut kept: Vec<Finding> = first_error
+                .map(|i| d.findings.swap_remove(i))
+                .into_iter()
+                .collect();
+            if n > kept.len() {
+                let mut f = rules::COE_SEGNALAZIONI_TRONCATE.finding(format!(
+                    "Il file ha superato {} segnalazioni: per questa domanda ne sono omesse {}. Correggere le segnalazioni riportate e ripetere la prevalidazione.",
+                    limits.max_findings_per_file,
+                    n - kept.len()
+                ));
+                f.xpath = Some(format!("/RichiestaCIGO/Domanda[{pos}]"));
+                f.line = Some(tree.node(0).line);
+                f.column = Some(tree.node(0).column);
+                kept.push(f);
+            }
+            d.findings = kept;
+        }
+        total += d.findings.len();
+        domande.push(d);
     });
     match res {
         Ok(_) => EsitoPrevalidazione { file_finding: None, domande, rule_set: RULE_SET.to_string() },
@@ -80,12 +116,14 @@ struct OverlapIndex {
 }
 
 fn validate_domanda(tree: &Tree, pos: u32, limits: &Limits, overlap: &mut OverlapIndex) -> DomandaEsito {
-    let mut cx = Cx { t: tree, dpos: pos, findings: Vec::new() };
+    let mut cx = Cx { t: tree, dpos: pos, findings: Vec::new(), dates: Vec::new() };
     let mut ids = Ids::default();
     let mapped = map_domanda(&mut cx, &mut ids);
     if let Some(d) = &mapped {
         check_campi(&mut cx, d, &ids);
+        quadri::check_campi(&mut cx, d, &ids);
         check_coerenza(&mut cx, d, &ids);
+        quadri::check_coerenza(&mut cx, d, &ids, limits);
         check_overlap(&mut cx, d, &ids, overlap);
     }
     let summary = Summary::from_tree(tree);
@@ -213,12 +251,16 @@ struct Ids {
     righe: Vec<(NodeId, NodeId)>, // (Riga, TotaleInCIG)
     lavoratori: Vec<LavIds>,
     ore: Vec<NodeId>,
+    q: quadri::IdsQ,
 }
 
 struct LavIds {
     cf: NodeId,
     qualifica: NodeId,
     ore: (usize, usize), // range in Ids::ore
+    contrattuali: NodeId,
+    assunzione: Option<NodeId>,
+    iban: Option<NodeId>,
 }
 
 #[derive(Clone, Copy)]
@@ -234,6 +276,8 @@ struct Cx<'a> {
     t: &'a Tree,
     dpos: u32,
     findings: Vec<Finding>,
+    /// Every date read, for the plausibility rule (CAM-011).
+    dates: Vec<(NodeId, NaiveDate)>,
 }
 
 impl<'a> Cx<'a> {
@@ -400,10 +444,70 @@ impl<'a> Cx<'a> {
         self.text(slot, max).map(|(_, s)| Some(s))
     }
 
+    fn opt_text_id(&mut self, slot: Slot, max: usize) -> Option<Option<(NodeId, String)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.text(slot, max).map(Some)
+    }
+
+    fn opt_date(&mut self, slot: Slot) -> Option<Option<(NodeId, NaiveDate)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.date(slot).map(Some)
+    }
+
+    fn opt_uint(&mut self, slot: Slot) -> Option<Option<(NodeId, u32)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.uint(slot).map(Some)
+    }
+
+    fn importo(&mut self, slot: Slot) -> Option<(NodeId, Importo)> {
+        let (n, raw) = self.leaf(slot, &[])?;
+        match parse_importo(raw.trim_matches(is_xml_ws)) {
+            Some(o) => Some((n, o)),
+            None => {
+                self.bad_type(
+                    n,
+                    raw,
+                    "indicare un importo non negativo in euro con al massimo due decimali e il punto come separatore (es. 1250.50)",
+                );
+                None
+            }
+        }
+    }
+
+    fn opt_importo(&mut self, slot: Slot) -> Option<Option<(NodeId, Importo)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.importo(slot).map(Some)
+    }
+
+    fn opt_code<E: XmlCode>(&mut self, slot: Slot) -> Option<Option<(NodeId, E)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.code::<E>(slot).map(Some)
+    }
+
+    fn opt_ore(&mut self, slot: Slot) -> Option<Option<(NodeId, Ore)>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        self.ore(slot, &[]).map(Some)
+    }
+
     fn date(&mut self, slot: Slot) -> Option<(NodeId, NaiveDate)> {
         let (n, raw) = self.leaf(slot, &[])?;
         match parse_date(raw) {
-            Some(d) => Some((n, d)),
+            Some(d) => {
+                self.dates.push((n, d));
+                Some((n, d))
+            }
             None => {
                 self.bad_type(n, raw, "indicare una data esistente nel formato AAAA-MM-GG (es. 2026-01-05)");
                 None
@@ -435,6 +539,11 @@ impl<'a> Cx<'a> {
                 None
             }
         }
+    }
+
+    fn boolean_id(&mut self, slot: Slot) -> Option<(NodeId, bool)> {
+        let n = slot.first?;
+        self.boolean(slot).map(|b| (n, b))
     }
 
     fn boolean(&mut self, slot: Slot) -> Option<bool> {
@@ -528,7 +637,22 @@ fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Option<Domanda> {
             (Tag::QuadroA, 1, 1),
             (Tag::QuadroB, 1, 1),
             (Tag::QuadroC, 1, 1),
+            (Tag::QuadroD, 0, 1),
             (Tag::QuadroE, 1, 1),
+            (Tag::QuadroF, 0, 1),
+            (Tag::QuadroG, 0, 1),
+            (Tag::QuadroH, 0, 1),
+            (Tag::QuadroI, 0, 1),
+            (Tag::QuadroL, 0, 1),
+            (Tag::QuadroM, 0, 1),
+            (Tag::QuadroN, 0, 1),
+            (Tag::QuadroO, 0, 1),
+            (Tag::QuadroP, 0, 1),
+            (Tag::QuadroQ, 0, 1),
+            (Tag::QuadroR, 0, 1),
+            (Tag::QuadroS, 0, 1),
+            (Tag::QuadroT, 0, 1),
+            (Tag::RelazioneTecnica, 0, 1),
             (Tag::Lavoratori, 1, 1),
         ],
     );
@@ -536,15 +660,47 @@ fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Option<Domanda> {
     let azienda = s[1].first.and_then(|n| map_azienda(cx, n, ids));
     let unita = s[2].first.and_then(|n| map_unita(cx, n, ids));
     let periodo = s[3].first.and_then(|n| map_periodo(cx, n, ids));
-    let quadro_e = s[4].first.and_then(|n| map_quadro_e(cx, n, ids));
-    let lavoratori = s[5].first.and_then(|n| map_lavoratori(cx, n, ids));
+    let q = &mut ids.q;
+    let quadro_d = quadri::opt_quadro(cx, s[4], q, quadri::map_d);
+    let quadro_e = s[5].first.and_then(|n| map_quadro_e(cx, n, ids));
+    let q = &mut ids.q;
+    let quadro_f = quadri::opt_quadro(cx, s[6], q, quadri::map_f);
+    let quadro_g = quadri::opt_quadro(cx, s[7], q, quadri::map_g);
+    let quadro_h = quadri::opt_quadro(cx, s[8], q, quadri::map_h);
+    let quadro_i = quadri::opt_quadro(cx, s[9], q, quadri::map_i);
+    let quadro_l = quadri::opt_quadro(cx, s[10], q, quadri::map_l);
+    let quadro_m = quadri::opt_quadro(cx, s[11], q, quadri::map_m);
+    let quadro_n = quadri::opt_quadro(cx, s[12], q, quadri::map_n);
+    let quadro_o = quadri::opt_quadro(cx, s[13], q, quadri::map_o);
+    let quadro_p = quadri::opt_quadro(cx, s[14], q, quadri::map_p);
+    let quadro_q = quadri::opt_quadro(cx, s[15], q, quadri::map_q);
+    let quadro_r = quadri::opt_quadro(cx, s[16], q, quadri::map_r);
+    let quadro_s = quadri::opt_quadro(cx, s[17], q, quadri::map_s);
+    let quadro_t = quadri::opt_quadro(cx, s[18], q, quadri::map_t);
+    let relazione = quadri::opt_quadro(cx, s[19], q, quadri::map_relazione);
+    let lavoratori = s[20].first.and_then(|n| map_lavoratori(cx, n, ids));
     let d = Domanda {
         progressivo: progressivo?,
         tipo: tipo?,
         azienda: azienda?,
         unita_produttiva: unita?,
         periodo: periodo?,
+        quadro_d: quadro_d?,
         quadro_e: quadro_e?,
+        quadro_f: quadro_f?,
+        quadro_g: quadro_g?,
+        quadro_h: quadro_h?,
+        quadro_i: quadro_i?,
+        quadro_l: quadro_l?,
+        quadro_m: quadro_m?,
+        quadro_n: quadro_n?,
+        quadro_o: quadro_o?,
+        quadro_p: quadro_p?,
+        quadro_q: quadro_q?,
+        quadro_r: quadro_r?,
+        quadro_s: quadro_s?,
+        quadro_t: quadro_t?,
+        relazione: relazione?,
         lavoratori: lavoratori?,
     };
     if cx.findings.is_empty() {
@@ -566,6 +722,10 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
             (Tag::Comune, 1, 1),
             (Tag::Provincia, 1, 1),
             (Tag::Cap, 1, 1),
+            (Tag::Telefono, 0, 1),
+            (Tag::Cellulare, 0, 1),
+            (Tag::Email, 0, 1),
+            (Tag::Fax, 0, 1),
             (Tag::Attivita, 0, 1),
             (Tag::DataInizioAttivita, 0, 1),
             (Tag::LavoratoriInForza, 1, 1),
@@ -578,9 +738,15 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
     let comune = cx.text(s[4], TESTO_MAX);
     let provincia = cx.text(s[5], CODICE_MAX);
     let cap = cx.text(s[6], CODICE_MAX);
-    let attivita = cx.opt_text(s[7], TESTO_MAX);
-    let data_inizio = if s[8].count == 0 { Some(None) } else { cx.date(s[8]).map(Some) };
-    let in_forza = cx.uint(s[9]);
+    let telefono = cx.opt_text_id(s[7], CODICE_MAX);
+    let cellulare = cx.opt_text_id(s[8], CODICE_MAX);
+    let email = cx.opt_text_id(s[9], TESTO_MAX);
+    let fax = cx.opt_text_id(s[10], CODICE_MAX);
+    let attivita = cx.opt_text(s[11], TESTO_MAX);
+    let data_inizio = if s[12].count == 0 { Some(None) } else { cx.date(s[12]).map(Some) };
+    let in_forza = cx.uint(s[13]);
+    let (telefono, cellulare, email, fax) = (telefono?, cellulare?, email?, fax?);
+    ids.q.a_contatti = [telefono.as_ref(), cellulare.as_ref(), email.as_ref(), fax.as_ref()].map(|o| o.map(|v| v.0));
     let (m, c, p, k, f) = (matricola?, codice_fiscale?, provincia?, cap?, in_forza?);
     ids.a_matricola = m.0;
     ids.a_cf = c.0;
@@ -597,6 +763,10 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
         comune: comune?.1,
         provincia: p.1,
         cap: k.1,
+        telefono: telefono.map(|v| v.1),
+        cellulare: cellulare.map(|v| v.1),
+        email: email.map(|v| v.1),
+        fax: fax.map(|v| v.1),
         attivita: attivita?,
         data_inizio_attivita: data_inizio.map(|(_, d)| d),
         lavoratori_in_forza: f.1,
@@ -605,15 +775,20 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
 
 fn map_unita(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<UnitaProduttiva> {
     cx.check_attrs(n, &[]);
-    let s = cx.seq(n, &[(Tag::Indirizzo, 1, 1), (Tag::Comune, 1, 1), (Tag::Provincia, 1, 1), (Tag::Cap, 1, 1)]);
+    let s = cx.seq(
+        n,
+        &[(Tag::Indirizzo, 1, 1), (Tag::Comune, 1, 1), (Tag::Provincia, 1, 1), (Tag::Cap, 1, 1), (Tag::Cantiere, 0, 1)],
+    );
     let indirizzo = cx.text(s[0], TESTO_MAX);
     let comune = cx.text(s[1], TESTO_MAX);
     let provincia = cx.text(s[2], CODICE_MAX);
     let cap = cx.text(s[3], CODICE_MAX);
+    let cantiere = quadri::opt_quadro(cx, s[4], &mut ids.q, quadri::map_cantiere);
     let (p, k) = (provincia?, cap?);
     ids.b_provincia = p.0;
     ids.b_cap = k.0;
-    Some(UnitaProduttiva { indirizzo: indirizzo?.1, comune: comune?.1, provincia: p.1, cap: k.1 })
+    ids.q.b = n;
+    Some(UnitaProduttiva { indirizzo: indirizzo?.1, comune: comune?.1, provincia: p.1, cap: k.1, cantiere: cantiere? })
 }
 
 fn map_periodo(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Periodo> {
@@ -715,6 +890,8 @@ fn map_lavoratore(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Lavorator
             (Tag::Qualifica, 1, 1),
             (Tag::TipoOrario, 1, 1),
             (Tag::OreSettimanaliContrattuali, 1, 1),
+            (Tag::DataAssunzione, 0, 1),
+            (Tag::Iban, 0, 1),
             (Tag::OreCIG, 1, 13),
         ],
     );
@@ -724,10 +901,12 @@ fn map_lavoratore(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Lavorator
     let qualifica = cx.code::<Qualifica>(s[3]);
     let tipo = cx.code::<TipoOrario>(s[4]);
     let contr = cx.ore(s[5], &[]);
+    let assunzione = cx.opt_date(s[6]);
+    let iban = cx.opt_text_id(s[7], TESTO_MAX);
     let start = ids.ore.len();
-    let mut ore = Vec::with_capacity(s[6].count as usize);
+    let mut ore = Vec::with_capacity(s[8].count as usize);
     let mut ok = true;
-    for o in cx.each(s[6], Tag::OreCIG) {
+    for o in cx.each(s[8], Tag::OreCIG) {
         let settimana = cx.attr_uint(o, "settimana", 2, 1, 13);
         let slot = Slot { first: Some(o), last: o, count: 1 };
         let v = cx.ore(slot, &["settimana"]);
@@ -739,19 +918,27 @@ fn map_lavoratore(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Lavorator
             _ => ok = false,
         }
     }
-    let (cf, qualifica) = (cf?, qualifica?);
+    let (cf, qualifica, contr, assunzione, iban) = (cf?, qualifica?, contr?, assunzione?, iban?);
     if !ok {
         return None;
     }
-    ids.lavoratori
-        .push(LavIds { cf: cf.0, qualifica: qualifica.0, ore: (start, ids.ore.len()) });
+    ids.lavoratori.push(LavIds {
+        cf: cf.0,
+        qualifica: qualifica.0,
+        ore: (start, ids.ore.len()),
+        contrattuali: contr.0,
+        assunzione: assunzione.map(|v| v.0),
+        iban: iban.as_ref().map(|v| v.0),
+    });
     Some(Lavoratore {
         codice_fiscale: cf.1,
         cognome: cognome?.1,
         nome: nome?.1,
         qualifica: qualifica.1,
         tipo_orario: tipo?.1,
-        ore_settimanali_contrattuali: contr?.1,
+        ore_settimanali_contrattuali: contr.1,
+        data_assunzione: assunzione.map(|v| v.1),
+        iban: iban.map(|v| v.1),
         ore_cig: ore,
     })
 }

@@ -103,6 +103,13 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
     w.leaf(6, Tag::Comune, &a.comune)?;
     w.leaf(6, Tag::Provincia, &a.provincia)?;
     w.leaf(6, Tag::Cap, &a.cap)?;
+    for (tag, v) in
+        [(Tag::Telefono, &a.telefono), (Tag::Cellulare, &a.cellulare), (Tag::Email, &a.email), (Tag::Fax, &a.fax)]
+    {
+        if let Some(v) = v {
+            w.leaf(6, tag, v)?;
+        }
+    }
     if let Some(v) = &a.attivita {
         w.leaf(6, Tag::Attivita, v)?;
     }
@@ -118,6 +125,19 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
     w.leaf(6, Tag::Comune, &u.comune)?;
     w.leaf(6, Tag::Provincia, &u.provincia)?;
     w.leaf(6, Tag::Cap, &u.cap)?;
+    if let Some(c) = &u.cantiere {
+        w.open(6, Tag::Cantiere)?;
+        w.leaf(8, Tag::GenereAttivita, &c.genere_attivita)?;
+        w.leaf(8, Tag::FaseLavorativa, &c.fase_lavorativa)?;
+        for m in &c.mansioni {
+            w.open(8, Tag::Mansione)?;
+            w.leaf(10, Tag::Numero, m.numero)?;
+            w.leaf(10, Tag::Descrizione, &m.descrizione)?;
+            w.close(8, Tag::Mansione)?;
+        }
+        w.leaf(8, Tag::LuogoLavori, c.luogo_lavori)?;
+        w.close(6, Tag::Cantiere)?;
+    }
     w.close(4, Tag::QuadroB)?;
 
     let p = &d.periodo;
@@ -136,6 +156,15 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
     w.leaf(6, Tag::ConsultazioneSindacale, p.consultazione_sindacale)?;
     w.close(4, Tag::QuadroC)?;
 
+    if let Some(q) = &d.quadro_d {
+        w.open(4, Tag::QuadroD)?;
+        w.leaf(6, Tag::Ripresa, q.ripresa)?;
+        if let Some(v) = q.data_ripresa {
+            w.leaf(6, Tag::DataRipresa, v)?;
+        }
+        w.close(4, Tag::QuadroD)?;
+    }
+
     w.open(4, Tag::QuadroE)?;
     for r in &d.quadro_e.righe {
         writeln!(w.out, "      <Riga tipoOrario=\"{}\" qualifica=\"{}\">", r.tipo_orario, r.qualifica)?;
@@ -146,6 +175,7 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
         w.close(6, Tag::Riga)?;
     }
     w.close(4, Tag::QuadroE)?;
+    write_quadri(&mut w, d)?;
 
     w.open(4, Tag::Lavoratori)?;
     for l in &d.lavoratori.lavoratori {
@@ -156,6 +186,12 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
         w.leaf(8, Tag::Qualifica, l.qualifica)?;
         w.leaf(8, Tag::TipoOrario, l.tipo_orario)?;
         w.leaf(8, Tag::OreSettimanaliContrattuali, l.ore_settimanali_contrattuali)?;
+        if let Some(v) = l.data_assunzione {
+            w.leaf(8, Tag::DataAssunzione, v)?;
+        }
+        if let Some(v) = &l.iban {
+            w.leaf(8, Tag::Iban, v)?;
+        }
         for o in &l.ore_cig {
             writeln!(w.out, "        <OreCIG settimana=\"{}\">{}</OreCIG>", o.settimana, o.ore)?;
         }
@@ -163,4 +199,200 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
     }
     w.close(4, Tag::Lavoratori)?;
     writeln!(w.out, "  </Domanda>")
+}
+
+fn opt<O: Write, T: std::fmt::Display>(w: &mut W<'_, O>, indent: usize, tag: Tag, v: Option<T>) -> io::Result<()> {
+    match v {
+        Some(v) => w.leaf(indent, tag, v),
+        None => Ok(()),
+    }
+}
+
+/// Quadri F to T and the relazione tecnica.
+fn write_quadri<O: Write>(w: &mut W<'_, O>, d: &Domanda) -> io::Result<()> {
+    if let Some(f) = &d.quadro_f {
+        w.open(4, Tag::QuadroF)?;
+        w.leaf(6, Tag::CodiceFiscale, &f.codice_fiscale)?;
+        w.leaf(6, Tag::Cognome, &f.cognome)?;
+        w.leaf(6, Tag::Nome, &f.nome)?;
+        w.leaf(6, Tag::Qualita, f.qualita)?;
+        w.leaf(6, Tag::DataDichiarazione, f.data)?;
+        w.close(4, Tag::QuadroF)?;
+    }
+    if let Some(g) = &d.quadro_g {
+        w.open(4, Tag::QuadroG)?;
+        for o in &g.orari {
+            writeln!(
+                w.out,
+                "      <OrarioContrattuale tipoOrario=\"{}\" qualifica=\"{}\">",
+                o.tipo_orario, o.qualifica
+            )?;
+            w.leaf(8, Tag::Ore, o.ore)?;
+            w.leaf(8, Tag::Minuti, o.minuti)?;
+            w.leaf(8, Tag::Giorni, o.giorni)?;
+            w.close(6, Tag::OrarioContrattuale)?;
+        }
+        for s in &g.settimane {
+            writeln!(
+                w.out,
+                "      <Settimana numero=\"{}\" tipoOrario=\"{}\" qualifica=\"{}\">",
+                s.numero, s.tipo_orario, s.qualifica
+            )?;
+            w.leaf(8, Tag::Sospesi, s.sospesi)?;
+            w.leaf(8, Tag::OrarioRidotto, s.orario_ridotto)?;
+            w.leaf(8, Tag::OreCIGRichieste, s.ore_cig)?;
+            w.close(6, Tag::Settimana)?;
+        }
+        w.close(4, Tag::QuadroG)?;
+    }
+    if let Some(h) = &d.quadro_h {
+        w.open(4, Tag::QuadroH)?;
+        for s in &h.settimane {
+            writeln!(w.out, "      <Settimana numero=\"{}\">", s.numero)?;
+            for g in &s.giorni {
+                writeln!(w.out, "        <Giorno giorno=\"{}\">", g.giorno)?;
+                w.leaf(10, Tag::OreOrdinarie, g.ordinarie)?;
+                w.leaf(10, Tag::OreStraordinarie, g.straordinarie)?;
+                w.leaf(10, Tag::OreAltro, g.altro)?;
+                w.leaf(10, Tag::TotaleOre, g.totale)?;
+                opt(w, 10, Tag::CodiceEvento, g.codice_evento)?;
+                w.close(8, Tag::Giorno)?;
+            }
+            w.close(6, Tag::Settimana)?;
+        }
+        opt(w, 6, Tag::DescrizioneEvento, h.descrizione_evento.as_ref())?;
+        w.close(4, Tag::QuadroH)?;
+    }
+    if let Some(i) = &d.quadro_i {
+        w.open(4, Tag::QuadroI)?;
+        for r in &i.reparti {
+            w.open(6, Tag::Reparto)?;
+            w.leaf(8, Tag::Nome, &r.nome)?;
+            w.leaf(8, Tag::InteressatoCIG, r.interessato)?;
+            w.leaf(8, Tag::AddettiOperai, r.addetti_operai)?;
+            w.leaf(8, Tag::AddettiImpiegati, r.addetti_impiegati)?;
+            w.leaf(8, Tag::InteressatiOperai, r.interessati_operai)?;
+            w.leaf(8, Tag::InteressatiImpiegati, r.interessati_impiegati)?;
+            w.leaf(8, Tag::AssuntiUltimi3Mesi, r.assunti)?;
+            w.leaf(8, Tag::LicenziatiUltimi3Mesi, r.licenziati)?;
+            w.leaf(8, Tag::LicenziamentiPrevisti, r.licenziamenti_previsti)?;
+            w.close(6, Tag::Reparto)?;
+        }
+        opt(w, 6, Tag::MotivoLicenziamenti, i.motivo_licenziamenti.as_ref())?;
+        w.close(4, Tag::QuadroI)?;
+    }
+    if let Some(l) = &d.quadro_l {
+        w.open(4, Tag::QuadroL)?;
+        w.leaf(6, Tag::FerieAnnoPrecedente, l.ferie_anno_precedente)?;
+        w.leaf(6, Tag::FerieAnnoInCorso, l.ferie_anno_in_corso)?;
+        w.leaf(6, Tag::FerieAggiuntive, l.ferie_aggiuntive)?;
+        w.leaf(6, Tag::RiposiCompensativi, l.riposi_compensativi)?;
+        w.leaf(6, Tag::PermessiRetribuiti, l.permessi_retribuiti)?;
+        for p in &l.periodi {
+            w.open(6, Tag::PeriodoFerie)?;
+            w.leaf(8, Tag::Dal, p.dal)?;
+            w.leaf(8, Tag::Al, p.al)?;
+            w.leaf(8, Tag::FissatoIn, p.fissato_in)?;
+            w.close(6, Tag::PeriodoFerie)?;
+        }
+        w.close(4, Tag::QuadroL)?;
+    }
+    if let Some(m) = &d.quadro_m {
+        w.open(4, Tag::QuadroM)?;
+        w.leaf(6, Tag::ModalitaComunicazione, m.modalita)?;
+        w.leaf(6, Tag::DataComunicazione, m.data_comunicazione)?;
+        opt(w, 6, Tag::DataConsultazione, m.data_consultazione)?;
+        opt(w, 6, Tag::MotiviMancataConsultazione, m.motivi_mancata_consultazione.as_ref())?;
+        w.close(4, Tag::QuadroM)?;
+    }
+    if let Some(n) = &d.quadro_n {
+        w.open(4, Tag::QuadroN)?;
+        w.leaf(6, Tag::DataRipresa, n.data_ripresa)?;
+        w.leaf(6, Tag::ConTuttiILavoratori, n.con_tutti)?;
+        opt(w, 6, Tag::OperaiSospesi, n.operai_sospesi)?;
+        opt(w, 6, Tag::OperaiOrarioRidotto, n.operai_orario_ridotto)?;
+        opt(w, 6, Tag::ImpiegatiSospesi, n.impiegati_sospesi)?;
+        opt(w, 6, Tag::ImpiegatiOrarioRidotto, n.impiegati_orario_ridotto)?;
+        opt(w, 6, Tag::CantiereRipresa, n.cantiere.as_ref())?;
+        w.close(4, Tag::QuadroN)?;
+    }
+    if let Some(o) = &d.quadro_o {
+        w.open(4, Tag::QuadroO)?;
+        w.leaf(6, Tag::DataRipresaPrevista, o.data_prevista)?;
+        w.leaf(6, Tag::NumeroLavoratori, o.numero_lavoratori)?;
+        w.leaf(6, Tag::UnitaRipresa, o.unita)?;
+        w.leaf(6, Tag::ElementiGiustificativi, &o.elementi)?;
+        w.close(4, Tag::QuadroO)?;
+    }
+    if let Some(p) = &d.quadro_p {
+        w.open(4, Tag::QuadroP)?;
+        w.leaf(6, Tag::MotiviProroga, &p.motivi)?;
+        w.close(4, Tag::QuadroP)?;
+    }
+    if let Some(q) = &d.quadro_q {
+        w.open(4, Tag::QuadroQ)?;
+        for c in &q.contratti {
+            w.open(6, Tag::ContrattoInserimento)?;
+            w.leaf(8, Tag::CodiceFiscale, &c.codice_fiscale)?;
+            w.leaf(8, Tag::DataApprovazione, c.data_approvazione)?;
+            w.leaf(8, Tag::DataAssunzione, c.data_assunzione)?;
+            w.leaf(8, Tag::DurataMesi, c.durata_mesi)?;
+            w.leaf(8, Tag::OreAddestramento, c.ore_addestramento)?;
+            w.leaf(8, Tag::OreAddestramentoEsaurite, c.addestramento_esaurito)?;
+            w.close(6, Tag::ContrattoInserimento)?;
+        }
+        w.close(4, Tag::QuadroQ)?;
+    }
+    if let Some(r) = &d.quadro_r {
+        w.open(4, Tag::QuadroR)?;
+        w.leaf(6, Tag::CIGSPresentata, r.presentata)?;
+        opt(w, 6, Tag::CausaleCIGS, r.causale.as_ref())?;
+        opt(w, 6, Tag::NumeroLavoratori, r.numero_lavoratori)?;
+        opt(w, 6, Tag::Reparti, r.reparti.as_ref())?;
+        w.close(4, Tag::QuadroR)?;
+    }
+    if let Some(s) = &d.quadro_s {
+        w.open(4, Tag::QuadroS)?;
+        for p in &s.procedure {
+            w.open(6, Tag::Procedura)?;
+            w.leaf(8, Tag::TipoProcedura, p.tipo)?;
+            w.leaf(8, Tag::Data, p.data)?;
+            w.close(6, Tag::Procedura)?;
+        }
+        w.close(4, Tag::QuadroS)?;
+    }
+    if let Some(t) = &d.quadro_t {
+        w.open(4, Tag::QuadroT)?;
+        w.leaf(6, Tag::DichiarazioneResa, t.resa)?;
+        w.leaf(6, Tag::DataDichiarazione, t.data)?;
+        w.close(4, Tag::QuadroT)?;
+    }
+    if let Some(r) = &d.relazione {
+        w.open(4, Tag::RelazioneTecnica)?;
+        w.leaf(6, Tag::Descrizione, &r.descrizione)?;
+        opt(w, 6, Tag::DataEvento, r.data_evento)?;
+        opt(w, 6, Tag::CommesseInCorso, r.commesse_in_corso)?;
+        opt(w, 6, Tag::OrdiniInPortafoglio, r.ordini_in_portafoglio)?;
+        opt(w, 6, Tag::Macchinario, r.macchinario.as_ref())?;
+        opt(w, 6, Tag::Fornitore, r.fornitore.as_ref())?;
+        opt(w, 6, Tag::BollettinoMeteo, r.bollettino_meteo.as_ref())?;
+        opt(w, 6, Tag::ProvvedimentoAutorita, r.provvedimento_autorita.as_ref())?;
+        if let Some(ind) = &r.indicatori {
+            w.open(6, Tag::IndicatoriEconomici)?;
+            for i in &ind.indicatori {
+                match i.trimestre {
+                    Some(t) => writeln!(w.out, "        <Indicatore anno=\"{}\" trimestre=\"{t}\">", i.anno)?,
+                    None => writeln!(w.out, "        <Indicatore anno=\"{}\">", i.anno)?,
+                }
+                w.leaf(10, Tag::Fatturato, i.fatturato)?;
+                opt(w, 10, Tag::Ordinativi, i.ordinativi)?;
+                opt(w, 10, Tag::OreLavorate, i.ore_lavorate)?;
+                opt(w, 10, Tag::Dipendenti, i.dipendenti)?;
+                w.close(8, Tag::Indicatore)?;
+            }
+            w.close(6, Tag::IndicatoriEconomici)?;
+        }
+        w.close(4, Tag::RelazioneTecnica)?;
+    }
+    Ok(())
 }

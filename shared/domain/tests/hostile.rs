@@ -133,7 +133,7 @@ proptest! {
 
     #[test]
     fn tiny_limits_never_panic(depth in 0usize..6, elems in 0usize..50, text in 0usize..20, dom in 0usize..3, fin in 0usize..3) {
-        let l = Limits { max_depth: depth, max_elements_per_domanda: elems, max_text_len: text, max_domande: dom, max_findings_per_domanda: fin };
+        let l = Limits { max_depth: depth, max_elements_per_domanda: elems, max_text_len: text, max_domande: dom, max_findings_per_domanda: fin, ..Limits::default() };
         let e = prevalidate(VALID.as_bytes(), &l);
         for d in &e.domande {
             prop_assert!(d.findings.len() <= fin + 1);

@@ -572,7 +572,9 @@ fn coe_007_quadro_e_against_workers() {
         codes,
         vec![
             ("COE-007", "/RichiestaCIGO/Domanda[2]/QuadroE/Riga[1]/TotaleInCIG"),
-            ("COE-007", "/RichiestaCIGO/Domanda[2]/QuadroE")
+            ("COE-007", "/RichiestaCIGO/Domanda[2]/QuadroE"),
+            // Rule set 2: an inserimento worker also needs his contract in quadro Q.
+            ("COE-035", "/RichiestaCIGO/Domanda[2]/Lavoratori/Lavoratore[2]/CodiceFiscale")
         ]
     );
 }

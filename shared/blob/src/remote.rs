@@ -1,0 +1,168 @@
+//! Blobs in an `object_store` backend: S3-compatible storage (`s3://bucket/prefix`, credentials,
+//! region and endpoint from the usual `AWS_*` variables) or `memory://` (tests).
+
+use crate::local::validate_key;
+use crate::{BlobError, BlobStore, ByteStream, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::io::AsyncReadExt;
+
+/// Files up to this size are sent with one PUT; bigger ones with a multipart upload.
+const SINGLE_PUT_MAX: u64 = 8 * 1024 * 1024;
+/// The size of the parts of a multipart upload (S3 wants at least 5 MiB but the last).
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded at the same time.
+const PART_CONCURRENCY: usize = 4;
+/// The size of the reads from the local file.
+const READ_CHUNK: usize = 1024 * 1024;
+
+pub struct ObjectStoreBlobStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    url: String,
+}
+
+impl std::fmt::Debug for ObjectStoreBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStoreBlobStore")
+            .field("url", &self.url)
+            .field("store", &self.store.to_string())
+            .finish()
+    }
+}
+
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    Some((scheme, rest))
+}
+
+impl ObjectStoreBlobStore {
+    /// `s3://bucket[/prefix]` (also `s3a://`) or `memory://[prefix]`.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let (scheme, rest) = split_url(url).ok_or_else(|| BlobError::InvalidUrl(format!("{url}: no scheme")))?;
+        let (store, prefix): (Arc<dyn ObjectStore>, &str) = match scheme {
+            "memory" => (Arc::new(object_store::memory::InMemory::new()), rest),
+            "s3" | "s3a" => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(BlobError::InvalidUrl(format!("{url}: no bucket")));
+                }
+                let store = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                (Arc::new(store), prefix)
+            }
+            other => {
+                return Err(BlobError::InvalidUrl(format!(
+                    "unsupported blob store scheme {other}:// (expected a path, file://, s3:// or memory://)"
+                )))
+            }
+        };
+        let prefix = prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
+            ObjectPath::default()
+        } else {
+            ObjectPath::parse(prefix).map_err(|e| BlobError::InvalidUrl(format!("{url}: bad prefix: {e}")))?
+        };
+        Ok(Self::new(store, prefix, url))
+    }
+
+    /// Wraps any object store; keys are stored under `prefix`.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, url: &str) -> Self {
+        Self { store, prefix, url: url.to_string() }
+    }
+
+    fn location(&self, key: &str) -> Result<ObjectPath> {
+        validate_key(key)?;
+        let mut location = self.prefix.clone();
+        for segment in key.split('/') {
+            location = location.child(segment);
+        }
+        Ok(location)
+    }
+
+    async fn put_multipart(&self, location: &ObjectPath, file: &mut tokio::fs::File) -> Result<()> {
+        let upload = self.store.put_multipart(location).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; READ_CHUNK];
+        let result: Result<()> = async {
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                writer.wait_for_capacity(PART_CONCURRENCY).await?;
+                writer.write(&buf[..n]);
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                writer.finish().await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn not_found(key: &str, e: object_store::Error) -> BlobError {
+    match e {
+        object_store::Error::NotFound { .. } => BlobError::NotFound(key.to_string()),
+        other => BlobError::ObjectStore(other),
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectStoreBlobStore {
+    async fn put_file(&self, key: &str, path: &Path) -> Result<()> {
+        let location = self.location(key)?;
+        let mut file = tokio::fs::File::open(path).await?;
+        let size = file.metadata().await?.len();
+        if size <= SINGLE_PUT_MAX {
+            let mut content = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut content).await?;
+            self.store
+                .put(&location, PutPayload::from(Bytes::from(content)))
+                .await?;
+            Ok(())
+        } else {
+            self.put_multipart(&location, &mut file).await
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<ByteStream> {
+        let location = self.location(key)?;
+        let result = self
+            .store
+            .get(&location)
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(result.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let location = self.location(key)?;
+        match self.store.delete(&location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // Any answer from the backend, "not found" included, means it is reachable.
+        match self.store.head(&self.prefix.child(".ping")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

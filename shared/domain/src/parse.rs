@@ -9,10 +9,11 @@ use crate::finding::Finding;
 use crate::model::{NAMESPACE, VERSIONE};
 use crate::rules::{self, RuleInfo};
 use crate::validate::Limits;
-use quick_xml::events::Event;
-use quick_xml::name::{Namespace, ResolveResult};
-use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceError, PrefixDeclaration};
+use quick_xml::Reader;
 use std::io::{self, BufRead, Read};
+use std::sync::OnceLock;
 
 /// Names of the elements of the tracciato. A later quadro adds its elements here.
 macro_rules! tags {
@@ -26,10 +27,8 @@ macro_rules! tags {
         impl Tag {
             /// The tag of a local name (only names of our namespace should be passed).
             pub fn from_local(name: &[u8]) -> Tag {
-                match name {
-                    $(n if n == stringify!($t).as_bytes() => Tag::$t,)+
-                    _ => Tag::Unknown,
-                }
+                static TABLE: OnceLock<TagTable> = OnceLock::new();
+                TABLE.get_or_init(|| TagTable::new(&[$((stringify!($t), Tag::$t)),+])).get(name)
             }
             /// The element name as written in the XML.
             pub fn name(self) -> &'static str {
@@ -183,6 +182,49 @@ tags!(
     Dipendenti,
     Iban,
 );
+
+/// Element names hashed on (length, first, middle and last byte) into small buckets: a lookup is
+/// a hash and one or two comparisons instead of a scan over every name.
+struct TagTable {
+    buckets: Vec<Vec<(&'static [u8], Tag)>>,
+}
+
+const TAG_BUCKETS: usize = 1024;
+
+impl TagTable {
+    fn new(names: &[(&'static str, Tag)]) -> TagTable {
+        let mut buckets = vec![Vec::new(); TAG_BUCKETS];
+        for &(n, t) in names {
+            buckets[Self::hash(n.as_bytes())].push((n.as_bytes(), t));
+        }
+        TagTable { buckets }
+    }
+
+    #[inline]
+    fn hash(n: &[u8]) -> usize {
+        match n {
+            [] => 0,
+            [first, .., last] | [first @ last] => {
+                let h = (n.len() as u32)
+                    .wrapping_mul(31)
+                    .wrapping_add(*first as u32)
+                    .wrapping_mul(31)
+                    .wrapping_add(n[n.len() / 2] as u32)
+                    .wrapping_mul(31)
+                    .wrapping_add(*last as u32);
+                (h.wrapping_mul(2_654_435_761) >> 16) as usize % TAG_BUCKETS
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &[u8]) -> Tag {
+        self.buckets[Self::hash(name)]
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(Tag::Unknown, |&(_, t)| t)
+    }
+}
 
 /// Index of a node in a [`Tree`].
 pub type NodeId = u32;
@@ -384,21 +426,76 @@ impl Iterator for Children<'_> {
     }
 }
 
-/// A `BufRead` that counts lines as quick-xml consumes bytes, and refuses to hand out more than a
-/// budget of bytes for one event (so that a huge text or tag cannot fill the memory).
+/// A `BufRead` that tracks the line and column of the next byte quick-xml will read, and refuses
+/// to hand out more than a budget of bytes for one event (so that a huge text or tag cannot fill
+/// the memory).
+///
+/// The bytes are copied, [`CHUNK`] at a time, into a buffer of its own (so that quick-xml's many
+/// `fill_buf` calls per event are a slice of it). Newlines are found once per chunk, word by word,
+/// and turned into a line and column only when asked, so consuming bytes costs nothing per event.
 pub struct CountingReader<R> {
     inner: R,
+    buf: Box<[u8]>,
+    /// Unconsumed bytes of `buf`.
+    start: usize,
+    end: usize,
     pos: u64,
     line: u32,
     line_start: u64,
+    /// Offsets (from `chunk_start`) of the newlines of the current chunk not yet counted in `line`.
+    newlines: Vec<u32>,
+    next_newline: usize,
+    chunk_start: u64,
     event_bytes: u64,
     event_budget: u64,
     limit_hit: bool,
 }
 
+/// Bytes handed out (and scanned for newlines) at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Offsets of the `\n` bytes of `s`, eight bytes at a time.
+fn find_newlines(s: &[u8], out: &mut Vec<u32>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const _: () = assert!(HI == LO << 7);
+    const NL: u64 = LO * b'\n' as u64;
+    let mut words = s.chunks_exact(8);
+    let mut base = 0usize;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ NL;
+        // The high bit of each byte of `zero` is set exactly where that byte of x is zero.
+        let mut zero = !(((x & !HI) + !HI) | x) & HI;
+        while zero != 0 {
+            out.push((base + zero.trailing_zeros() as usize / 8) as u32);
+            zero &= zero - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == b'\n' {
+            out.push((base + i) as u32);
+        }
+    }
+}
+
 impl<R: BufRead> CountingReader<R> {
     pub fn new(inner: R, event_budget: u64) -> Self {
-        CountingReader { inner, pos: 0, line: 1, line_start: 0, event_bytes: 0, event_budget, limit_hit: false }
+        CountingReader {
+            inner,
+            buf: vec![0; CHUNK].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            newlines: Vec::new(),
+            next_newline: 0,
+            chunk_start: 0,
+            event_bytes: 0,
+            event_budget,
+            limit_hit: false,
+        }
     }
 
     /// Byte offset consumed so far.
@@ -406,8 +503,22 @@ impl<R: BufRead> CountingReader<R> {
         self.pos
     }
 
+    /// Counts the newlines before the current position.
+    fn catch_up(&mut self) {
+        while let Some(&i) = self.newlines.get(self.next_newline) {
+            let at = self.chunk_start + i as u64;
+            if at >= self.pos {
+                break;
+            }
+            self.line = self.line.saturating_add(1);
+            self.line_start = at + 1;
+            self.next_newline += 1;
+        }
+    }
+
     /// Line (1-based) and byte column (1-based) of the next byte to consume.
-    pub fn line_column(&self) -> (u32, u32) {
+    pub fn line_column(&mut self) -> (u32, u32) {
+        self.catch_up();
         (self.line, (self.pos.saturating_sub(self.line_start) + 1).min(u32::MAX as u64) as u32)
     }
 
@@ -435,29 +546,28 @@ impl<R: BufRead> BufRead for CountingReader<R> {
             self.limit_hit = true;
             return Err(io::Error::other("limite di dimensione di un elemento superato"));
         }
-        self.inner.fill_buf()
+        if self.start == self.end {
+            self.catch_up();
+            let n = {
+                let inner = self.inner.fill_buf()?;
+                let n = inner.len().min(CHUNK);
+                self.buf[..n].copy_from_slice(&inner[..n]);
+                n
+            };
+            self.inner.consume(n);
+            self.start = 0;
+            self.end = n;
+            self.newlines.clear();
+            self.next_newline = 0;
+            self.chunk_start = self.pos;
+            find_newlines(&self.buf[..n], &mut self.newlines);
+        }
+        Ok(&self.buf[self.start..self.end])
     }
 
     fn consume(&mut self, amt: usize) {
-        if amt == 0 {
-            return;
-        }
-        if let Ok(buf) = self.inner.fill_buf() {
-            let s = &buf[..amt.min(buf.len())];
-            let mut last = None;
-            let mut count = 0u32;
-            for (i, &b) in s.iter().enumerate() {
-                if b == b'\n' {
-                    count += 1;
-                    last = Some(i);
-                }
-            }
-            if let Some(i) = last {
-                self.line = self.line.saturating_add(count);
-                self.line_start = self.pos + i as u64 + 1;
-            }
-        }
-        self.inner.consume(amt);
+        let amt = amt.min(self.end - self.start);
+        self.start += amt;
         self.pos += amt as u64;
         self.event_bytes += amt as u64;
     }
@@ -492,7 +602,7 @@ enum State {
     Epilog,
 }
 
-fn map_error<R: BufRead>(e: quick_xml::Error, r: &CountingReader<R>, limits: &Limits) -> Finding {
+fn map_error<R: BufRead>(e: quick_xml::Error, r: &mut CountingReader<R>, limits: &Limits) -> Finding {
     let pos = r.line_column();
     if r.limit_hit {
         return file_finding(
@@ -527,7 +637,20 @@ fn map_error<R: BufRead>(e: quick_xml::Error, r: &CountingReader<R>, limits: &Li
     }
 }
 
+/// Printable ASCII (or tab, line feed, carriage return) without `&`: valid UTF-8, only allowed XML
+/// characters and nothing to unescape. One branch-free pass; most values of a richiesta are like this.
+#[inline]
+fn plain_ascii(raw: &[u8]) -> bool {
+    !raw.iter().fold(false, |bad, &c| {
+        bad | !(((0x20..0x7F).contains(&c) && c != b'&') || c == b'\t' || c == b'\n' || c == b'\r')
+    })
+}
+
 fn text_of<'a>(raw: &'a [u8], pos: (u32, u32)) -> Result<std::borrow::Cow<'a, str>, Finding> {
+    if plain_ascii(raw) {
+        // SAFETY: `plain_ascii` admits only ASCII bytes, which are valid UTF-8.
+        return Ok(std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(raw) }));
+    }
     let s = std::str::from_utf8(raw).map_err(|_| {
         file_finding(
             &rules::FIL_UTF8,
@@ -561,6 +684,10 @@ fn text_of<'a>(raw: &'a [u8], pos: (u32, u32)) -> Result<std::borrow::Cow<'a, st
 }
 
 fn utf8_or_fail(raw: &[u8], pos: (u32, u32)) -> Result<&str, Finding> {
+    if raw.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(raw) });
+    }
     std::str::from_utf8(raw).map_err(|_| {
         file_finding(
             &rules::FIL_UTF8,
@@ -584,7 +711,8 @@ pub fn stream<R: BufRead, F: FnMut(&Tree, u32)>(reader: R, limits: &Limits, mut 
             cr.consume(3);
         }
     }
-    let mut xr = NsReader::from_reader(cr);
+    let mut xr = Reader::from_reader(cr);
+    let mut ns = Ns::default();
     {
         let c = xr.config_mut();
         c.expand_empty_elements = true;
@@ -603,17 +731,26 @@ pub fn stream<R: BufRead, F: FnMut(&Tree, u32)>(reader: R, limits: &Limits, mut 
 
     loop {
         let (line, col) = {
-            let r = xr.get_ref();
-            let (l, c) = r.line_column();
+            let (l, c) = xr.get_mut().line_column();
             (l, if prev_text { c.saturating_sub(1).max(1) } else { c })
         };
         let pos = (line, col);
         xr.get_mut().start_event();
         buf.clear();
-        let res = xr.read_resolved_event_into(&mut buf);
-        let (ns_ok, ev) = match res {
-            Ok((ns, ev)) => (matches!(ns, ResolveResult::Bound(Namespace(n)) if n == NAMESPACE.as_bytes()), ev),
-            Err(e) => return Err(map_error(e, xr.get_ref(), limits)),
+        let ev = match xr.read_event_into(&mut buf) {
+            Ok(ev) => ev,
+            Err(e) => return Err(map_error(e, xr.get_mut(), limits)),
+        };
+        let ns_ok = match &ev {
+            Event::Start(e) => match ns.push(e) {
+                Ok(()) => ns.is_ours(e.name().as_ref()),
+                Err(err) => return Err(map_error(quick_xml::Error::Namespace(err), xr.get_mut(), limits)),
+            },
+            Event::End(_) => {
+                ns.pop();
+                false
+            }
+            _ => false,
         };
         let was_first = first;
         first = false;
@@ -670,8 +807,11 @@ pub fn stream<R: BufRead, F: FnMut(&Tree, u32)>(reader: R, limits: &Limits, mut 
                 let raw: &[u8] = &t;
                 match state {
                     State::InDomanda => {
-                        let s = text_of(raw, pos)?;
-                        append_text(&mut tree, cur, &s, limits, pos)?;
+                        // Between child elements white space needs no decoding nor storing.
+                        if !(tree.node(cur).first_child != NONE && is_ws(raw)) {
+                            let s = text_of(raw, pos)?;
+                            append_text(&mut tree, cur, &s, limits, pos)?;
+                        }
                     }
                     _ => {
                         if !is_ws(raw) {
@@ -920,6 +1060,107 @@ pub fn stream<R: BufRead, F: FnMut(&Tree, u32)>(reader: R, limits: &Limits, mut 
     }
 }
 
+/// Namespace scopes, as quick-xml's `NsReader` keeps them (same bindings, same errors), but only
+/// for the elements that declare a namespace: most elements have no attributes at all, and for
+/// them nothing is pushed.
+#[derive(Default)]
+struct Ns {
+    bindings: Vec<Binding>,
+    prefixes: Vec<u8>,
+    level: u32,
+    /// For each open element, whether it declared namespaces.
+    pushed: Vec<bool>,
+}
+
+struct Binding {
+    /// Range of the prefix in `prefixes` (empty: the default namespace).
+    prefix: (usize, usize),
+    /// Bound to our namespace.
+    ours: bool,
+    /// `xmlns:p=""` (the prefix is unbound).
+    empty: bool,
+    level: u32,
+}
+
+const XML_NS: &[u8] = b"http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &[u8] = b"http://www.w3.org/2000/xmlns/";
+
+impl Ns {
+    fn push(&mut self, e: &BytesStart<'_>) -> Result<(), NamespaceError> {
+        let raw = e.attributes_raw();
+        if raw.is_empty() || !raw.contains(&b'x') || !raw.windows(5).any(|w| w == b"xmlns") {
+            self.pushed.push(false);
+            return Ok(());
+        }
+        self.pushed.push(true);
+        self.level += 1;
+        for a in e.attributes().with_checks(false) {
+            let Ok(a) = a else { break };
+            let v: &[u8] = &a.value;
+            let prefix: &[u8] = match a.key.as_namespace_binding() {
+                None => continue,
+                Some(PrefixDeclaration::Default) => b"",
+                Some(PrefixDeclaration::Named(b"xml")) => {
+                    if v != XML_NS {
+                        return Err(NamespaceError::InvalidXmlPrefixBind(v.to_vec()));
+                    }
+                    continue;
+                }
+                Some(PrefixDeclaration::Named(b"xmlns")) => {
+                    return Err(NamespaceError::InvalidXmlnsPrefixBind(v.to_vec()));
+                }
+                Some(PrefixDeclaration::Named(p)) => {
+                    if v == XML_NS {
+                        return Err(NamespaceError::InvalidPrefixForXml(p.to_vec()));
+                    } else if v == XMLNS_NS {
+                        return Err(NamespaceError::InvalidPrefixForXmlns(p.to_vec()));
+                    }
+                    p
+                }
+            };
+            let start = self.prefixes.len();
+            self.prefixes.extend_from_slice(prefix);
+            self.bindings.push(Binding {
+                prefix: (start, self.prefixes.len()),
+                ours: v == NAMESPACE.as_bytes(),
+                empty: v.is_empty(),
+                level: self.level,
+            });
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) {
+        if self.pushed.pop() == Some(true) {
+            self.level -= 1;
+            while self.bindings.last().is_some_and(|b| b.level > self.level) {
+                if let Some(b) = self.bindings.pop() {
+                    self.prefixes.truncate(b.prefix.0);
+                }
+            }
+        }
+    }
+
+    /// Whether an element name resolves to our namespace.
+    fn is_ours(&self, qname: &[u8]) -> bool {
+        let prefix = qname.iter().position(|&c| c == b':').map(|i| &qname[..i]);
+        if prefix.is_none() && self.bindings.len() == 1 && self.bindings[0].prefix.0 == self.bindings[0].prefix.1 {
+            // The usual case: one default namespace declared on the root.
+            return self.bindings[0].ours;
+        }
+        for b in self.bindings.iter().rev() {
+            let bp = &self.prefixes[b.prefix.0..b.prefix.1];
+            match (bp.is_empty(), prefix) {
+                (true, None) => return b.ours,
+                (true, Some(_)) | (false, None) => continue,
+                (false, Some(p)) if p != bp => continue,
+                _ => return b.ours && !b.empty,
+            }
+        }
+        false
+    }
+}
+
 fn append_text(tree: &mut Tree, cur: NodeId, s: &str, limits: &Limits, pos: (u32, u32)) -> Result<(), Finding> {
     if s.is_empty() {
         return Ok(());
@@ -958,7 +1199,14 @@ fn store_attrs(
     e: &quick_xml::events::BytesStart<'_>,
     pos: (u32, u32),
 ) -> Result<(), Finding> {
-    for a in e.attributes() {
+    let raw = e.attributes_raw();
+    if raw.is_empty() {
+        return Ok(());
+    }
+    // Duplicate names need two attributes, hence two `=`: with fewer, skip the duplicate check
+    // (the only difference between the checked and unchecked iterators) and its allocation.
+    let checks = raw.iter().filter(|&&c| c == b'=').count() > 1;
+    for a in e.attributes().with_checks(checks) {
         let a = a.map_err(|err| {
             file_finding(&rules::FIL_NON_BEN_FORMATO, format!("Attributo non valido ({err})."), pos, None)
         })?;

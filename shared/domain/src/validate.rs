@@ -231,6 +231,15 @@ fn parse_uint(s: &str, max_digits: usize) -> Option<u32> {
         .try_fold(0u32, |v, &c| v.checked_mul(10)?.checked_add((c - b'0') as u32))
 }
 
+/// "Cognome Nome" of a worker, formatted only when a message needs it.
+struct Chi<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for Chi<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0, self.1)
+    }
+}
+
 /// Where the fields the rules look at are in the tree.
 #[derive(Default)]
 struct Ids {
@@ -1080,7 +1089,7 @@ fn check_coerenza(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
     let mut visti: HashSet<String> = HashSet::with_capacity(d.lavoratori.lavoratori.len());
     let mut conteggio: HashMap<(TipoOrario, QualificaE), u32> = HashMap::new();
     for (l, li) in d.lavoratori.lavoratori.iter().zip(&ids.lavoratori) {
-        let chi = format!("{} {}", l.cognome, l.nome);
+        let chi = Chi(&l.cognome, &l.nome);
         if !visti.insert(l.codice_fiscale.to_ascii_uppercase()) {
             cx.at(
                 &rules::COE_LAVORATORE_DOPPIO,

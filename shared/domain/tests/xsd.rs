@@ -2,6 +2,8 @@
 //! structural edits xmllint rejects a file exactly when prevalidation reports a STR or FIL finding.
 //! Without xmllint the tests print a note and pass (CI installs libxml2-utils).
 
+mod mutations;
+
 use cigo_domain::{generate, prevalidate, GenerateOptions, Layer, Limits, XSD_V1};
 use std::io::Write;
 use std::path::PathBuf;
@@ -146,5 +148,46 @@ fn xsd_and_structure_layer_agree() {
                 .push(format!("edit {i} {from:?} -> {to:?}: xmllint valid={xsd_ok}, ours valid={ours}\n{err}"));
         }
     }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// The differential test over generated files, including every quadro: each mutation of the
+/// coverage table (field and coherence rules: xmllint must accept, layer 2 must be silent) and each
+/// structural edit of the quadri (both must reject), on two bases; plus generated files with faults.
+#[test]
+fn xsd_and_structure_layer_agree_on_generated_and_mutated_files() {
+    if !xmllint_present() {
+        return;
+    }
+    let mut files: Vec<(String, String)> = Vec::new();
+    for seed in [3u64, 17] {
+        let base = mutations::base(12, seed);
+        files.push((format!("base {seed}"), base.clone()));
+        for case in mutations::mutations() {
+            if let Some((xml, pos)) = mutations::apply(&base, case.mutate) {
+                files.push((format!("base {seed}, {} on domanda {pos}", case.code), xml));
+            }
+        }
+        for (name, m) in mutations::structural_mutations() {
+            if let Some((xml, pos)) = mutations::apply(&base, m) {
+                files.push((format!("base {seed}, {name} on domanda {pos}"), xml));
+            }
+        }
+    }
+    for seed in 1..=3u64 {
+        let mut g = Vec::new();
+        generate(&GenerateOptions { domande: 20, invalid_ratio: 1.0, seed }, &mut g).unwrap();
+        files.push((format!("generated with faults, seed {seed}"), String::from_utf8(g).unwrap()));
+    }
+    let mut disagreements = Vec::new();
+    for (i, (name, xml)) in files.iter().enumerate() {
+        let (xsd_ok, err) = xsd_valid(xml.as_bytes(), &format!("diff{i}.xml"));
+        let ours = !structural(xml);
+        if xsd_ok != ours {
+            let first = err.lines().next().unwrap_or("");
+            disagreements.push(format!("{name}: xmllint valid={xsd_ok}, ours valid={ours}: {first}"));
+        }
+    }
+    assert!(files.len() > 80, "{}", files.len());
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

@@ -1,0 +1,201 @@
+//! Mutations of one domanda of a generated richiesta, shared by the coverage, property and
+//! differential (xmllint) tests.
+#![allow(dead_code)]
+
+use cigo_domain::{generate, GenerateOptions};
+
+/// A mutation of one domanda's text: `None` when it does not apply to that domanda.
+pub type Mutation = fn(&str) -> Option<String>;
+
+pub struct Case {
+    pub code: &'static str,
+    /// Codes that may follow from the change besides `code`.
+    pub also: &'static [&'static str],
+    pub mutate: Mutation,
+}
+
+pub fn rep(d: &str, from: &str, to: &str) -> Option<String> {
+    d.find(from)
+        .map(|i| format!("{}{}{}", &d[..i], to, &d[i + from.len()..]))
+}
+
+/// Replaces the text of the first `<tag>` element.
+pub fn set(d: &str, tag: &str, value: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let i = d.find(&open)? + open.len();
+    let j = i + d[i..].find("</")?;
+    Some(format!("{}{}{}", &d[..i], value, &d[j..]))
+}
+
+/// Removes the first element `<tag>...</tag>` (with its line).
+pub fn drop_el(d: &str, tag: &str) -> Option<String> {
+    let i = d.find(&format!("<{tag}>"))?;
+    let close = format!("</{tag}>");
+    let j = d[i..].find(&close)? + i + close.len();
+    let start = d[..i].rfind('\n').unwrap_or(i);
+    Some(format!("{}{}", &d[..start], &d[j..]))
+}
+
+pub fn mutations() -> Vec<Case> {
+    vec![
+        Case { code: "STR-001", also: &[], mutate: |d| drop_el(d, "Denominazione") },
+        Case { code: "STR-002", also: &[], mutate: |d| rep(d, "</QuadroB>", "<Extra>x</Extra></QuadroB>") },
+        Case { code: "STR-003", also: &[], mutate: |d| set(d, "PeriodoDal", "2026-02-30") },
+        Case { code: "STR-004", also: &[], mutate: |d| set(d, "Causale", "FANTASIA") },
+        Case { code: "STR-005", also: &[], mutate: |d| rep(d, " settimana=\"1\"", "") },
+        Case { code: "STR-006", also: &[], mutate: |d| rep(d, "<QuadroA>", "<QuadroA colore=\"blu\">") },
+        Case { code: "STR-007", also: &[], mutate: |d| rep(d, "<QuadroA>", "<QuadroA>testo") },
+        Case { code: "CAM-001", also: &[], mutate: |d| set(d, "Matricola", "12345") },
+        Case { code: "CAM-002", also: &[], mutate: |d| set(d, "CodiceFiscale", "12345678901") },
+        Case {
+            code: "CAM-003",
+            also: &["COE-007", "COE-035", "COE-036"],
+            mutate: |d| {
+                let i = d.find("<Lavoratore>")?;
+                let j = i + d[i..].find("<CodiceFiscale>")? + "<CodiceFiscale>".len();
+                let c = d.as_bytes()[j + 15] as char;
+                let other = if c == 'A' { 'B' } else { 'A' };
+                Some(format!("{}{}{}", &d[..j + 15], other, &d[j + 16..]))
+            },
+        },
+        Case { code: "CAM-004", also: &[], mutate: |d| set(d, "Provincia", "XX") },
+        Case { code: "CAM-005", also: &[], mutate: |d| set(d, "Cap", "2012") },
+        Case {
+            code: "CAM-006",
+            also: &[],
+            mutate: |d| {
+                let i = d.find("<Iban>IT")? + "<Iban>IT".len();
+                let c = d.as_bytes()[i];
+                let other = if c == b'9' { '0' } else { (c + 1) as char };
+                Some(format!("{}{}{}", &d[..i], other, &d[i + 1..]))
+            },
+        },
+        Case { code: "CAM-007", also: &["COE-005"], mutate: |d| set(d, "Minuti", "75") },
+        Case { code: "CAM-008", also: &[], mutate: |d| set(d, "Giorni", "9") },
+        Case { code: "CAM-009", also: &["COE-029"], mutate: |d| set(d, "OreOrdinarie", "25") },
+        Case { code: "CAM-010", also: &["COE-004", "COE-005"], mutate: |d| set(d, "OreSettimanaliContrattuali", "60") },
+        Case { code: "CAM-011", also: &[], mutate: |d| set(d, "DataInizioAttivita", "1850-01-01") },
+        Case { code: "CAM-012", also: &[], mutate: |d| set(d, "Email", "non-una-mail") },
+        Case { code: "CAM-013", also: &[], mutate: |d| set(d, "Telefono", "12") },
+        Case { code: "COE-013", also: &["COE-052"], mutate: |d| set(d, "Causale", "ALTRO") },
+        Case { code: "COE-016", also: &[], mutate: |d| rep(d, "progressivo=\"", "progressivo=\"9") },
+        Case { code: "COE-019", also: &[], mutate: |d| drop_el(d, "QuadroN") },
+        Case { code: "COE-020", also: &[], mutate: |d| drop_el(d, "QuadroO") },
+        Case { code: "COE-021", also: &[], mutate: |d| drop_el(d, "QuadroP") },
+        Case { code: "COE-027", also: &[], mutate: |d| drop_el(d, "DescrizioneEvento") },
+        Case { code: "COE-029", also: &[], mutate: |d| set(d, "TotaleOre", "23") },
+        Case { code: "COE-039", also: &["COE-040", "COE-041"], mutate: |d| set(d, "DataConsultazione", "2000-01-03") },
+        Case { code: "COE-045", also: &["COE-046"], mutate: |d| set(d, "Al", "2000-01-03") },
+        Case { code: "COE-051", also: &[], mutate: |d| set(d, "DichiarazioneResa", "false") },
+        Case { code: "COE-022", also: &["COE-023"], mutate: |d| drop_el(d, "DataRipresa") },
+        Case { code: "COE-023", also: &["COE-048"], mutate: |d| set(d, "DataRipresaPrevista", "2026-12-28") },
+        Case { code: "COE-025", also: &[], mutate: |d| drop_el(d, "Cantiere") },
+        Case { code: "COE-035", also: &[], mutate: |d| drop_el(d, "QuadroQ") },
+        Case { code: "COE-043", also: &["COE-044"], mutate: |d| set(d, "InteressatiOperai", "999") },
+        Case {
+            code: "COE-044",
+            also: &[],
+            mutate: |d| rep(d, "<InteressatoCIG>true</InteressatoCIG>", "<InteressatoCIG>false</InteressatoCIG>"),
+        },
+        Case {
+            code: "COE-047",
+            also: &[],
+            mutate: |d| {
+                rep(
+                    d,
+                    "<ConTuttiILavoratori>true</ConTuttiILavoratori>",
+                    "<ConTuttiILavoratori>false</ConTuttiILavoratori>",
+                )
+            },
+        },
+        Case {
+            code: "COE-049",
+            also: &[],
+            mutate: |d| rep(d, "<CIGSPresentata>false</CIGSPresentata>", "<CIGSPresentata>true</CIGSPresentata>"),
+        },
+        Case { code: "COE-052", also: &[], mutate: |d| drop_el(d, "IndicatoriEconomici") },
+        Case { code: "COE-054", also: &[], mutate: |d| set(d, "DataEvento", "2099-12-01") },
+        Case {
+            code: "COE-056",
+            also: &[],
+            mutate: |d| {
+                let i = d.find("<Iban>")? + "<Iban>".len();
+                let first = &d[i..i + d[i..].find('<')?];
+                let j = i + d[i..].find("<Iban>")? + "<Iban>".len();
+                let k = j + d[j..].find('<')?;
+                Some(format!("{}{}{}", &d[..j], first, &d[k..]))
+            },
+        },
+    ]
+}
+
+/// A generated richiesta of valid domande.
+pub fn base(domande: usize, seed: u64) -> String {
+    let mut out = Vec::new();
+    generate(&GenerateOptions { domande, invalid_ratio: 0.0, seed }, &mut out).expect("generate");
+    String::from_utf8(out).expect("utf8")
+}
+
+/// Byte ranges of the domande.
+pub fn domande(xml: &str) -> Vec<(usize, usize)> {
+    xml.match_indices("<Domanda ")
+        .map(|(s, _)| (s, s + xml[s..].find("</Domanda>").expect("end")))
+        .collect()
+}
+
+/// Applies the mutation to the first domanda it fits; returns the file and the domanda's position.
+pub fn apply(xml: &str, m: Mutation) -> Option<(String, u32)> {
+    for (k, (s, e)) in domande(xml).into_iter().enumerate() {
+        if let Some(d) = m(&xml[s..e]) {
+            return Some((format!("{}{}{}", &xml[..s], d, &xml[e..]), k as u32 + 1));
+        }
+    }
+    None
+}
+
+/// Structural edits of the quadri (what the XSD checks): for the differential test with xmllint.
+pub fn structural_mutations() -> Vec<(&'static str, Mutation)> {
+    vec![
+        ("G: Giorni missing", |d| drop_el(d, "Giorni")),
+        ("G: Minuti not a number", |d| set(d, "Minuti", "dieci")),
+        ("G: Ore with three decimals", |d| set(d, "Ore", "7.125")),
+        ("G: Settimana without numero", |d| rep(d, "<Settimana numero=\"1\" ", "<Settimana ")),
+        ("G: tipoOrario not in the list", |d| rep(d, "tipoOrario=\"TEMPO_PIENO\"", "tipoOrario=\"TURNI\"")),
+        ("H: giorno not in the list", |d| rep(d, "giorno=\"LUN\"", "giorno=\"LUNEDI\"")),
+        ("H: extra element in Giorno", |d| rep(d, "<OreAltro>", "<Extra>1</Extra><OreAltro>")),
+        ("H: TotaleOre negative", |d| set(d, "TotaleOre", "-1")),
+        ("H: CodiceEvento out of range", |d| set(d, "CodiceEvento", "99")),
+        ("D: Ripresa not in the list", |d| set(d, "Ripresa", "FORSE")),
+        ("D: DataRipresa not a date", |d| set(d, "DataRipresa", "07/09/2026")),
+        ("B: LuogoLavori not in the list", |d| set(d, "LuogoLavori", "DENTRO")),
+        ("B: Mansione without Numero", |d| drop_el(d, "Numero")),
+        ("F: Qualita not in the list", |d| set(d, "Qualita", "AMICO")),
+        ("I: Reparto without Nome", |d| drop_el(d, "Nome").filter(|x| x.contains("<Reparto>"))),
+        ("I: AddettiOperai not an integer", |d| set(d, "AddettiOperai", "2.5")),
+        ("L: PeriodoFerie without Al", |d| drop_el(d, "Al")),
+        ("L: FissatoIn not in the list", |d| set(d, "FissatoIn", "BOH")),
+        ("M: ModalitaComunicazione not in the list", |d| set(d, "ModalitaComunicazione", "PICCIONE")),
+        ("N: ConTuttiILavoratori not a boolean", |d| set(d, "ConTuttiILavoratori", "si")),
+        ("O: UnitaRipresa not in the list", |d| set(d, "UnitaRipresa", "ALTROVE")),
+        ("O: NumeroLavoratori empty", |d| set(d, "NumeroLavoratori", "")),
+        ("P: MotiviProroga empty", |d| set(d, "MotiviProroga", " ")),
+        ("Q: DurataMesi not an integer", |d| set(d, "DurataMesi", "diciotto")),
+        ("R: CIGSPresentata missing", |d| drop_el(d, "CIGSPresentata")),
+        ("S: TipoProcedura not in the list", |d| set(d, "TipoProcedura", "ALTRO_ANCORA")),
+        ("T: DichiarazioneResa not a boolean", |d| set(d, "DichiarazioneResa", "1x")),
+        ("T: element out of order", |d| {
+            rep(d, "<DichiarazioneResa>", "<DataDichiarazione>2026-01-01</DataDichiarazione><DichiarazioneResa>")
+        }),
+        ("Relazione: DataEvento not a date", |d| set(d, "DataEvento", "2026-13-01")),
+        ("Relazione: Indicatore without anno", |d| rep(d, "<Indicatore anno=", "<Indicatore data=")),
+        ("Lavoratore: Iban too long", |d| rep(d, "<Iban>IT", "<Iban>ITXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX")),
+        ("Lavoratore: OreCIG settimana 0", |d| rep(d, "settimana=\"1\"", "settimana=\"0\"")),
+        ("Quadri out of order", |d| {
+            let i = d.find("<QuadroT>")?;
+            let j = d.find("</QuadroT>")? + "</QuadroT>".len();
+            let t = &d[i..j];
+            let without = format!("{}{}", &d[..i], &d[j..]);
+            rep(&without, "<QuadroE>", &format!("{t}<QuadroE>"))
+        }),
+    ]
+}

@@ -358,3 +358,126 @@ async fn restart_with_work_in_flight_loses_nothing() {
     let health = api.get(None, "/readyz").await.expect(200, None);
     assert_eq!(health.body, b"ready");
 }
+
+// --- Duplicates and Idempotency-Key (issue 4) -----------------------------------------------------
+
+#[tokio::test]
+async fn same_file_twice_is_409_and_a_retried_upload_gets_the_first_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (_serve, api) = dep
+        .spawn_api("idle", &["serve", "--worker-concurrency", "0", "--sender-concurrency", "0"])
+        .await;
+    let a = dep.token(CF_A);
+    let b = dep.token(CF_B);
+    let xml = generate(&dep, 2, 0.0, 77).bytes;
+    let url = format!("{}/api/v1/richieste", api.base);
+    let post = |token: &str, body: Vec<u8>, key: Option<&str>| {
+        let mut req = api
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/xml")
+            .body(body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        api.send(req)
+    };
+
+    // With a key: the first answer, then the same answer again (same numero), nothing new.
+    let first = post(&a, xml.clone(), Some("k-1")).await.expect(202, None);
+    let numero = first.json()["numero_richiesta"].as_i64().unwrap();
+    let again = post(&a, xml.clone(), Some("k-1")).await.expect(202, None);
+    assert_eq!(again.json()["numero_richiesta"], numero);
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.headers.get("location").unwrap().to_str().unwrap(), format!("/api/v1/richieste/{numero}"));
+    // The key with another file: refused.
+    let other = generate(&dep, 2, 0.0, 78).bytes;
+    let reused = post(&a, other.clone(), Some("k-1"))
+        .await
+        .expect(422, Some("idempotency_key_reused"));
+    assert_eq!(reused.json()["numero_richiesta"], numero);
+    post(&a, other.clone(), Some(&"x".repeat(201)))
+        .await
+        .expect(400, Some("invalid_idempotency_key"));
+
+    // The same file without a key, or with another: 409 with the existing numero.
+    for key in [None, Some("k-2")] {
+        let dup = post(&a, xml.clone(), key)
+            .await
+            .expect(409, Some("duplicate_richiesta"));
+        assert_eq!(dup.json()["numero_richiesta"], numero);
+        assert_eq!(dup.json()["stato"], "RICEVUTA");
+    }
+    // Another intermediario may send the same file.
+    post(&b, xml.clone(), None).await.expect(202, None);
+    let mine = api
+        .get(Some(&a), "/api/v1/richieste")
+        .await
+        .expect(200, None)
+        .json();
+    assert_eq!(mine["total"], 1, "nothing was created by the repeats: {mine}");
+
+    // Once eliminata, the file may be sent again.
+    api.delete(Some(&a), &format!("/api/v1/richieste/{numero}"))
+        .await
+        .expect(200, None);
+    let new = post(&a, xml.clone(), None).await.expect(202, None);
+    assert!(new.json()["numero_richiesta"].as_i64().unwrap() > numero);
+    // The key still answers with its own richiesta (now ELIMINATA).
+    let replay = post(&a, xml, Some("k-1")).await.expect(202, None);
+    assert_eq!(replay.json()["numero_richiesta"], numero);
+    assert_eq!(replay.json()["stato"], "ELIMINATA");
+}
+
+#[tokio::test]
+async fn embedded_dead_letters_are_listed_and_replayed_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path())
+        .with("CIGO_JOB_MAX_ATTEMPTS", "2")
+        .with("CIGO_JOB_RETRY_BASE_MS", "50");
+    let (mut idle, api) = dep
+        .spawn_api("idle", &["serve", "--worker-concurrency", "0", "--sender-concurrency", "0"])
+        .await;
+    let token = dep.token(CF_A);
+    let bytes = generate(&dep, 3, 0.0, 555).bytes;
+    let numero = api.upload_ok(&token, bytes.clone(), true).await;
+    idle.kill();
+    // A real fault: the file is gone from the blob store when the worker runs.
+    let blob = find_blob(&dir.path().join("data/blobs"), &bytes).expect("the blob");
+    std::fs::remove_file(&blob).unwrap();
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let failed = wait_until(Duration::from_secs(60), || async {
+        let r = api.richiesta(&token, numero).await;
+        r["errore_elaborazione"].is_string().then_some(r)
+    })
+    .await
+    .expect("the failure is shown");
+    assert_eq!(failed["stato"], "IN_ELABORAZIONE");
+    let listed = dep.run(&["admin", "dlq", "list"]);
+    assert!(listed.contains(&format!("{numero}\tprevalidazione\tfailed\t2\t")), "{listed}");
+    std::fs::write(&blob, &bytes).unwrap();
+    assert!(dep
+        .run(&["admin", "dlq", "replay"])
+        .contains(&format!("{numero}\tprevalidazione\treplayed")));
+    let done = api
+        .wait_for_state(&token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+        .await;
+    assert!(done.get("errore_elaborazione").is_none(), "{done}");
+    assert_eq!(dep.run(&["admin", "dlq", "list"]).lines().count(), 1);
+}
+
+fn find_blob(dir: &std::path::Path, bytes: &[u8]) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_blob(&path, bytes) {
+                return Some(found);
+            }
+        } else if std::fs::read(&path).ok().as_deref() == Some(bytes) {
+            return Some(path);
+        }
+    }
+    None
+}

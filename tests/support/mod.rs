@@ -43,6 +43,10 @@ impl Deployment {
                 ("CIGO_DATA_DIR".into(), dir.join("data").display().to_string()),
                 ("CIGO_LOG".into(), "info,cigo=debug".into()),
                 ("CIGO_RELAY_POLL_MS".into(), "50".into()),
+                // Issue 5: the generated files' matricole have no delega, and the tests poll fast;
+                // the suites that test deleghe and the rate limit turn them on (tests/access.rs).
+                ("CIGO_DELEGHE_REQUIRED".into(), "false".into()),
+                ("CIGO_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
             ],
         }
     }
@@ -148,6 +152,14 @@ impl Process {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Still running (not exited, not killed).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
     }
 }
 

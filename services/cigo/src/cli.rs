@@ -84,6 +84,16 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Deleghe: the matricole an intermediario may file domande for.
+    Delega {
+        #[command(subcommand)]
+        command: crate::admin::DelegaCommand,
+    },
+    /// The dead-letter queue: jobs that failed for good (RabbitMQ only).
+    Dlq {
+        #[command(subcommand)]
+        command: crate::dlq::DlqCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +112,17 @@ pub enum TokenCommand {
         /// Days of validity (default: no expiry).
         #[arg(long)]
         giorni: Option<i64>,
+    },
+    /// Lists the tokens (id, intermediario, ruolo, dates, state); never a secret.
+    List {
+        /// Only the tokens of this intermediario.
+        #[arg(long)]
+        intermediario: Option<String>,
+    },
+    /// Revokes a token at once (by the id shown by `list`).
+    Revoke {
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -150,8 +171,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(backend = app.store.backend(), "migrations applied");
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Admin { command: AdminCommand::Dlq { command } } => {
+            return crate::dlq::run(&settings, command).await;
+        }
+        Command::Admin { command: AdminCommand::Delega { command } } => {
+            return crate::admin::delega(&settings, command).await;
+        }
         Command::Admin { command: AdminCommand::Token { command } } => {
-            let TokenCommand::Create { intermediario, nome, ruolo, giorni } = command;
+            let (intermediario, nome, ruolo, giorni) = match command {
+                TokenCommand::Create { intermediario, nome, ruolo, giorni } => (intermediario, nome, ruolo, giorni),
+                other => return crate::admin::token(&settings, other).await,
+            };
             let ruolo: Ruolo = ruolo.parse().map_err(|e| anyhow::anyhow!("--ruolo: {e}"))?;
             let store = cigo_store::connect(&settings.database_url(), 1).await?;
             ensure_data_dir(&settings)?;
@@ -208,6 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Api => {
             let listener = bind(&app.settings.listen).await?;
             tasks.spawn(serve_api(app.clone(), listener));
+            tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
         }
         Command::Worker => {
             tasks.spawn(crate::jobs::run(app.clone(), JobKind::Prevalidazione, app.settings.worker_concurrency));
@@ -253,7 +284,7 @@ async fn serve_api(app: App, listener: tokio::net::TcpListener) {
     }
 }
 
-fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
+pub(crate) fn ensure_data_dir(settings: &Settings) -> anyhow::Result<()> {
     if settings.database_url.is_none() {
         std::fs::create_dir_all(&settings.data_dir)?;
     }

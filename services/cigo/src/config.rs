@@ -73,6 +73,27 @@ pub struct Settings {
     #[arg(long, global = true, env = "CIGO_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    // --- Reliability (issue 4) --------------------------------------------------------------------
+    /// Attempts of a job that fails transiently (database, blob store down...) before its message
+    /// goes to the dead-letter queue and the richiesta shows `errore_elaborazione`.
+    #[arg(long, global = true, env = "CIGO_JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    pub job_max_attempts: u32,
+
+    /// Pause before the first retry of a failed job, in milliseconds; doubled at every attempt
+    /// (capped at 60 s).
+    #[arg(long, global = true, env = "CIGO_JOB_RETRY_BASE_MS", default_value_t = 1000)]
+    pub job_retry_base_ms: u64,
+
+    /// The service level promised for an esito, in seconds (the legal promise: 24 hours); the
+    /// gauge `cigo_sla_finished_within_ratio` measures against it.
+    #[arg(long, global = true, env = "CIGO_SLA_SECS", default_value_t = 86_400)]
+    pub sla_secs: u64,
+
+    /// Test only: the outbox relay publishes every message this many times (proves that
+    /// consumers are idempotent).
+    #[arg(long, global = true, env = "CIGO_RELAY_PUBLISH_COPIES", default_value_t = 1, hide = true)]
+    pub relay_publish_copies: u32,
+
     /// Log format: `text` or `json`.
     #[arg(long, global = true, env = "CIGO_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -80,6 +101,39 @@ pub struct Settings {
     /// Log filter in `RUST_LOG` syntax.
     #[arg(long, global = true, env = "CIGO_LOG", default_value = "info")]
     pub log: String,
+
+    // --- Access and hostile input (issue 5) -----------------------------------------------------
+    /// Reject (ARC-050) each domanda for a matricola the intermediario holds no delega for
+    /// (`cigo admin delega …`); a domanda whose azienda is the intermediario itself needs none.
+    /// `--deleghe-required false` turns the check off (test and demo deployments only).
+    #[arg(long, global = true, env = "CIGO_DELEGHE_REQUIRED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub deleghe_required: bool,
+
+    /// Requests per minute allowed to one intermediario (every endpoint; 429 with Retry-After
+    /// beyond it). 0 turns the limit off.
+    #[arg(long, global = true, env = "CIGO_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests one intermediario may make in a burst above the steady rate.
+    #[arg(long, global = true, env = "CIGO_RATE_LIMIT_BURST", default_value_t = 60)]
+    pub rate_limit_burst: u32,
+
+    /// Uploads one intermediario may have in flight at once (429 with Retry-After beyond it).
+    #[arg(long, global = true, env = "CIGO_MAX_CONCURRENT_UPLOADS", default_value_t = 4)]
+    pub max_concurrent_uploads: usize,
+
+    /// Seconds an upload may stay without sending a byte (408 `request_timeout` after it).
+    #[arg(long, global = true, env = "CIGO_UPLOAD_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub upload_idle_timeout_secs: u64,
+
+    /// Seconds an upload body may take in all (408 `request_timeout` after it).
+    #[arg(long, global = true, env = "CIGO_UPLOAD_TIMEOUT_SECS", default_value_t = 900)]
+    pub upload_timeout_secs: u64,
+
+    /// Largest expansion ratio of a `Content-Encoding: gzip` upload (413 `gzip_bomb` beyond it;
+    /// the expanded size is bounded by --max-upload-bytes as well).
+    #[arg(long, global = true, env = "CIGO_MAX_GZIP_RATIO", default_value_t = 100)]
+    pub max_gzip_ratio: u64,
 }
 
 impl Settings {

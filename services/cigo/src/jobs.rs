@@ -2,8 +2,10 @@
 //!
 //! Each of `concurrency` tasks holds its own consumer with prefetch 1, so a slow richiesta never
 //! holds back messages another task could take. A message is acked only after its result is
-//! committed; a transient failure gives it back to the queue after a pause; a permanent one
-//! rejects it (dead-letter queue). On shutdown a task finishes the job in hand and stops; messages
+//! committed; a transient failure is retried with exponential backoff up to
+//! `--job-max-attempts`; when they are spent, or on a permanent failure, the failure is recorded
+//! on the richiesta (`errore_elaborazione`, see `Store::set_errore_elaborazione`) and the message
+//! rejected to the dead-letter queue (`cigo admin dlq list | replay`). On shutdown a task finishes the job in hand and stops; messages
 //! it has not acked go back to the queue.
 
 use crate::app::App;
@@ -77,18 +79,41 @@ async fn consume(app: App, kind: JobKind, index: usize) {
             let span = tracing::info_span!("job", %kind, numero_richiesta = numero, redelivered = delivery.redelivered);
             cigo_telemetry::set_parent(&span, delivery.message.trace_context.as_deref());
             let started = Instant::now();
-            let result = handle(&app, kind, numero).instrument(span.clone()).await;
+            let (result, attempts) = handle_with_retries(&app, kind, numero)
+                .instrument(span.clone())
+                .await;
             let elapsed = started.elapsed().as_secs_f64();
             let outcome = match result {
                 Ok(()) => delivery.ack().await.map(|_| "ok"),
-                Err(JobError::Transient(e)) => {
-                    tracing::warn!(parent: &span, error = %format!("{e:#}"), "job failed, it will be retried");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    delivery.nack(true).await.map(|_| "retry")
+                Err(JobError::Transient(e))
+                    if app.shutdown.is_cancelled() && attempts < app.settings.job_max_attempts =>
+                {
+                    tracing::info!(parent: &span, error = %format!("{e:#}"), "shutting down: job given back to the queue");
+                    delivery.nack(true).await.map(|_| "released")
                 }
-                Err(JobError::Permanent(e)) => {
-                    tracing::error!(parent: &span, error = %format!("{e:#}"), "job failed permanently, dead-lettered");
-                    delivery.nack(false).await.map(|_| "dead_letter")
+                Err(e) => {
+                    let e = match e {
+                        JobError::Transient(e) | JobError::Permanent(e) => e,
+                    };
+                    let errore = format!("{e:#}");
+                    // Recorded first: if even that fails (the database is down), the message goes
+                    // back to the queue rather than to the dead letters unexplained.
+                    match app
+                        .store
+                        .set_errore_elaborazione(numero, kind, &errore, attempts as i32)
+                        .await
+                    {
+                        Ok(()) | Err(cigo_store::StoreError::NotFound(_)) => {
+                            tracing::error!(parent: &span, error = %errore, attempts, "job failed for good, dead-lettered");
+                            metrics::counter!("cigo_jobs_dead_lettered_total", "kind" => kind.as_str()).increment(1);
+                            delivery.nack(false).await.map(|_| "dead_letter")
+                        }
+                        Err(store) => {
+                            tracing::warn!(parent: &span, error = %errore, store_error = %store, "job failed and its failure cannot be recorded: given back to the queue");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            delivery.nack(true).await.map(|_| "retry")
+                        }
+                    }
                 }
             };
             match outcome {
@@ -107,9 +132,155 @@ async fn consume(app: App, kind: JobKind, index: usize) {
     }
 }
 
+/// Runs the job, retrying transient failures up to `--job-max-attempts` times with exponential
+/// backoff (`--job-retry-base-ms`, doubled each time, capped at 60 s). The message stays unacked
+/// meanwhile: if the process dies the broker delivers it again. A permanent failure (the parser
+/// crashed on the file: a panic caught by `spawn_blocking`) is not retried. Returns the result
+/// and the attempts made. On shutdown no new attempt starts.
+async fn handle_with_retries(app: &App, kind: JobKind, numero: i64) -> (Result<(), JobError>, u32) {
+    let max = app.settings.job_max_attempts.max(1);
+    let mut delay = Duration::from_millis(app.settings.job_retry_base_ms);
+    let mut attempt = 1;
+    loop {
+        match handle(app, kind, numero).await {
+            Err(JobError::Transient(e)) if attempt < max && !app.shutdown.is_cancelled() => {
+                tracing::warn!(error = %format!("{e:#}"), attempt, ?delay, "job failed, retrying");
+                metrics::counter!("cigo_job_retries_total", "kind" => kind.as_str()).increment(1);
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return (Err(JobError::Transient(e)), attempt),
+                    _ = tokio::time::sleep(delay) => {},
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+                attempt += 1;
+            }
+            other => return (other, attempt),
+        }
+    }
+}
+
 async fn handle(app: &App, kind: JobKind, numero: i64) -> Result<(), JobError> {
     match kind {
         JobKind::Prevalidazione => crate::worker::prevalida(app, numero).await,
         JobKind::Invio => crate::sender::invia(app, numero).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cigo_blob::{BlobStore, ByteStream};
+    use cigo_queue::JobMessage;
+    use clap::Parser;
+    use futures::StreamExt;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// A blob store whose files under `poison/` make whoever reads them panic: the panic happens
+    /// on the prevalidation's blocking thread, where the parser reads the file (as a parser bug
+    /// would). Test-only: production code has no such trigger.
+    struct PoisonedBlobs(Arc<dyn BlobStore>);
+
+    #[async_trait::async_trait]
+    impl BlobStore for PoisonedBlobs {
+        async fn put_file(&self, key: &str, path: &Path) -> cigo_blob::Result<()> {
+            self.0.put_file(key, path).await
+        }
+        async fn get(&self, key: &str) -> cigo_blob::Result<ByteStream> {
+            if key.starts_with("poison/") {
+                return Ok(futures::stream::once(async { panic!("the parser crashed on this file") }).boxed());
+            }
+            self.0.get(key).await
+        }
+        async fn delete(&self, key: &str) -> cigo_blob::Result<()> {
+            self.0.delete(key).await
+        }
+        async fn ping(&self) -> cigo_blob::Result<()> {
+            self.0.ping().await
+        }
+    }
+
+    /// Polls `f` until it gives `Some` (at most 30 s).
+    async fn wait_for<T, F, Fut>(mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn upload(app: &App, dir: &Path, key: &str, seed: u64) -> i64 {
+        let path = dir.join(format!("{seed}.xml"));
+        let opts = cigo_domain::generate::GenerateOptions { domande: 3, invalid_ratio: 0.0, seed };
+        cigo_domain::generate::generate(&opts, std::fs::File::create(&path).unwrap()).unwrap();
+        app.blob.put_file(key, &path).await.unwrap();
+        let r = app
+            .store
+            .create_richiesta(cigo_store::NewRichiesta {
+                intermediario: "RSSMRA85T10A562S".into(),
+                blob_key: key.into(),
+                sha256: format!("{seed:064}"),
+                size_bytes: 1,
+                prevalidazione: true,
+                actor: "test".into(),
+                trace_context: None,
+            })
+            .await
+            .unwrap();
+        for row in app
+            .store
+            .lease_outbox(10, Duration::from_secs(60))
+            .await
+            .unwrap()
+        {
+            let msg = JobMessage {
+                kind: row.kind,
+                numero_richiesta: row.numero_richiesta,
+                outbox_id: row.id,
+                trace_context: None,
+            };
+            app.queue.publish(&msg).await.unwrap();
+            app.store.mark_published(&[row.id]).await.unwrap();
+        }
+        r.numero
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_that_crashes_the_parser_is_dead_lettered_and_the_worker_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let cli = crate::cli::Cli::parse_from(["cigo", "--data-dir", data.to_str().unwrap(), "serve"]);
+        let mut app = App::open(cli.settings, true).await.unwrap();
+        app.blob = Arc::new(PoisonedBlobs(app.blob.clone()));
+        let worker = tokio::spawn(run(app.clone(), JobKind::Prevalidazione, 1));
+
+        let poisoned = upload(&app, dir.path(), "poison/1.xml", 1).await;
+        let errore = wait_for(|| async { app.store.errore_elaborazione(poisoned).await.unwrap() }).await;
+        assert!(errore.errore.contains("crashed"), "{errore:?}");
+        assert_eq!(errore.tentativi, 1, "a crash is not retried");
+        assert_eq!(errore.kind, JobKind::Prevalidazione);
+
+        // The same worker task takes the next file.
+        let healthy = upload(&app, dir.path(), "ok/2.xml", 2).await;
+        let done = wait_for(|| async {
+            let r = app.store.get_richiesta(healthy).await.unwrap().unwrap();
+            // PREVALIDATA, or SCARTATA where deleghe are required (the generated matricole have none).
+            matches!(r.stato, cigo_domain::StatoRichiesta::Prevalidata | cigo_domain::StatoRichiesta::Scartata)
+                .then_some(r)
+        })
+        .await;
+        assert_eq!(done.domande_totali, 3);
+        assert!(!worker.is_finished());
+        app.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), worker)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

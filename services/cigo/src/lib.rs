@@ -13,10 +13,12 @@
 //!
 //! Data flows one way: HTTP -> store + outbox -> queue -> worker/sender -> store.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dlq;
 pub mod jobs;
 pub mod offline;
 pub mod relay;

@@ -45,6 +45,7 @@ pub async fn run(app: App) {
 pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
     let rows = app.store.lease_outbox(BATCH, LEASE).await?;
     let leased = rows.len();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut published = Vec::with_capacity(leased);
     let mut failure = None;
     for row in rows {
@@ -55,7 +56,14 @@ pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
             trace_context: row.trace_context.clone(),
         };
         // Stop at the first failure so messages keep the order of acceptance.
-        if let Err(e) = app.queue.publish(&msg).await {
+        let mut result = Ok(());
+        for _ in 0..app.settings.relay_publish_copies.max(1) {
+            result = app.queue.publish(&msg).await;
+            if result.is_err() {
+                break;
+            }
+        }
+        if let Err(e) = result {
             failure = Some(e);
             break;
         }
@@ -66,7 +74,19 @@ pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
         metrics::counter!("cigo_outbox_published_total").increment(published.len() as u64);
     }
     match failure {
-        Some(e) => Err(e.into()),
+        Some(e) => {
+            // The rest of the batch goes back at once (not after the lease), still in order:
+            // the next attempt, of this relay or another, starts from the first unpublished row.
+            let unpublished: Vec<i64> = ids
+                .into_iter()
+                .filter(|id| !published.contains(id))
+                .collect();
+            if let Err(release) = app.store.release_outbox(&unpublished).await {
+                tracing::warn!(error = %release, "cannot release the outbox lease; the rows wait for its expiry");
+            }
+            metrics::counter!("cigo_outbox_publish_failures_total").increment(1);
+            Err(e.into())
+        }
         None => Ok(leased),
     }
 }
@@ -88,6 +108,43 @@ pub async fn run_reaper(app: App) {
                 app.outbox_written.notify_one();
             }
             Err(e) => tracing::warn!(error = %e, "SLA reaper failed"),
+        }
+        update_sla_gauges(&app).await;
+    }
+}
+
+/// The SLA gauges: `cigo_sla_oldest_unfinished_seconds` (age of the oldest richiesta not yet
+/// finished: RICEVUTA, IN_ELABORAZIONE, APPROVATA, IN_INVIO) and `cigo_sla_finished_within_ratio`
+/// (of the richieste received in the last 24 hours that have their esito, the share that got it
+/// within `--sla-secs`; 1 when there are none).
+pub async fn update_sla_gauges(app: &App) {
+    let bound = Duration::from_secs(app.settings.sla_secs);
+    match app
+        .store
+        .sla_stats(bound, Duration::from_secs(86_400))
+        .await
+    {
+        Ok(stats) => {
+            let age = stats
+                .oldest_unfinished
+                .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
+                .unwrap_or(0.0);
+            let ratio = if stats.finished == 0 { 1.0 } else { stats.finished_within as f64 / stats.finished as f64 };
+            metrics::gauge!("cigo_sla_oldest_unfinished_seconds").set(age);
+            metrics::gauge!("cigo_sla_finished_within_ratio").set(ratio);
+        }
+        Err(e) => tracing::debug!(error = %e, "cannot compute the SLA gauges"),
+    }
+}
+
+/// Keeps the SLA gauges of a process without a reaper (`cigo api`, whose `/metrics` shows them)
+/// up to date.
+pub async fn run_sla_gauges(app: App) {
+    loop {
+        update_sla_gauges(&app).await;
+        tokio::select! {
+            _ = app.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {},
         }
     }
 }

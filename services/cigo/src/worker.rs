@@ -69,6 +69,10 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
     .await
     .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
     let parse_secs = started.elapsed().as_secs_f64();
+    let mut esito = esito;
+    if app.settings.deleghe_required {
+        check_deleghe(app, &richiesta.intermediario, &mut esito).await?;
+    }
 
     let auto_approve = !richiesta.prevalidazione;
     match app
@@ -102,4 +106,53 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The delega check (ARC-050), after the pure prevalidation: each domanda for a matricola the
+/// intermediario holds no delega for gets the finding and its esito recomputed. A domanda whose
+/// azienda (QuadroA CodiceFiscale) is the intermediario itself needs no delega. One query for all
+/// the matricole of the richiesta.
+pub async fn check_deleghe(
+    app: &App,
+    intermediario: &str,
+    esito: &mut cigo_domain::EsitoPrevalidazione,
+) -> Result<(), JobError> {
+    use std::collections::BTreeSet;
+    let needs = |d: &cigo_domain::DomandaEsito| {
+        d.matricola.is_some() && d.codice_fiscale_azienda.as_deref() != Some(intermediario)
+    };
+    let matricole: BTreeSet<String> = esito
+        .domande
+        .iter()
+        .filter(|d| needs(d))
+        .filter_map(|d| d.matricola.clone())
+        .collect();
+    if matricole.is_empty() {
+        return Ok(());
+    }
+    let matricole: Vec<String> = matricole.into_iter().collect();
+    let held: BTreeSet<String> = app
+        .store
+        .deleghe_held(intermediario, &matricole)
+        .await?
+        .into_iter()
+        .collect();
+    let mut rejected = 0usize;
+    for d in esito.domande.iter_mut().filter(|d| needs(d)) {
+        let matricola = d.matricola.clone().unwrap_or_default();
+        if held.contains(&matricola) {
+            continue;
+        }
+        let mut f = cigo_domain::rules::ARC_DELEGA_MANCANTE
+            .finding(format!("l'intermediario {intermediario} non ha una delega per la matricola {matricola}"));
+        f.xpath = Some(format!("/RichiestaCIGO/Domanda[{}]/QuadroA/Matricola", d.progressivo));
+        f.value = Some(matricola);
+        d.findings.push(f);
+        d.esito = cigo_domain::DomandaEsito::esito_from(&d.findings);
+        rejected += 1;
+    }
+    if rejected > 0 {
+        tracing::info!(domande = rejected, "domande without delega rejected (ARC-050)");
+    }
+    Ok(())
 }

@@ -240,6 +240,29 @@ impl TryFrom<RichiestaRow> for Richiesta {
     }
 }
 
+/// A row of the audit trail (issue 5), from `audit` or `transizioni`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub numero_richiesta: Option<i64>,
+    pub detail: Option<String>,
+}
+
+impl TryFrom<AuditRow> for crate::AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(crate::AuditEntry {
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            numero_richiesta: r.numero_richiesta,
+            detail: r.detail,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TransizioneRow {
     pub numero_richiesta: i64,

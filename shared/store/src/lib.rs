@@ -297,4 +297,134 @@ pub trait Store: Send + Sync + 'static {
     /// unpublished outbox row of its own, writes a new outbox row and bumps `updated_at`.
     /// Returns how many it re-queued.
     async fn requeue_stale(&self, older_than: Duration) -> Result<u64>;
+
+    // --- Access (issue 5): token administration, deleghe, audit trail ------------------------
+
+    /// Every token (of one intermediario when given), oldest first. Only metadata: the hash is
+    /// never returned.
+    async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes the token `id` (keeps the first revocation time if already revoked); `None` when
+    /// there is no such token.
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenRecord>>;
+
+    /// Adds the deleghe `(intermediario, matricola)` in one transaction, ignoring those already
+    /// held; returns how many were new.
+    async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64>;
+
+    /// Removes one delega; `false` when it was not held.
+    async fn remove_delega(&self, intermediario: &str, matricola: &str) -> Result<bool>;
+
+    /// The deleghe, optionally of one intermediario and/or for one matricola, ordered.
+    async fn list_deleghe(&self, intermediario: Option<&str>, matricola: Option<&str>) -> Result<Vec<Delega>>;
+
+    /// Of `matricole`, those `intermediario` holds a delega for (one query).
+    async fn deleghe_held(&self, intermediario: &str, matricole: &[String]) -> Result<Vec<String>>;
+
+    /// Appends one row to the audit trail (append-only: there is no method to change it).
+    async fn append_audit(&self, entry: NewAudit) -> Result<()>;
+
+    /// The audit trail, oldest first: the rows of [`Store::append_audit`] merged with every
+    /// transition (`action` = `transizione`, `detail` = `DA -> A`), optionally of one richiesta.
+    async fn list_audit(&self, numero: Option<i64>, page: u32, page_size: u32) -> Result<Page<AuditEntry>>;
+
+    // --- Reliability (issue 4): duplicate uploads, idempotency keys, dead letters, SLA ---------
+
+    /// [`Store::create_richiesta`] guarded against repeats, in one transaction serialised per
+    /// intermediario: if `idempotency_key` was already used by `new.intermediario` nothing is
+    /// written and [`CreateOutcome::Replayed`] returns the richiesta it created; else if a
+    /// richiesta of the intermediario with the same `sha256` exists and is not `ELIMINATA`,
+    /// nothing is written and [`CreateOutcome::Duplicate`] returns it (the newest); otherwise the
+    /// richiesta is created (with its transition and outbox row) and the key remembered.
+    async fn create_richiesta_once(&self, new: NewRichiesta, idempotency_key: Option<&str>) -> Result<CreateOutcome>;
+
+    /// The richiesta created by an upload of `intermediario` with this `Idempotency-Key`.
+    async fn find_idempotency_key(&self, intermediario: &str, key: &str) -> Result<Option<Richiesta>>;
+
+    /// Ends the lease of outbox rows the relay could not publish, so that the next lease (of any
+    /// relay) takes them at once, in order, instead of after the lease expires.
+    async fn release_outbox(&self, ids: &[i64]) -> Result<()>;
+
+    /// Records that the job `kind` of richiesta `numero` failed for good after `tentativi`
+    /// attempts (its message is dead-lettered): the text its owner sees as
+    /// `errore_elaborazione`. Replaces an earlier record. While recorded, the SLA reaper leaves
+    /// the richiesta alone ([`Store::requeue_stale`] skips it). `NotFound` if there is none.
+    async fn set_errore_elaborazione(&self, numero: i64, kind: JobKind, errore: &str, tentativi: i32) -> Result<()>;
+
+    /// The failure recorded by [`Store::set_errore_elaborazione`], if any.
+    async fn errore_elaborazione(&self, numero: i64) -> Result<Option<ErroreElaborazione>>;
+
+    /// Every recorded failure, oldest first, at most `limit` (the dead letters of the embedded
+    /// mode, whose in-process queue has no dead-letter queue).
+    async fn list_errori_elaborazione(&self, limit: i64) -> Result<Vec<ErroreElaborazione>>;
+
+    /// Operator replay of a dead-lettered job, in one transaction: deletes the recorded failure
+    /// and writes an outbox row for `kind`. `NotFound` if there is no such richiesta.
+    async fn replay_job(&self, numero: i64, kind: JobKind) -> Result<()>;
+
+    /// For the SLA gauges: the oldest unfinished richiesta and, of the richieste received in the
+    /// last `window`, how many have their esito and how many got it within `bound`.
+    async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats>;
+}
+
+/// A delega: `intermediario` may file domande for the employer with this matricola.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delega {
+    pub intermediario: String,
+    pub matricola: String,
+    pub created_at: Timestamp,
+}
+
+/// A row to append to the audit trail.
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    /// Who, e.g. `intermediario:RSSMRA85T10A562S (token 3)`.
+    pub actor: String,
+    /// What, e.g. `lettura_domande`, `upload`, `approvazione`.
+    pub action: String,
+    pub numero_richiesta: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub numero_richiesta: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// What [`Store::create_richiesta_once`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// A new richiesta.
+    Created(Richiesta),
+    /// The same file of the same intermediario is already there (not `ELIMINATA`): not created.
+    Duplicate(Richiesta),
+    /// The `Idempotency-Key` was used before: the richiesta that upload created.
+    Replayed(Richiesta),
+}
+
+/// A job that failed for good (see [`Store::set_errore_elaborazione`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErroreElaborazione {
+    pub numero_richiesta: i64,
+    pub kind: JobKind,
+    pub errore: String,
+    pub tentativi: i32,
+    pub at: Timestamp,
+}
+
+/// See [`Store::sla_stats`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaStats {
+    /// `data_inserimento` of the oldest richiesta in `RICEVUTA`, `IN_ELABORAZIONE`, `APPROVATA`
+    /// or `IN_INVIO`.
+    pub oldest_unfinished: Option<Timestamp>,
+    /// Richieste received in the window that have their esito (`data_prevalidazione` set).
+    pub finished: i64,
+    /// ... of which within the bound.
+    pub finished_within: i64,
 }

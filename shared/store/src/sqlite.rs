@@ -10,11 +10,14 @@
 //!
 //! Timestamps are TEXT in the fixed format of `common::sqlite_ts`, from the application clock.
 
+use crate::common::AuditRow;
 use crate::common::{
     self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
     like_substring, now, paging, protocollo, sqlite_ts, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow,
     RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
 };
+use crate::{AuditEntry, Delega, NewAudit};
+use crate::{CreateOutcome, ErroreElaborazione, SlaStats};
 use crate::{
     DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store, StoreError, Timestamp,
     TokenRecord, TransitionRequest, Transizione,
@@ -722,6 +725,7 @@ impl Store for SqliteStore {
             "SELECT numero, stato FROM richieste r \
              WHERE stato IN ('RICEVUTA', 'IN_ELABORAZIONE', 'APPROVATA', 'IN_INVIO') AND updated_at < ?1 \
                AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.numero_richiesta = r.numero AND o.published_at IS NULL) \
+               AND NOT EXISTS (SELECT 1 FROM errori_elaborazione e WHERE e.numero_richiesta = r.numero) \
              ORDER BY numero",
         )
         .bind(sqlite_ts(cutoff))
@@ -746,5 +750,314 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(requeued)
+    }
+
+    // --- Reliability (issue 4) ----------------------------------------------------------------
+
+    async fn create_richiesta_once(&self, new: NewRichiesta, idempotency_key: Option<&str>) -> Result<CreateOutcome> {
+        let now = now();
+        // BEGIN IMMEDIATE: writes are serialised, so the checks below cannot race.
+        let mut tx = self.begin_write().await?;
+        if let Some(key) = idempotency_key {
+            let seen: Option<i64> = sqlx::query_scalar(
+                "SELECT numero_richiesta FROM idempotency_keys WHERE intermediario = ?1 AND chiave = ?2",
+            )
+            .bind(&new.intermediario)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(numero) = seen {
+                return Ok(CreateOutcome::Replayed(must_fetch_richiesta(&mut tx, numero).await?));
+            }
+        }
+        let duplicate: Option<i64> = sqlx::query_scalar(
+            "SELECT numero FROM richieste WHERE intermediario = ?1 AND sha256 = ?2 AND stato <> 'ELIMINATA' \
+             ORDER BY numero DESC LIMIT 1",
+        )
+        .bind(&new.intermediario)
+        .bind(&new.sha256)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(numero) = duplicate {
+            return Ok(CreateOutcome::Duplicate(must_fetch_richiesta(&mut tx, numero).await?));
+        }
+        let numero: i64 = sqlx::query_scalar(
+            "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
+             data_inserimento, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING numero",
+        )
+        .bind(&new.intermediario)
+        .bind(StatoRichiesta::Ricevuta.as_str())
+        .bind(new.prevalidazione)
+        .bind(&new.blob_key)
+        .bind(&new.sha256)
+        .bind(new.size_bytes)
+        .bind(sqlite_ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        record_transition(&mut tx, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
+        enqueue(&mut tx, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
+        if let Some(key) = idempotency_key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (intermediario, chiave, numero_richiesta, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(&new.intermediario)
+            .bind(key)
+            .bind(numero)
+            .bind(sqlite_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
+        tx.commit().await?;
+        Ok(CreateOutcome::Created(richiesta))
+    }
+
+    async fn find_idempotency_key(&self, intermediario: &str, key: &str) -> Result<Option<Richiesta>> {
+        let mut conn = self.reader.acquire().await?;
+        let seen: Option<i64> = sqlx::query_scalar(
+            "SELECT numero_richiesta FROM idempotency_keys WHERE intermediario = ?1 AND chiave = ?2",
+        )
+        .bind(intermediario)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match seen {
+            Some(numero) => fetch_richiesta(&mut conn, numero).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET leased_until = NULL WHERE id = ?1 AND published_at IS NULL")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_errore_elaborazione(&self, numero: i64, kind: JobKind, errore: &str, tentativi: i32) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        must_fetch_richiesta(&mut tx, numero).await?;
+        sqlx::query(
+            "INSERT INTO errori_elaborazione (numero_richiesta, kind, errore, tentativi, at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (numero_richiesta) DO UPDATE SET kind = excluded.kind, errore = excluded.errore, \
+             tentativi = excluded.tentativi, at = excluded.at",
+        )
+        .bind(numero)
+        .bind(kind.as_str())
+        .bind(errore)
+        .bind(tentativi)
+        .bind(sqlite_ts(now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn errore_elaborazione(&self, numero: i64) -> Result<Option<ErroreElaborazione>> {
+        let row: Option<(i64, String, String, i32, Timestamp)> = sqlx::query_as(
+            "SELECT numero_richiesta, kind, errore, tentativi, at FROM errori_elaborazione WHERE numero_richiesta = ?1",
+        )
+        .bind(numero)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.map(|(numero_richiesta, kind, errore, tentativi, at)| {
+            let kind = kind
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("invalid job kind {kind:?}")))?;
+            Ok(ErroreElaborazione { numero_richiesta, kind, errore, tentativi, at })
+        })
+        .transpose()
+    }
+
+    async fn list_errori_elaborazione(&self, limit: i64) -> Result<Vec<ErroreElaborazione>> {
+        let rows: Vec<(i64, String, String, i32, Timestamp)> = sqlx::query_as(
+            "SELECT numero_richiesta, kind, errore, tentativi, at FROM errori_elaborazione \
+             ORDER BY at, numero_richiesta LIMIT ?1",
+        )
+        .bind(limit.max(0))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(numero_richiesta, kind, errore, tentativi, at)| {
+                let kind = kind
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("invalid job kind {kind:?}")))?;
+                Ok(ErroreElaborazione { numero_richiesta, kind, errore, tentativi, at })
+            })
+            .collect()
+    }
+
+    async fn replay_job(&self, numero: i64, kind: JobKind) -> Result<()> {
+        let now = now();
+        let mut tx = self.begin_write().await?;
+        must_fetch_richiesta(&mut tx, numero).await?;
+        sqlx::query("DELETE FROM errori_elaborazione WHERE numero_richiesta = ?1")
+            .bind(numero)
+            .execute(&mut *tx)
+            .await?;
+        enqueue(&mut tx, kind, numero, None, now).await?;
+        sqlx::query("UPDATE richieste SET updated_at = ?2 WHERE numero = ?1")
+            .bind(numero)
+            .bind(sqlite_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats> {
+        let now = now();
+        let oldest: Option<Timestamp> = sqlx::query_scalar(
+            "SELECT MIN(data_inserimento) FROM richieste \
+             WHERE stato IN ('RICEVUTA', 'IN_ELABORAZIONE', 'APPROVATA', 'IN_INVIO')",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let (finished, finished_within): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN \
+                 (julianday(data_prevalidazione) - julianday(data_inserimento)) * 86400.0 <= ?2 THEN 1 ELSE 0 END), 0) \
+             FROM richieste WHERE data_inserimento >= ?1 AND data_prevalidazione IS NOT NULL",
+        )
+        .bind(sqlite_ts(common::minus(now, window)))
+        .bind(bound.as_secs_f64())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(SlaStats { oldest_unfinished: oldest, finished, finished_within })
+    }
+    // --- Access (issue 5) -----------------------------------------------------------------------
+
+    async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE (?1 IS NULL OR intermediario = ?1) ORDER BY id"
+        ))
+        .bind(intermediario)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        convert(rows)
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenRecord>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING {TOKEN_COLS}"
+        ))
+        .bind(id)
+        .bind(sqlite_ts(now()))
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)?;
+        row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64> {
+        let now = sqlite_ts(now());
+        let mut tx = self.begin_write().await?;
+        let mut added = 0;
+        for (intermediario, matricola) in deleghe {
+            added += sqlx::query(
+                "INSERT INTO deleghe (intermediario, matricola, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (intermediario, matricola) DO NOTHING",
+            )
+            .bind(intermediario)
+            .bind(matricola)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn remove_delega(&self, intermediario: &str, matricola: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM deleghe WHERE intermediario = ?1 AND matricola = ?2")
+            .bind(intermediario)
+            .bind(matricola)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_deleghe(&self, intermediario: Option<&str>, matricola: Option<&str>) -> Result<Vec<Delega>> {
+        let rows: Vec<(String, String, Timestamp)> = sqlx::query_as(
+            "SELECT intermediario, matricola, created_at FROM deleghe \
+             WHERE (?1 IS NULL OR intermediario = ?1) AND (?2 IS NULL OR matricola = ?2) \
+             ORDER BY intermediario, matricola",
+        )
+        .bind(intermediario)
+        .bind(matricola)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(intermediario, matricola, created_at)| Delega { intermediario, matricola, created_at })
+            .collect())
+    }
+
+    async fn deleghe_held(&self, intermediario: &str, matricole: &[String]) -> Result<Vec<String>> {
+        if matricole.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query: the matricole travel as one JSON array.
+        let list = serde_json::to_string(matricole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let held: Vec<String> = sqlx::query_scalar(
+            "SELECT matricola FROM deleghe WHERE intermediario = ?1 \
+             AND matricola IN (SELECT value FROM json_each(?2)) ORDER BY matricola",
+        )
+        .bind(intermediario)
+        .bind(list)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(held)
+    }
+
+    async fn append_audit(&self, entry: NewAudit) -> Result<()> {
+        sqlx::query("INSERT INTO audit (at, actor, action, numero_richiesta, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind(sqlite_ts(now()))
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(entry.numero_richiesta)
+            .bind(&entry.detail)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, numero: Option<i64>, page: u32, page_size: u32) -> Result<Page<AuditEntry>> {
+        let p = paging(page, page_size);
+        let union = "SELECT at, actor, action, numero_richiesta, detail, 0 AS src, id FROM audit \
+                       WHERE (?1 IS NULL OR numero_richiesta = ?1) \
+                     UNION ALL \
+                     SELECT at, actor, 'transizione', numero_richiesta, COALESCE(da, '-') || ' -> ' || a, 1, id \
+                       FROM transizioni WHERE (?1 IS NULL OR numero_richiesta = ?1)";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({union})"))
+            .bind(numero)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        let rows: Vec<AuditRow> = sqlx::query_as(&format!(
+            "SELECT at, actor, action, numero_richiesta, detail FROM ({union}) ORDER BY at, src, id LIMIT ?2 OFFSET ?3"
+        ))
+        .bind(numero)
+        .bind(p.limit)
+        .bind(p.offset)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(Page { items: convert(rows)?, total, page: p.page, page_size: p.page_size })
     }
 }

@@ -128,6 +128,11 @@ macro_rules! contract_tests {
                 complete_invio_concurrent,
                 lease_outbox_concurrent_and_expiry,
                 requeue_stale,
+                // Reliability (issue 4)
+                create_richiesta_once_duplicates_and_keys,
+                release_outbox_returns_rows_at_once,
+                errore_elaborazione_and_replay,
+                sla_stats_counts,
             );
         }
     };
@@ -1540,4 +1545,232 @@ fn database_urls() {
     assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
     assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+// --- Reliability (issue 4) ------------------------------------------------------------------------
+
+fn with_sha(intermediario: &str, sha: char) -> NewRichiesta {
+    NewRichiesta { sha256: sha.to_string().repeat(64), ..new_richiesta(intermediario, true) }
+}
+
+async fn create_richiesta_once_duplicates_and_keys(store: Arc<dyn Store>) {
+    use cigo_store::CreateOutcome;
+    let first = match store
+        .create_richiesta_once(with_sha("INTERM00001", 'a'), Some("k-1"))
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(r) => r,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert_eq!(first.stato, StatoRichiesta::Ricevuta);
+    assert_eq!(drain_outbox(&store).await.len(), 1, "one outbox row");
+
+    // The same key again (even with another file: the caller compares sha256): the first one.
+    match store
+        .create_richiesta_once(with_sha("INTERM00001", 'b'), Some("k-1"))
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Replayed(r) => assert_eq!(r.numero, first.numero),
+        other => panic!("expected Replayed, got {other:?}"),
+    }
+    let found = store
+        .find_idempotency_key("INTERM00001", "k-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.numero, first.numero);
+    assert!(
+        store
+            .find_idempotency_key("INTERM00002", "k-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "keys are per intermediario"
+    );
+    assert!(store
+        .find_idempotency_key("INTERM00001", "k-2")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The same file with another key (or none): a duplicate, nothing written.
+    for key in [Some("k-2"), None] {
+        match store
+            .create_richiesta_once(with_sha("INTERM00001", 'a'), key)
+            .await
+            .unwrap()
+        {
+            CreateOutcome::Duplicate(r) => assert_eq!(r.numero, first.numero),
+            other => panic!("expected Duplicate, got {other:?}"),
+        }
+    }
+    assert!(drain_outbox(&store).await.is_empty(), "a duplicate writes no outbox row");
+    assert!(
+        store
+            .find_idempotency_key("INTERM00001", "k-2")
+            .await
+            .unwrap()
+            .is_none(),
+        "nor its key"
+    );
+
+    // Another intermediario may upload the same file.
+    assert!(matches!(
+        store
+            .create_richiesta_once(with_sha("INTERM00002", 'a'), Some("k-1"))
+            .await
+            .unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    // Once the first is ELIMINATA the file may come again.
+    step(&store, first.numero, StatoRichiesta::Ricevuta, StatoRichiesta::Eliminata).await;
+    let again = match store
+        .create_richiesta_once(with_sha("INTERM00001", 'a'), Some("k-3"))
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(r) => r,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert!(again.numero > first.numero);
+
+    // Concurrent uploads of one file with distinct keys: exactly one is created.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_richiesta_once(with_sha("INTERM00003", 'c'), Some(&format!("c-{i}")))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), CreateOutcome::Created(_)) {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+}
+
+async fn release_outbox_returns_rows_at_once(store: Arc<dyn Store>) {
+    drain_outbox(&store).await;
+    for _ in 0..3 {
+        store
+            .create_richiesta(new_richiesta("INTERM00001", true))
+            .await
+            .unwrap();
+    }
+    let leased = store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 3);
+    assert!(store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap()
+        .is_empty());
+    // The first was published; the other two go back.
+    store.mark_published(&[leased[0].id]).await.unwrap();
+    store
+        .release_outbox(&[leased[1].id, leased[2].id])
+        .await
+        .unwrap();
+    store.release_outbox(&[]).await.unwrap();
+    let again = store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![leased[1].id, leased[2].id], "in order");
+    // Releasing a published row changes nothing.
+    store.release_outbox(&[leased[0].id]).await.unwrap();
+    assert!(store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn errore_elaborazione_and_replay(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    step(&store, r.numero, StatoRichiesta::Ricevuta, StatoRichiesta::InElaborazione).await;
+    drain_outbox(&store).await;
+    assert!(store.errore_elaborazione(r.numero).await.unwrap().is_none());
+    store
+        .set_errore_elaborazione(r.numero, JobKind::Prevalidazione, "blob mancante", 3)
+        .await
+        .unwrap();
+    store
+        .set_errore_elaborazione(r.numero, JobKind::Prevalidazione, "blob ancora mancante", 5)
+        .await
+        .unwrap();
+    let e = store.errore_elaborazione(r.numero).await.unwrap().unwrap();
+    assert_eq!(
+        (e.numero_richiesta, e.kind, e.errore.as_str(), e.tentativi),
+        (r.numero, JobKind::Prevalidazione, "blob ancora mancante", 5)
+    );
+    assert!(matches!(
+        store
+            .set_errore_elaborazione(999_999, JobKind::Invio, "x", 1)
+            .await,
+        Err(StoreError::NotFound(999_999))
+    ));
+
+    // The SLA reaper leaves it alone while the failure is recorded.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.requeue_stale(Duration::from_millis(1)).await.unwrap(), 0);
+
+    let listed = store.list_errori_elaborazione(10).await.unwrap();
+    assert_eq!(listed, vec![e.clone()]);
+    assert!(store.list_errori_elaborazione(0).await.unwrap().is_empty());
+
+    // Replay: the failure goes, an outbox row comes.
+    store
+        .replay_job(r.numero, JobKind::Prevalidazione)
+        .await
+        .unwrap();
+    assert!(store.errore_elaborazione(r.numero).await.unwrap().is_none());
+    let rows = drain_outbox(&store).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].numero_richiesta, rows[0].kind), (r.numero, JobKind::Prevalidazione));
+    assert!(matches!(store.replay_job(999_999, JobKind::Invio).await, Err(StoreError::NotFound(999_999))));
+    // And the reaper watches it again.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.requeue_stale(Duration::from_millis(1)).await.unwrap(), 1);
+}
+
+async fn sla_stats_counts(store: Arc<dyn Store>) {
+    let empty = store
+        .sla_stats(Duration::from_secs(60), Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!((empty.oldest_unfinished, empty.finished, empty.finished_within), (None, 0, 0));
+    let open = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    prevalidated(&store, "INTERM00001", &big_esito(2)).await;
+    let stats = store
+        .sla_stats(Duration::from_secs(60), Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(stats.oldest_unfinished, Some(open.data_inserimento));
+    assert_eq!((stats.finished, stats.finished_within), (1, 1));
+    // A bound of zero: finished, but not within it.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let late = prevalidated(&store, "INTERM00001", &big_esito(2)).await;
+    assert!(late.data_prevalidazione.unwrap() > late.data_inserimento);
+    let strict = store
+        .sla_stats(Duration::ZERO, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(strict.finished, 2);
+    assert!(strict.finished_within < 2);
 }

@@ -30,6 +30,15 @@ impl Caller {
         self.ruolo.reads_all() || self.intermediario == owner
     }
 
+    /// Administration (audit trail): admin only.
+    pub fn ensure_admin(&self) -> Result<(), ApiError> {
+        if self.ruolo == Ruolo::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("operazione riservata agli amministratori"))
+        }
+    }
+
     pub fn ensure_may_change(&self) -> Result<(), ApiError> {
         if self.ruolo.may_change() {
             Ok(())
@@ -73,6 +82,7 @@ impl FromRequestParts<App> for Caller {
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|e| e <= now) {
             return Err(ApiError::Unauthorized);
         }
+        app.access.check_rate(&record.intermediario)?;
         Ok(Caller { token_id: record.id, intermediario: record.intermediario, ruolo: record.ruolo })
     }
 }

@@ -35,6 +35,11 @@ pub struct RichiestaView {
     /// What the owner may do now: `approva`, `elimina`.
     pub azioni: Vec<&'static str>,
     pub links: RichiestaLinks,
+    /// Set when processing failed for good (the job went to the dead-letter queue after its
+    /// retries): what went wrong. The richiesta keeps its state until an operator replays the
+    /// job (`cigo admin dlq replay`); shown only by `GET /richieste/{n}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errore_elaborazione: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +91,7 @@ impl RichiestaView {
             azioni.push("elimina");
         }
         RichiestaView {
+            errore_elaborazione: None,
             numero_richiesta: r.numero,
             stato: r.stato,
             esito_elaborazione: esito_elaborazione(r),
@@ -283,5 +289,21 @@ where
     match raw.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+impl RichiestaView {
+    /// Adds a recorded processing failure (issue 4) to the view: `errore_elaborazione`, and the
+    /// "Esito elaborazione" text says so.
+    pub fn with_errore(mut self, errore: Option<cigo_store::ErroreElaborazione>) -> Self {
+        if let Some(e) = errore {
+            self.esito_elaborazione = format!(
+                "Elaborazione non riuscita dopo {} tentativi ({}): la richiesta è in carico all'assistenza, \
+                 che la rielaborerà; non è necessario inviarla di nuovo",
+                e.tentativi, e.kind
+            );
+            self.errore_elaborazione = Some(e.errore);
+        }
+        self
     }
 }

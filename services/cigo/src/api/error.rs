@@ -36,6 +36,13 @@ pub enum ApiError {
     Unavailable(String),
     #[error("errore interno")]
     Internal(#[source] anyhow::Error),
+    /// Rate limit or concurrent-upload quota of the intermediario (429 with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
+    /// Any other refusal with its own status and code (408 `request_timeout`, 413 `gzip_bomb`,
+    /// 415 `unsupported_content_encoding`, ...).
+    #[error("{message}")]
+    Refused { status: StatusCode, code: &'static str, message: String },
 }
 
 /// The JSON body of every error.
@@ -71,6 +78,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Refused { status, .. } => *status,
         }
     }
 
@@ -86,6 +95,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::TooManyRequests { code, .. } | ApiError::Refused { code, .. } => code,
         }
     }
 
@@ -119,6 +129,11 @@ impl IntoResponse for ApiError {
             _ => tracing::debug!(code = self.code(), "request refused"),
         }
         let mut response = (status, Json(self.body())).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs, .. } = &self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -1,8 +1,12 @@
 //! The HTTP API: JSON under `/api/v1`, Bearer tokens, one error shape (see [`error`]).
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod hostile;
+pub mod openapi_exact;
 pub mod richieste;
 pub mod upload;
 
@@ -35,12 +39,16 @@ use utoipa::{Modify, OpenApi};
         richieste::approva,
         richieste::xml,
         richieste::attestato,
+        audit::audit,
         healthz,
         readyz,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerAuth),
-    tags((name = "richieste", description = "Upload, esito, approva all'invio, elimina, attestati"))
+    tags(
+        (name = "richieste", description = "Upload, esito, approva all'invio, elimina, attestati"),
+        (name = "amministrazione", description = "Audit trail (admin only)")
+    )
 )]
 pub struct ApiDoc;
 
@@ -64,6 +72,7 @@ pub fn router(app: App) -> Router {
             "/richieste",
             post(upload::upload)
                 .layer(DefaultBodyLimit::max(upload_limit))
+                .layer(middleware::from_fn(hostile::drain_refused_body))
                 .get(richieste::search),
         )
         .route("/richieste/{numero}", get(richieste::get_richiesta).delete(richieste::elimina))
@@ -72,6 +81,7 @@ pub fn router(app: App) -> Router {
         .route("/richieste/{numero}/approvazione", post(richieste::approva))
         .route("/richieste/{numero}/xml", get(richieste::xml))
         .route("/richieste/{numero}/attestati/{tipo}", get(richieste::attestato))
+        .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi))
         .route("/schema/richiesta.xsd", get(xsd));
     Router::new()
@@ -88,7 +98,7 @@ pub fn router(app: App) -> Router {
 }
 
 async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(openapi_exact::exact(ApiDoc::openapi()))
 }
 
 async fn xsd() -> impl IntoResponse {

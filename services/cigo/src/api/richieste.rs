@@ -1,6 +1,7 @@
 //! Reading and acting on richieste: the esito, the domande, approva all'invio, elimina, the
 //! original file and the attestati.
 
+use super::access::audit;
 use super::auth::Caller;
 use super::dto::*;
 use super::error::ApiError;
@@ -67,7 +68,9 @@ pub async fn get_richiesta(
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<RichiestaView>, ApiError> {
     let r = load(&app, &caller, numero(path)?).await?;
-    Ok(Json(RichiestaView::from_record(&r)))
+    audit(&app, &caller, "lettura", Some(r.numero), None).await?;
+    let errore = app.store.errore_elaborazione(r.numero).await?;
+    Ok(Json(RichiestaView::from_record(&r).with_errore(errore)))
 }
 
 #[utoipa::path(
@@ -101,6 +104,8 @@ pub async fn search(
         page_size: page_size(q.page_size, 50)?,
     };
     let found = app.store.search_richieste(&filter).await?;
+    let numeri: Vec<String> = found.items.iter().map(|r| r.numero.to_string()).collect();
+    audit(&app, &caller, "ricerca", None, Some(format!("richieste lette: [{}]", numeri.join(",")))).await?;
     Ok(Json(RichiestePage {
         items: found.items.iter().map(RichiestaView::from_record).collect(),
         total: found.total,
@@ -129,6 +134,7 @@ pub async fn domande(
     let numero = numero(path)?;
     let Query(q) = query?;
     load(&app, &caller, numero).await?;
+    audit(&app, &caller, "lettura_domande", Some(numero), None).await?;
     let found = app
         .store
         .list_domande(numero, q.esito, page(q.page)?, page_size(q.page_size, 100)?)
@@ -159,6 +165,7 @@ pub async fn transizioni(
 ) -> Result<Json<Vec<TransizioneView>>, ApiError> {
     let numero = numero(path)?;
     load(&app, &caller, numero).await?;
+    audit(&app, &caller, "lettura_transizioni", Some(numero), None).await?;
     let list = app.store.transizioni(numero).await?;
     Ok(Json(list.into_iter().map(TransizioneView::from).collect()))
 }
@@ -257,6 +264,7 @@ pub async fn xml(
 ) -> Result<Response, ApiError> {
     let numero = numero(path)?;
     let r = load(&app, &caller, numero).await?;
+    audit(&app, &caller, "download_xml", Some(numero), None).await?;
     let stream = app.blob.get(&r.blob_key).await?;
     Ok((
         [
@@ -303,6 +311,7 @@ pub async fn attestato(
     let Some(data_trasmissione) = r.data_approvazione.filter(|_| issued) else {
         return Err(ApiError::AttestatoNotAvailable { numero, stato: r.stato });
     };
+    audit(&app, &caller, "lettura_attestato", Some(numero), Some(tipo.to_string())).await?;
     let mut domande = Vec::new();
     let mut page = 1;
     loop {

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use cigo_store::NewRichiesta;
+use cigo_store::{CreateOutcome, NewRichiesta, Richiesta};
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -39,7 +39,9 @@ use tokio::io::AsyncWriteExt;
         (status = 400, description = "Empty body, or multipart without the field `file`", body = super::error::ErrorBody),
         (status = 401, description = "Missing or invalid token", body = super::error::ErrorBody),
         (status = 403, description = "The token may not upload", body = super::error::ErrorBody),
+        (status = 409, description = "`duplicate_richiesta`: the same file of the same intermediario is already there (not eliminata); the body has its `numero_richiesta`", body = super::error::ErrorBody),
         (status = 413, description = "Over the size limit", body = super::error::ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`: the Idempotency-Key came with another file", body = super::error::ErrorBody),
         (status = 415, description = "Wrong content type", body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
@@ -51,6 +53,10 @@ pub async fn upload(
     request: Request,
 ) -> Result<Response, ApiError> {
     caller.ensure_may_change()?;
+    // Issue 5: the intermediario's quota of concurrent uploads, gzip, and the body's timeouts.
+    let _slot = app.access.upload_slot(&caller.intermediario)?;
+    let violation = super::hostile::Violation::default();
+    let request = super::hostile::guard_body(request, &app.settings, &violation)?;
     let Query(query) = query?;
     let limit = app.settings.max_upload_bytes;
     let headers = request.headers().clone();
@@ -79,15 +85,22 @@ pub async fn upload(
     let spooled = match mime.as_str() {
         "application/xml" | "text/xml" => {
             let body = request.into_body().into_data_stream();
-            spool_stream(body, spool.path(), limit).await?
+            spool_stream(body, spool.path(), limit)
+                .await
+                .map_err(|e| violation.or(e))?
         }
         "multipart/form-data" => {
             let mut multipart = <Multipart as FromRequest<()>>::from_request(request, &())
                 .await
                 .map_err(|e| {
-                    ApiError::bad_request("invalid_multipart", format!("corpo multipart non valido: {}", e.body_text()))
+                    violation.or(ApiError::bad_request(
+                        "invalid_multipart",
+                        format!("corpo multipart non valido: {}", e.body_text()),
+                    ))
                 })?;
-            spool_multipart(&mut multipart, spool.path(), limit).await?
+            spool_multipart(&mut multipart, spool.path(), limit)
+                .await
+                .map_err(|e| violation.or(e))?
         }
         "" => return Err(ApiError::UnsupportedMediaType("(nessuno)".into())),
         other => return Err(ApiError::UnsupportedMediaType(other.to_string())),
@@ -96,27 +109,70 @@ pub async fn upload(
         return Err(ApiError::bad_request("empty_body", "il file inviato è vuoto"));
     }
 
+    // Issue 4: a retried upload (same `Idempotency-Key`) gets the first one's answer.
+    let idempotency_key = idempotency_key(&headers)?;
+    if let Some(key) = &idempotency_key {
+        if let Some(first) = app
+            .store
+            .find_idempotency_key(&caller.intermediario, key)
+            .await?
+        {
+            return replayed(&first, &spooled.sha256);
+        }
+    }
+
     let now = chrono::Utc::now();
-    let blob_key = format!("richieste/{}/{}.xml", now.format("%Y/%m/%d"), uuid::Uuid::new_v4());
+    let blob_key = match &idempotency_key {
+        // The same key and file always go to the same blob: a retry after a crash between the
+        // blob and the commit overwrites it instead of leaving an orphan behind.
+        Some(key) => {
+            let id = Sha256::new()
+                .chain_update(caller.intermediario.as_bytes())
+                .chain_update([0u8])
+                .chain_update(key.as_bytes())
+                .chain_update([0u8])
+                .chain_update(spooled.sha256.as_bytes())
+                .finalize();
+            format!("richieste/idem/{}.xml", hex::encode(id))
+        }
+        None => format!("richieste/{}/{}.xml", now.format("%Y/%m/%d"), uuid::Uuid::new_v4()),
+    };
     app.blob.put_file(&blob_key, spool.path()).await?;
     let created = app
         .store
-        .create_richiesta(NewRichiesta {
-            intermediario: caller.intermediario.clone(),
-            blob_key: blob_key.clone(),
-            sha256: spooled.sha256.clone(),
-            size_bytes: spooled.size as i64,
-            prevalidazione: query.prevalidazione.unwrap_or(true),
-            actor: caller.actor(),
-            trace_context: cigo_telemetry::current_traceparent(),
-        })
+        .create_richiesta_once(
+            NewRichiesta {
+                intermediario: caller.intermediario.clone(),
+                blob_key: blob_key.clone(),
+                sha256: spooled.sha256.clone(),
+                size_bytes: spooled.size as i64,
+                prevalidazione: query.prevalidazione.unwrap_or(true),
+                actor: caller.actor(),
+                trace_context: cigo_telemetry::current_traceparent(),
+            },
+            idempotency_key.as_deref(),
+        )
         .await;
     let richiesta = match created {
-        Ok(r) => r,
+        Ok(CreateOutcome::Created(r)) => r,
+        Ok(CreateOutcome::Replayed(first)) => {
+            if first.blob_key != blob_key {
+                remove_blob(&app, &blob_key).await;
+            }
+            return replayed(&first, &spooled.sha256);
+        }
+        Ok(CreateOutcome::Duplicate(existing)) => {
+            if existing.blob_key != blob_key {
+                remove_blob(&app, &blob_key).await;
+            }
+            metrics::counter!("cigo_upload_duplicates_total").increment(1);
+            return Ok(duplicate(&existing));
+        }
         Err(e) => {
-            // No 202, so nothing may stay behind.
-            if let Err(del) = app.blob.delete(&blob_key).await {
-                tracing::warn!(%blob_key, error = %del, "cannot remove the blob of a failed upload");
+            // No 202, so nothing may stay behind. (With an Idempotency-Key the blob is kept: the
+            // client retries with the same key and the same file, which reuse it.)
+            if idempotency_key.is_none() {
+                remove_blob(&app, &blob_key).await;
             }
             return Err(e.into());
         }
@@ -197,5 +253,68 @@ fn read_error(message: &str, limit: u64) -> ApiError {
         ApiError::PayloadTooLarge { limit_bytes: limit }
     } else {
         ApiError::bad_request("body_read_error", format!("lettura del corpo interrotta: {message}"))
+    }
+}
+
+// --- Duplicates and Idempotency-Key (issue 4) ------------------------------------------------
+
+/// The `Idempotency-Key` header: 1 to 200 visible ASCII characters (a UUID is typical).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str() {
+        Ok(v) if !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(v.to_string())),
+        _ => Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "l'header Idempotency-Key deve avere da 1 a 200 caratteri ASCII visibili",
+        )),
+    }
+}
+
+/// The answer to a retried upload: 202 with the richiesta the first one created (as it is now),
+/// and `Idempotent-Replayed: true`; 422 `idempotency_key_reused` if the key came with another file.
+fn replayed(first: &Richiesta, sha256: &str) -> Result<Response, ApiError> {
+    if first.sha256 != sha256 {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({
+                "code": "idempotency_key_reused",
+                "message": format!(
+                    "l'Idempotency-Key è già stata usata per la richiesta {} con un file diverso",
+                    first.numero
+                ),
+                "numero_richiesta": first.numero,
+            })),
+        )
+            .into_response());
+    }
+    metrics::counter!("cigo_upload_replays_total").increment(1);
+    let view = RichiestaView::from_record(first);
+    let location = view.links.self_.clone();
+    let headers =
+        [(header::LOCATION, location), (header::HeaderName::from_static("idempotent-replayed"), "true".to_string())];
+    Ok((StatusCode::ACCEPTED, headers, Json(view)).into_response())
+}
+
+/// 409 `duplicate_richiesta`: the same file is already there (not eliminata).
+fn duplicate(existing: &Richiesta) -> Response {
+    (
+        StatusCode::CONFLICT,
+        [(header::LOCATION, format!("/api/v1/richieste/{}", existing.numero))],
+        Json(serde_json::json!({
+            "code": "duplicate_richiesta",
+            "message": format!(
+                "lo stesso file è già stato inviato con la richiesta {} (stato {}); eliminarla per inviarlo di nuovo",
+                existing.numero, existing.stato
+            ),
+            "numero_richiesta": existing.numero,
+            "stato": existing.stato.as_str(),
+        })),
+    )
+        .into_response()
+}
+
+async fn remove_blob(app: &App, blob_key: &str) {
+    if let Err(del) = app.blob.delete(blob_key).await {
+        tracing::warn!(%blob_key, error = %del, "cannot remove the blob of an upload that created nothing");
     }
 }

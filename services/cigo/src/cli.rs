@@ -54,6 +54,13 @@ pub enum Command {
         /// Output file (`-` for stdout).
         #[arg(long)]
         out: PathBuf,
+        /// Also write a deleghe CSV (for `cigo admin delega import`) giving this intermediario
+        /// (codice fiscale) a delega for every well-formed matricola of the file.
+        #[arg(long, requires = "deleghe_out")]
+        deleghe_per: Option<String>,
+        /// Where to write that CSV.
+        #[arg(long, requires = "deleghe_per")]
+        deleghe_out: Option<PathBuf>,
     },
     /// Runs the server's prevalidation rules on a file, offline. Exit code 0: every domanda valid
     /// (warnings allowed); 1: some domanda rejected; 2: the file is rejected as a whole.
@@ -156,8 +163,11 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = cli.settings;
     match cli.command {
-        Command::Generate { domande, invalid_ratio, seed, out } => {
+        Command::Generate { domande, invalid_ratio, seed, out, deleghe_per, deleghe_out } => {
             generate(domande, invalid_ratio, seed, &out)?;
+            if let (Some(cf), Some(csv)) = (deleghe_per, deleghe_out) {
+                write_deleghe_csv(domande, invalid_ratio, seed, cf.trim(), &csv)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Validate { file, format } => return crate::offline::validate(&file, format),
@@ -308,6 +318,30 @@ fn init_telemetry(settings: &Settings, service: &str) -> Option<cigo_telemetry::
             None
         }
     }
+}
+
+/// The deleghe an intermediario needs to file a generated richiesta: one line per distinct
+/// well-formed matricola (the generator is deterministic, so it is generated again in memory).
+fn write_deleghe_csv(domande: usize, invalid_ratio: f64, seed: u64, cf: &str, csv: &PathBuf) -> anyhow::Result<()> {
+    let opts = cigo_domain::generate::GenerateOptions { domande, invalid_ratio, seed };
+    let mut xml = Vec::new();
+    cigo_domain::generate::generate(&opts, &mut xml)?;
+    let esito = cigo_domain::validate::prevalidate(&xml[..], &cigo_domain::validate::Limits::default());
+    let mut matricole: Vec<String> = esito
+        .domande
+        .into_iter()
+        .filter_map(|d| d.matricola)
+        .filter(|m| m.len() == 10 && m.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    matricole.sort();
+    matricole.dedup();
+    let mut text = String::from("intermediario,matricola\n");
+    for m in &matricole {
+        text.push_str(&format!("{cf},{m}\n"));
+    }
+    std::fs::write(csv, text).with_context(|| format!("cannot write {}", csv.display()))?;
+    eprintln!("{} deleghe for {cf} written to {}", matricole.len(), csv.display());
+    Ok(())
 }
 
 fn generate(domande: usize, invalid_ratio: f64, seed: u64, out: &PathBuf) -> anyhow::Result<()> {

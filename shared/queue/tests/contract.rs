@@ -298,6 +298,7 @@ macro_rules! contract_tests {
         mod rabbitmq {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
                 async fn $name() {
                     let h = super::Harness::rabbit().await;
                     super::$name(&h).await;
@@ -346,6 +347,7 @@ async fn memory_publish_after_shutdown_is_closed() {
 }
 
 #[tokio::test]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn connect_by_url() {
     let memory = cigo_queue::connect("memory:", "").await.unwrap();
     assert_eq!(memory.backend(), "memory");
@@ -398,6 +400,7 @@ async fn dead_letters(channel: &lapin::Channel, queue: &str, n: usize) -> Vec<Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_undecodable_message_is_dead_lettered_and_the_consumer_goes_on() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -425,6 +428,7 @@ async fn rabbitmq_undecodable_message_is_dead_lettered_and_the_consumer_goes_on(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_message_nacked_past_the_delivery_limit_is_dead_lettered() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -449,6 +453,7 @@ async fn rabbitmq_message_nacked_past_the_delivery_limit_is_dead_lettered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_traceparent_header_alone_is_read() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -471,6 +476,7 @@ async fn rabbitmq_traceparent_header_alone_is_read() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_messages_are_persistent_json_with_message_id_and_header() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -499,6 +505,7 @@ async fn rabbitmq_messages_are_persistent_json_with_message_id_and_header() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_recovers_after_the_connection_is_lost() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -585,6 +592,7 @@ async fn rabbitmq_recovers_after_the_broker_closes_the_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_republishes_after_the_topology_was_deleted() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();
@@ -596,6 +604,7 @@ async fn rabbitmq_republishes_after_the_topology_was_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs RabbitMQ; run by .ci/run with --include-ignored"]
 async fn rabbitmq_queue_depths_and_purge() {
     let h = Harness::rabbit().await;
     let rabbit = h.rabbit.clone().unwrap();

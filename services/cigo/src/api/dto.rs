@@ -278,7 +278,8 @@ pub struct UploadQuery {
     pub prevalidazione: Option<bool>,
 }
 
-/// Treats `?x=` like an absent `x` (HTML forms send empty fields).
+/// Treats `?x=` like an absent `x` (HTML forms send empty fields). Only the empty string counts:
+/// `?inserita_al=%0D` is a malformed date and gets its 400, as the OpenAPI document says.
 fn empty_as_none<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -286,7 +287,7 @@ where
     T::Err: std::fmt::Display,
 {
     let raw: Option<String> = Option::deserialize(de)?;
-    match raw.as_deref().map(str::trim) {
+    match raw.as_deref() {
         None | Some("") => Ok(None),
         Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
     }

@@ -57,6 +57,14 @@ fn main() {
         println!("{} {} {}", vm_hwm_kib().unwrap_or(0), e.domande.len(), e.scartate());
         return;
     }
+    // Profiling aid: `--generate N PATH` writes the bench's file of N domande and exits, so that
+    // `perf record ... --child-validate PATH` profiles our parse + validate alone.
+    if let Some(i) = args.iter().position(|a| a == "--generate") {
+        let n: usize = args[i + 1].parse().expect("N");
+        let opts = GenerateOptions { domande: n, invalid_ratio: 0.1, seed: 1 };
+        generate(&opts, std::fs::File::create(&args[i + 2]).expect("create")).expect("generate");
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         println!("throughput: bench");
         return;

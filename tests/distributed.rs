@@ -28,30 +28,71 @@ async fn the_whole_flow_on_postgres_and_rabbitmq_with_separate_processes() {
     let secs = full_flow(&api, &token, &generated).await;
     println!("postgres+rabbitmq: upload to esito of 1000 domande in {secs:.3} s");
 
-    // Direct mode on the same deployment; its domande overlap the ones just protocollate
-    // (same generator seed): the re-validation at sending rejects every one of them. (A trailing
-    // comment makes it another file: the very same bytes would be refused as a duplicate.)
+    // The same domande again (a trailing comment makes it another file: the very same bytes
+    // would be refused as a duplicate). Now they overlap the ones just protocollate: the archive
+    // rules reject each at prevalidation (ARC-001), before anyone approves anything.
     let mut again = generated.bytes.clone();
     again.extend_from_slice(b"\n<!-- di nuovo -->\n");
-    let numero = api.upload_ok(&token, again, false).await;
+    let numero = api.upload_ok(&token, again, true).await;
     let done = api
-        .wait_for_state(&token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO", "SCARTATA"], Duration::from_secs(120))
+        .wait_for_state(&token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(120))
         .await;
-    assert_eq!(done["stato"], "SCARTATA_IN_INVIO", "{done}");
-    assert_eq!(done["domande_protocollate"], 0);
-    assert!(done["esito_elaborazione"]
-        .as_str()
-        .unwrap()
-        .contains("scartate in fase d'invio"));
-    let rejected = api
-        .all_domande(&token, numero, Some("SCARTATA_IN_INVIO"))
-        .await;
-    assert_eq!(rejected.len(), generated.total - generated.invalid.len());
-    assert!(rejected[0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["code"] == "ARC-001"));
+    assert_eq!(done["stato"], "SCARTATA", "{done}");
+    let domande = api.all_domande(&token, numero, None).await;
+    let invalid: std::collections::HashSet<u32> = generated.invalid.iter().map(|(p, _)| *p).collect();
+    for d in &domande {
+        let codes: Vec<&str> = d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(d["esito"], "SCARTATA", "{d}");
+        if !invalid.contains(&(d["progressivo"].as_u64().unwrap() as u32)) {
+            assert!(codes.contains(&"ARC-001"), "{d}");
+        }
+    }
+
+    // Two overlapping richieste prevalidated before either is sent both pass prevalidation; the
+    // re-validation at sending (under the protocol lock) rejects the second one sent.
+    let fresh = generate(&dep, 10, 0.0, 99);
+    let mut twin = fresh.bytes.clone();
+    twin.extend_from_slice(b"\n<!-- gemella -->\n");
+    let a = api.upload_ok(&token, fresh.bytes.clone(), true).await;
+    let b = api.upload_ok(&token, twin, true).await;
+    for n in [a, b] {
+        let r = api
+            .wait_for_state(&token, n, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(120))
+            .await;
+        assert_eq!(r["stato"], "PREVALIDATA", "{r}");
+    }
+    for n in [a, b] {
+        api.post(Some(&token), &format!("/api/v1/richieste/{n}/approvazione"))
+            .await
+            .expect(202, None);
+    }
+    let mut stati = Vec::new();
+    for n in [a, b] {
+        let r = api
+            .wait_for_state(&token, n, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(120))
+            .await;
+        stati.push(r["stato"].as_str().unwrap().to_string());
+        if r["stato"] == "SCARTATA_IN_INVIO" {
+            assert!(r["esito_elaborazione"]
+                .as_str()
+                .unwrap()
+                .contains("scartate in fase d'invio"));
+            let rejected = api.all_domande(&token, n, Some("SCARTATA_IN_INVIO")).await;
+            assert_eq!(rejected.len(), 10);
+            assert!(rejected[0]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "ARC-001"));
+        }
+    }
+    stati.sort();
+    assert_eq!(stati, ["CONSEGNATA", "SCARTATA_IN_INVIO"]);
     servers.cleanup().await;
 }
 

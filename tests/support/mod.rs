@@ -78,6 +78,16 @@ impl Deployment {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs a command to completion: (exit code, stdout, stderr), whatever the exit code.
+    pub fn run_status(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.command(args).output().expect("cannot run cigo");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub fn token(&self, intermediario: &str) -> String {
         self.token_with_role(intermediario, "intermediario")
     }

@@ -41,7 +41,7 @@ pub enum DelegaCommand {
     Import { file: PathBuf },
 }
 
-async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn cigo_store::Store>> {
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn cigo_store::Store>> {
     crate::cli::ensure_data_dir(settings)?;
     let store = cigo_store::connect(&settings.database_url(), 1).await?;
     store.migrate().await?;

@@ -41,6 +41,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The archive the layer-5 rules check against: imports from earlier records.
+    Archivio {
+        #[command(subcommand)]
+        command: crate::archivio::ArchivioCommand,
+    },
     /// Writes a realistic synthetic richiesta (deterministic for a seed).
     Generate {
         /// Number of domande.
@@ -64,11 +69,19 @@ pub enum Command {
     },
     /// Runs the server's prevalidation rules on a file, offline. Exit code 0: every domanda valid
     /// (warnings allowed); 1: some domanda rejected; 2: the file is rejected as a whole.
+    ///
+    /// Without a database, the layers 1-4 (what needs no archive). With `--database-url` also the
+    /// archive rules (layer 5) against that database, and with `--intermediario` the deleghe as
+    /// the server checks them: the same verdict the server would give on upload.
     Validate {
         file: PathBuf,
         /// `text` (for people) or `json` (the API's shape).
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
+        /// Codice fiscale of the intermediario that would upload the file: checks its deleghe
+        /// (needs --database-url).
+        #[arg(long, requires = "database_url")]
+        intermediario: Option<String>,
     },
     /// Prints the rule catalogue (code, layer, severity, description, legal basis).
     Regole {
@@ -170,7 +183,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Validate { file, format } => return crate::offline::validate(&file, format),
+        Command::Validate { file, format, intermediario } => {
+            return crate::offline::validate(&settings, &file, format, intermediario.as_deref()).await
+        }
+        Command::Archivio { command } => return crate::archivio::run(&settings, command).await,
         Command::Regole { format } => {
             print!("{}", crate::offline::regole(format));
             return Ok(ExitCode::SUCCESS);

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod archivio;
 pub mod cli;
 pub mod config;
 pub mod dlq;

@@ -1,6 +1,7 @@
 //! The commands that need no server: `cigo validate` and `cigo regole`.
 
 use crate::cli::OutputFormat;
+use crate::config::Settings;
 use anyhow::Context;
 use cigo_domain::validate::{prevalidate, Limits};
 use cigo_domain::{EsitoDomanda, Severity};
@@ -8,10 +9,34 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs exactly the rules of the worker on `file` and reports like the API does.
-pub fn validate(file: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
+/// Runs exactly the rules of the worker on `file` and reports like the API does. With a database
+/// in `settings` also the archive rules, and with `intermediario` its deleghe: the server's verdict.
+pub async fn validate(
+    settings: &Settings,
+    file: &Path,
+    format: OutputFormat,
+    intermediario: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let reader = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let esito = prevalidate(std::io::BufReader::with_capacity(64 * 1024, reader), &Limits::default());
+    let mut esito = tokio::task::spawn_blocking(move || {
+        prevalidate(std::io::BufReader::with_capacity(64 * 1024, reader), &Limits::default())
+    })
+    .await?;
+    let mut archivio = "senza archivio (regole ARC-* non verificate: --database-url)";
+    if let Some(url) = &settings.database_url {
+        // No migration here: a validation must not change the database it reads.
+        let store = cigo_store::connect(url, 1)
+            .await
+            .with_context(|| "cannot open the database of --database-url")?;
+        cigo_store::verifica_archivio(store.as_ref(), &mut esito)
+            .await
+            .context("the archive rules need a migrated database (`cigo migrate`)")?;
+        archivio = "con archivio";
+        if let Some(cf) = intermediario {
+            crate::worker::check_deleghe(store.as_ref(), &cf.trim().to_ascii_uppercase(), &mut esito).await?;
+            archivio = "con archivio e deleghe";
+        }
+    }
     let code = if esito.file_finding.is_some() {
         2
     } else if esito
@@ -29,6 +54,8 @@ pub fn validate(file: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
                 "file": file.display().to_string(),
                 "stato": esito.stato_finale(),
                 "rule_set": esito.rule_set,
+                "archivio": settings.database_url.is_some(),
+                "deleghe": intermediario.is_some(),
                 "file_finding": esito.file_finding,
                 "domande_totali": esito.domande.len(),
                 "domande_valide": esito.valide(),
@@ -64,7 +91,7 @@ pub fn validate(file: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
                 }
                 let _ = writeln!(
                     out,
-                    "{}: {} domande, {} valide, {} scartate (regole {})",
+                    "{}: {} domande, {} valide, {} scartate (regole {}, {archivio})",
                     file.display(),
                     esito.domande.len(),
                     esito.valide(),

@@ -70,8 +70,10 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
     .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
     let parse_secs = started.elapsed().as_secs_f64();
     let mut esito = esito;
+    // Layer 5: the archive (two queries for the whole richiesta), then the deleghe.
+    cigo_store::verifica_archivio(app.store.as_ref(), &mut esito).await?;
     if app.settings.deleghe_required {
-        check_deleghe(app, &richiesta.intermediario, &mut esito).await?;
+        check_deleghe(app.store.as_ref(), &richiesta.intermediario, &mut esito).await?;
     }
 
     let auto_approve = !richiesta.prevalidazione;
@@ -113,10 +115,10 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
 /// azienda (QuadroA CodiceFiscale) is the intermediario itself needs no delega. One query for all
 /// the matricole of the richiesta.
 pub async fn check_deleghe(
-    app: &App,
+    store: &dyn cigo_store::Store,
     intermediario: &str,
     esito: &mut cigo_domain::EsitoPrevalidazione,
-) -> Result<(), JobError> {
+) -> Result<(), StoreError> {
     use std::collections::BTreeSet;
     let needs = |d: &cigo_domain::DomandaEsito| {
         d.matricola.is_some() && d.codice_fiscale_azienda.as_deref() != Some(intermediario)
@@ -131,8 +133,7 @@ pub async fn check_deleghe(
         return Ok(());
     }
     let matricole: Vec<String> = matricole.into_iter().collect();
-    let held: BTreeSet<String> = app
-        .store
+    let held: BTreeSet<String> = store
         .deleghe_held(intermediario, &matricole)
         .await?
         .into_iter()

@@ -1,40 +1,503 @@
-//! Rules checked against the archive (what the database already holds). The store runs the
-//! queries; the rule itself (what overlaps, what the finding says) lives here.
+//! Layer 5: the rules checked against the archive, what the database already holds about a
+//! unità produttiva and its workers. The store loads the data ([`Archivio`]); the rules
+//! themselves (which limit, which window, what the finding says) live here, pure, so that the
+//! worker, the sender and `cigo validate --database-url` judge alike.
+//!
+//! The archive holds two kinds of record:
+//! - [`PeriodoArchivio`]: a period of CIG of a unità produttiva: a domanda this service has
+//!   protocollata, or an authorisation imported from earlier records (`cigo archivio import`);
+//! - [`RapportoLavoro`]: an employment relation of a worker with a matricola (imported).
+//!
+//! The windows are counted backwards from the last day of the domanda's period:
+//! - biennio mobile: the two years ending on `PeriodoAl` (52 weeks; one third of the workable hours);
+//! - quinquennio mobile: the five years ending on `PeriodoAl` (24 months, 30 for construction and stone).
 
-use crate::finding::{Finding, Layer, Severity};
-use chrono::NaiveDate;
+use crate::esito::{DomandaEsito, EsitoPrevalidazione};
+use crate::finding::Finding;
+use crate::model::{settimane_tra, Ore};
+use crate::rules::{self, RuleInfo};
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
-/// Code of the finding given at sending time to a domanda whose unità produttiva already has a
-/// domanda protocollata for an overlapping period.
+/// Code of the finding given to a domanda whose unità produttiva already has a domanda
+/// protocollata (or an authorisation) for an overlapping period.
 pub const ARC_PERIODO_SOVRAPPOSTO: &str = "ARC-001";
+
+/// Weeks of CIG allowed in the biennio mobile per unità produttiva (D.Lgs. 148/2015 art. 12 c. 1).
+pub const SETTIMANE_BIENNIO: u32 = 52;
+/// Weeks in a biennio: the denominator of the one-third rule (art. 12 c. 5).
+pub const SETTIMANE_IN_BIENNIO: i64 = 104;
+
+/// What the archive rules need to know about one domanda, read from the file at prevalidation.
+/// Not part of the API's view of an esito (the store keeps `ore_cig` and `evento_non_evitabile`
+/// on the domanda, so that it counts for later domande once protocollata).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatiArchivio {
+    /// Quadro C, TotaleOreCIG.
+    pub ore_cig: Ore,
+    /// The causale is an "evento oggettivamente non evitabile": outside the 52-week count.
+    pub evento_non_evitabile: bool,
+    /// 24, or 30 for construction and stone (the activity of quadro A says so, or quadro B
+    /// describes a cantiere).
+    pub mesi_quinquennio: u32,
+    /// Ordinary weekly hours of the unit: the workers in force (quadro A) times the average
+    /// contractual weekly hours of the listed workers (40 when none is listed).
+    pub ore_lavorabili_settimanali: Ore,
+    pub lavoratori: Vec<LavoratoreDomanda>,
+}
+
+/// A worker of the domanda, with where it is in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LavoratoreDomanda {
+    pub codice_fiscale: String,
+    pub data_assunzione: Option<NaiveDate>,
+    /// 1-based position among the `Lavoratore` elements of the domanda.
+    pub posizione: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A period of CIG the archive knows for a unità produttiva.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodoArchivio {
+    pub matricola: String,
+    /// Normalised key of the unità produttiva (`model::unita_key`).
+    pub unita_produttiva: String,
+    /// How a person finds it: the protocol number, or the reference of an imported authorisation.
+    pub riferimento: String,
+    pub dal: NaiveDate,
+    pub al: NaiveDate,
+    pub ore: Ore,
+    pub evento_non_evitabile: bool,
+}
+
+/// An employment relation (imported): the worker was employed by the matricola from
+/// `assunto_dal` to `cessato_al` (still employed when `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RapportoLavoro {
+    pub matricola: String,
+    pub codice_fiscale: String,
+    pub assunto_dal: NaiveDate,
+    pub cessato_al: Option<NaiveDate>,
+}
+
+/// What the archive holds about the unità produttive and matricole of one richiesta.
+#[derive(Debug, Default)]
+pub struct Archivio {
+    periodi: HashMap<(String, String), Vec<PeriodoArchivio>>,
+    rapporti: HashMap<String, Vec<RapportoLavoro>>,
+}
+
+/// What to load from the store for an esito: see [`Archivio::chiavi`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChiaviArchivio {
+    /// Matricole of the domande (for the periods and the employment relations).
+    pub matricole: Vec<String>,
+    /// Periods ending before this day cannot fall in any window of the richiesta.
+    pub dal: Option<NaiveDate>,
+}
+
+impl Archivio {
+    pub fn new(periodi: Vec<PeriodoArchivio>, rapporti: Vec<RapportoLavoro>) -> Archivio {
+        let mut a = Archivio::default();
+        for p in periodi {
+            a.periodi
+                .entry((p.matricola.clone(), p.unita_produttiva.clone()))
+                .or_default()
+                .push(p);
+        }
+        for r in rapporti {
+            a.rapporti.entry(r.matricola.clone()).or_default().push(r);
+        }
+        a
+    }
+
+    /// The matricole and the earliest day the archive rules can look at for `esito`.
+    pub fn chiavi(esito: &EsitoPrevalidazione) -> ChiaviArchivio {
+        let mut matricole: Vec<String> = esito
+            .domande
+            .iter()
+            .filter(|d| d.archivio.is_some())
+            .filter_map(|d| d.matricola.clone())
+            .collect();
+        matricole.sort();
+        matricole.dedup();
+        let dal = esito
+            .domande
+            .iter()
+            .filter(|d| d.archivio.is_some())
+            .filter_map(|d| Some(d.periodo_dal?.min(inizio_finestra(d.periodo_al?, 60))))
+            .min();
+        ChiaviArchivio { matricole, dal }
+    }
+
+    fn periodi(&self, matricola: &str, unita: &str) -> &[PeriodoArchivio] {
+        self.periodi
+            .get(&(matricola.to_string(), unita.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// First day of the window of `mesi` months ending on `al` (included).
+fn inizio_finestra(al: NaiveDate, mesi: u32) -> NaiveDate {
+    al.checked_sub_months(Months::new(mesi))
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// Days of `[dal, al]` inside `[da, a]`.
+fn giorni_in(dal: NaiveDate, al: NaiveDate, da: NaiveDate, a: NaiveDate) -> i64 {
+    let (s, e) = (dal.max(da), al.min(a));
+    if e < s {
+        0
+    } else {
+        (e - s).num_days() + 1
+    }
+}
 
 /// Two closed periods `[dal, al]` share at least one day.
 pub fn periodi_sovrapposti(a_dal: NaiveDate, a_al: NaiveDate, b_dal: NaiveDate, b_al: NaiveDate) -> bool {
     a_dal <= b_al && b_dal <= a_al
 }
 
-/// The finding for [`ARC_PERIODO_SOVRAPPOSTO`]; `protocollo` is the protocol number of the domanda
-/// already in the archive.
+fn data(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+fn finding(rule: &RuleInfo, d: &DomandaEsito, elemento: &str, message: String, value: String) -> Finding {
+    let mut f = rule.finding(message);
+    f.xpath = Some(format!("/RichiestaCIGO/Domanda[{}]/{elemento}", d.progressivo));
+    f.value = Some(value);
+    f
+}
+
+/// The finding for [`ARC_PERIODO_SOVRAPPOSTO`] given at sending time (the store re-checks the
+/// overlap under its lock); `protocollo` is the protocol number of the domanda already there.
 pub fn periodo_sovrapposto(protocollo: &str, dal: NaiveDate, al: NaiveDate) -> Finding {
-    Finding {
-        code: ARC_PERIODO_SOVRAPPOSTO.to_string(),
-        layer: Layer::Archivio,
-        severity: Severity::Errore,
-        message: format!(
-            "Per la stessa unità produttiva risulta già protocollata la domanda {protocollo} per il periodo dal {} al {}, che si sovrappone a questo: presentare una domanda per un periodo diverso.",
-            dal.format("%d/%m/%Y"),
-            al.format("%d/%m/%Y")
-        ),
-        xpath: None,
-        line: None,
-        column: None,
-        value: Some(protocollo.to_string()),
+    let mut f = rules::ARC_PERIODO_SOVRAPPOSTO.finding(format!(
+        "Per la stessa unità produttiva risulta già protocollata la domanda {protocollo} per il periodo dal {} al {}, che si sovrappone a questo: presentare una domanda per un periodo diverso.",
+        data(dal),
+        data(al)
+    ));
+    f.value = Some(protocollo.to_string());
+    f
+}
+
+/// Applies the archive rules to every domanda of `esito` that carries its [`DatiArchivio`], adds
+/// the findings and recomputes the esito. The domande of the richiesta that can be sent count,
+/// in file order, for the limits of the ones after them (two domande that together pass the 52
+/// weeks are caught although neither is in the archive yet).
+pub fn verifica(esito: &mut EsitoPrevalidazione, archivio: &Archivio) {
+    // Periods of earlier domande of this richiesta, by (matricola, unità).
+    let mut stessa_richiesta: HashMap<(String, String), Vec<PeriodoArchivio>> = HashMap::new();
+    for d in &mut esito.domande {
+        let (Some(dati), Some(matricola), Some(dal), Some(al)) =
+            (d.archivio.take(), d.matricola.clone(), d.periodo_dal, d.periodo_al)
+        else {
+            continue;
+        };
+        if al < dal {
+            d.archivio = Some(dati);
+            continue;
+        }
+        let unita = d.unita_produttiva.clone().unwrap_or_default();
+        let key = (matricola.clone(), unita.clone());
+        let archivio_unita = archivio.periodi(&matricola, &unita);
+        let precedenti = stessa_richiesta.get(&key).map_or(&[][..], Vec::as_slice);
+        let mut nuovi = Vec::new();
+        sovrapposizioni(d, archivio_unita, dal, al, &mut nuovi);
+        limiti(d, &dati, archivio_unita.iter().chain(precedenti), dal, al, &mut nuovi);
+        if let Some(rapporti) = archivio.rapporti.get(&matricola) {
+            lavoratori(d, &dati, &matricola, rapporti, dal, al, &mut nuovi);
+        }
+        if !nuovi.is_empty() {
+            d.findings.extend(nuovi);
+            d.esito = DomandaEsito::esito_from(&d.findings);
+        }
+        if d.esito.is_sendable() {
+            stessa_richiesta
+                .entry(key)
+                .or_default()
+                .push(PeriodoArchivio {
+                    matricola,
+                    unita_produttiva: unita,
+                    riferimento: format!("domanda {} di questa richiesta", d.progressivo),
+                    dal,
+                    al,
+                    ore: dati.ore_cig,
+                    evento_non_evitabile: dati.evento_non_evitabile,
+                });
+        }
+        d.archivio = Some(dati);
+    }
+}
+
+/// ARC-001: a period of the archive overlaps this one.
+fn sovrapposizioni(
+    d: &DomandaEsito,
+    periodi: &[PeriodoArchivio],
+    dal: NaiveDate,
+    al: NaiveDate,
+    out: &mut Vec<Finding>,
+) {
+    for p in periodi
+        .iter()
+        .filter(|p| periodi_sovrapposti(p.dal, p.al, dal, al))
+    {
+        out.push(finding(
+            &rules::ARC_PERIODO_SOVRAPPOSTO,
+            d,
+            "QuadroC/PeriodoDal",
+            format!(
+                "Per la stessa unità produttiva risulta già {} per il periodo dal {} al {}, che si sovrappone a questo (dal {} al {}): presentare una domanda per un periodo diverso.",
+                p.riferimento_esteso(),
+                data(p.dal),
+                data(p.al),
+                data(dal),
+                data(al)
+            ),
+            p.riferimento.clone(),
+        ));
+    }
+}
+
+impl PeriodoArchivio {
+    /// "protocollata la domanda X", "autorizzato il periodo X", "presente la domanda N di questa richiesta".
+    fn riferimento_esteso(&self) -> String {
+        if self.riferimento.starts_with("domanda ") {
+            format!("presente la {}", self.riferimento)
+        } else if self.riferimento.starts_with("CIGO-") {
+            format!("protocollata la domanda {}", self.riferimento)
+        } else {
+            format!("autorizzato il periodo {}", self.riferimento)
+        }
+    }
+}
+
+/// Up to three references, for the messages.
+fn elenco<'a>(periodi: impl Iterator<Item = &'a PeriodoArchivio>) -> String {
+    let mut out = String::new();
+    for (n, p) in periodi.enumerate() {
+        if n == 3 {
+            out.push_str(", …");
+            break;
+        }
+        if n > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{} ({}-{})", p.riferimento, data(p.dal), data(p.al));
+    }
+    out
+}
+
+/// ARC-002 (52 weeks in the biennio), ARC-003 (one third of the workable hours in the biennio),
+/// ARC-004 (24 or 30 months in the quinquennio).
+fn limiti<'a>(
+    d: &DomandaEsito,
+    dati: &DatiArchivio,
+    periodi: impl Iterator<Item = &'a PeriodoArchivio> + Clone,
+    dal: NaiveDate,
+    al: NaiveDate,
+    out: &mut Vec<Finding>,
+) {
+    let biennio = inizio_finestra(al, 24);
+    let quinquennio = inizio_finestra(al, 60);
+    let nel_biennio = periodi
+        .clone()
+        .filter(|p| giorni_in(p.dal, p.al, biennio, al) > 0);
+
+    // 52 weeks: events that could not be avoided do not count, nor does this domanda if it is one.
+    if !dati.evento_non_evitabile {
+        let contati: Vec<&PeriodoArchivio> = nel_biennio
+            .clone()
+            .filter(|p| !p.evento_non_evitabile)
+            .collect();
+        let gia: u32 = contati
+            .iter()
+            .map(|p| settimane_tra(p.dal.max(biennio), p.al.min(al)))
+            .sum();
+        let queste = settimane_tra(dal, al);
+        if gia + queste > SETTIMANE_BIENNIO {
+            let restano = SETTIMANE_BIENNIO.saturating_sub(gia);
+            out.push(finding(
+                &rules::ARC_52_SETTIMANE,
+                d,
+                "QuadroC/NumeroSettimane",
+                format!(
+                    "Nel biennio mobile dal {} al {} l'unità produttiva ha già {gia} settimane di CIG ({}); con le {queste} di questa domanda sarebbero {}, oltre il limite di {SETTIMANE_BIENNIO}: {}",
+                    data(biennio),
+                    data(al),
+                    elenco(contati.iter().copied()),
+                    gia + queste,
+                    if restano == 0 {
+                        "non restano settimane disponibili per causali diverse dagli eventi oggettivamente non evitabili.".to_string()
+                    } else {
+                        format!(
+                            "ridurre il periodo ad al massimo {restano} {}.",
+                            if restano == 1 { "settimana" } else { "settimane" }
+                        )
+                    }
+                ),
+                (gia + queste).to_string(),
+            ));
+        }
+    }
+
+    // One third of the workable hours of the biennio; archive periods only partly inside the
+    // window count pro rata of their days.
+    if dati.ore_lavorabili_settimanali.0 > 0 {
+        let lavorabili = i128::from(dati.ore_lavorabili_settimanali.0) * i128::from(SETTIMANE_IN_BIENNIO);
+        let gia: i128 = nel_biennio
+            .clone()
+            .map(|p| {
+                let tutti = i128::from(giorni_in(p.dal, p.al, p.dal, p.al).max(1));
+                i128::from(p.ore.0) * i128::from(giorni_in(p.dal, p.al, biennio, al)) / tutti
+            })
+            .sum();
+        let totale = gia + i128::from(dati.ore_cig.0);
+        if totale * 3 > lavorabili {
+            let ore = |c: i128| Ore(c.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
+            out.push(finding(
+                &rules::ARC_UN_TERZO_ORE,
+                d,
+                "QuadroC/TotaleOreCIG",
+                format!(
+                    "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} lavoratori in forza per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
+                    data(biennio),
+                    data(al),
+                    ore(totale),
+                    ore(gia),
+                    dati.ore_cig,
+                    ore(lavorabili),
+                    ore(i128::from(dati.ore_lavorabili_settimanali.0)),
+                    ore((lavorabili / 3 - gia).max(0)),
+                ),
+                ore(totale).to_string(),
+            ));
+        }
+    }
+
+    // 24 (30) months in the quinquennio mobile, every causale.
+    let limite = (al - inizio_finestra(al, dati.mesi_quinquennio)).num_days() + 1;
+    let nel_quinquennio: Vec<&PeriodoArchivio> = periodi
+        .filter(|p| giorni_in(p.dal, p.al, quinquennio, al) > 0)
+        .collect();
+    let gia: i64 = nel_quinquennio
+        .iter()
+        .map(|p| giorni_in(p.dal, p.al, quinquennio, al))
+        .sum();
+    let questi = giorni_in(dal, al, dal, al);
+    if gia + questi > limite {
+        out.push(finding(
+            &rules::ARC_QUINQUENNIO,
+            d,
+            "QuadroC/PeriodoAl",
+            format!(
+                "Nel quinquennio mobile dal {} al {} l'unità produttiva ha già {gia} giorni di CIG ({}); con i {questi} di questa domanda sarebbero {}, oltre il limite di {} mesi ({limite} giorni): restano {} giorni.",
+                data(quinquennio),
+                data(al),
+                elenco(nel_quinquennio.iter().copied()),
+                gia + questi,
+                dati.mesi_quinquennio,
+                (limite - gia).max(0)
+            ),
+            (gia + questi).to_string(),
+        ));
+    }
+}
+
+/// ARC-005..007: the workers against the employment relations of the matricola. Only when the
+/// archive holds relations for it (otherwise it knows nothing about its workers).
+fn lavoratori(
+    d: &DomandaEsito,
+    dati: &DatiArchivio,
+    matricola: &str,
+    rapporti: &[RapportoLavoro],
+    dal: NaiveDate,
+    al: NaiveDate,
+    out: &mut Vec<Finding>,
+) {
+    let fine = |r: &RapportoLavoro| r.cessato_al.unwrap_or(NaiveDate::MAX);
+    for l in &dati.lavoratori {
+        let cf = l.codice_fiscale.to_ascii_uppercase();
+        let mut suoi: Vec<&RapportoLavoro> = rapporti
+            .iter()
+            .filter(|r| {
+                r.codice_fiscale.eq_ignore_ascii_case(&cf) && periodi_sovrapposti(r.assunto_dal, fine(r), dal, al)
+            })
+            .collect();
+        suoi.sort_by_key(|r| r.assunto_dal);
+        let at = |rule: &RuleInfo, elemento: &str, message: String, value: String| {
+            let mut f = rule.finding(message);
+            f.xpath = Some(format!(
+                "/RichiestaCIGO/Domanda[{}]/Lavoratori/Lavoratore[{}]/{elemento}",
+                d.progressivo, l.posizione
+            ));
+            f.line = Some(l.line);
+            f.column = Some(l.column);
+            f.value = Some(value);
+            f
+        };
+        let Some(primo) = suoi.first() else {
+            out.push(at(
+                &rules::ARC_LAVORATORE_NON_IN_FORZA,
+                "CodiceFiscale",
+                format!(
+                    "Il lavoratore {cf} non risulta alle dipendenze della matricola {matricola} in nessun giorno del periodo dal {} al {}: toglierlo dall'elenco o verificare il codice fiscale.",
+                    data(dal),
+                    data(al)
+                ),
+                cf.clone(),
+            ));
+            continue;
+        };
+        // Gaps: the relations (sorted) must cover [dal, al] without holes.
+        let mut coperto_fino = dal.pred_opt().unwrap_or(dal);
+        let mut buco = None;
+        for r in &suoi {
+            if r.assunto_dal > coperto_fino.succ_opt().unwrap_or(coperto_fino) {
+                buco = Some(coperto_fino.succ_opt().unwrap_or(coperto_fino));
+                break;
+            }
+            coperto_fino = coperto_fino.max(fine(r));
+        }
+        if buco.is_none() && coperto_fino < al {
+            buco = coperto_fino.succ_opt();
+        }
+        if let Some(giorno) = buco {
+            out.push(at(
+                &rules::ARC_LAVORATORE_PARZIALE,
+                "CodiceFiscale",
+                format!(
+                    "Il lavoratore {cf} non risulta alle dipendenze della matricola {matricola} per tutto il periodo (dal {} non risulta in forza): le ore dei giorni fuori dal rapporto di lavoro non sono integrabili.",
+                    data(giorno)
+                ),
+                cf.clone(),
+            ));
+        }
+        if let Some(dichiarata) = l.data_assunzione {
+            if !suoi.iter().any(|r| r.assunto_dal == dichiarata) {
+                out.push(at(
+                    &rules::ARC_DATA_ASSUNZIONE,
+                    "DataAssunzione",
+                    format!(
+                        "La data di assunzione indicata per il lavoratore {cf} ({}) non corrisponde a quella in archivio ({}): verificarla.",
+                        data(dichiarata),
+                        data(primo.assunto_dal)
+                    ),
+                    dichiarata.to_string(),
+                ));
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stato::EsitoDomanda;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -45,5 +508,225 @@ mod tests {
         assert!(periodi_sovrapposti(d("2026-01-05"), d("2026-01-11"), d("2026-01-11"), d("2026-01-18")));
         assert!(!periodi_sovrapposti(d("2026-01-05"), d("2026-01-11"), d("2026-01-12"), d("2026-01-18")));
         assert!(periodi_sovrapposti(d("2026-01-01"), d("2026-03-31"), d("2026-02-01"), d("2026-02-02")));
+    }
+
+    #[test]
+    fn windows_end_on_the_last_day_of_the_period() {
+        assert_eq!(inizio_finestra(d("2026-06-30"), 24), d("2024-07-01"));
+        assert_eq!(inizio_finestra(d("2026-06-30"), 60), d("2021-07-01"));
+        assert_eq!(giorni_in(d("2026-01-01"), d("2026-01-31"), d("2026-01-20"), d("2026-02-28")), 12);
+        assert_eq!(giorni_in(d("2026-01-01"), d("2026-01-31"), d("2026-02-01"), d("2026-02-28")), 0);
+    }
+
+    const M: &str = "1234567890";
+    const U: &str = "20100|MILANO|VIA ROMA 1";
+
+    fn domanda(progressivo: u32, dal: &str, al: &str, ore: i64, lavoratori: Vec<LavoratoreDomanda>) -> DomandaEsito {
+        DomandaEsito {
+            progressivo,
+            matricola: Some(M.into()),
+            codice_fiscale_azienda: None,
+            denominazione: None,
+            unita_produttiva: Some(U.into()),
+            periodo_dal: Some(d(dal)),
+            periodo_al: Some(d(al)),
+            esito: EsitoDomanda::Valida,
+            findings: vec![],
+            archivio: Some(DatiArchivio {
+                ore_cig: Ore::from_hours(ore),
+                evento_non_evitabile: false,
+                mesi_quinquennio: 24,
+                ore_lavorabili_settimanali: Ore::from_hours(10 * 40),
+                lavoratori,
+            }),
+        }
+    }
+
+    fn periodo(rif: &str, dal: &str, al: &str, ore: i64, eone: bool) -> PeriodoArchivio {
+        PeriodoArchivio {
+            matricola: M.into(),
+            unita_produttiva: U.into(),
+            riferimento: rif.into(),
+            dal: d(dal),
+            al: d(al),
+            ore: Ore::from_hours(ore),
+            evento_non_evitabile: eone,
+        }
+    }
+
+    fn esito(domande: Vec<DomandaEsito>) -> EsitoPrevalidazione {
+        EsitoPrevalidazione { file_finding: None, domande, rule_set: "t".into() }
+    }
+
+    fn codes(e: &EsitoPrevalidazione, i: usize) -> Vec<&str> {
+        e.domande[i]
+            .findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_archive_finds_nothing() {
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 100, vec![])]);
+        verifica(&mut e, &Archivio::default());
+        assert!(codes(&e, 0).is_empty());
+        assert_eq!(e.domande[0].esito, EsitoDomanda::Valida);
+    }
+
+    #[test]
+    fn overlap_with_a_protocollata_domanda_is_arc_001() {
+        let a = Archivio::new(vec![periodo("CIGO-2026-0000001", "2026-03-23", "2026-04-05", 50, false)], vec![]);
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 100, vec![])]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-001"]);
+        assert_eq!(e.domande[0].esito, EsitoDomanda::Scartata);
+        assert!(e.domande[0].findings[0]
+            .message
+            .contains("protocollata la domanda CIGO-2026-0000001"));
+        // Another unit of the same employer is another story.
+        let altra = Archivio::new(
+            vec![PeriodoArchivio {
+                unita_produttiva: "X".into(),
+                ..periodo("A1", "2026-03-23", "2026-04-05", 50, false)
+            }],
+            vec![],
+        );
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 100, vec![])]);
+        verifica(&mut e, &altra);
+        assert!(codes(&e, 0).is_empty());
+    }
+
+    #[test]
+    fn fifty_two_weeks_in_the_biennio() {
+        // 48 weeks already (2025-01-06 .. 2025-12-07), 4 more are fine, 5 are not.
+        let a = Archivio::new(vec![periodo("AUT-1", "2025-01-06", "2025-12-07", 0, false)], vec![]);
+        let mut ok = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 0, vec![])]);
+        verifica(&mut ok, &a);
+        assert!(codes(&ok, 0).is_empty(), "{:?}", ok.domande[0].findings);
+        let mut ko = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+        verifica(&mut ko, &a);
+        assert_eq!(codes(&ko, 0), ["ARC-002"]);
+        assert!(ko.domande[0].findings[0]
+            .message
+            .contains("ridurre il periodo ad al massimo 4 settimane"));
+        // Events that could not be avoided do not count, on either side.
+        let meteo = Archivio::new(vec![periodo("AUT-1", "2025-01-06", "2025-12-07", 0, true)], vec![]);
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+        verifica(&mut e, &meteo);
+        assert!(codes(&e, 0).is_empty());
+        let mut eone = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+        eone.domande[0]
+            .archivio
+            .as_mut()
+            .unwrap()
+            .evento_non_evitabile = true;
+        verifica(&mut eone, &a);
+        assert!(codes(&eone, 0).is_empty());
+    }
+
+    #[test]
+    fn earlier_domande_of_the_same_richiesta_count() {
+        let a = Archivio::new(vec![periodo("AUT-1", "2025-01-06", "2025-12-07", 0, false)], vec![]);
+        let mut e = esito(vec![
+            domanda(1, "2026-01-05", "2026-01-25", 0, vec![]),
+            domanda(2, "2026-03-02", "2026-03-15", 0, vec![]),
+        ]);
+        verifica(&mut e, &a);
+        assert!(codes(&e, 0).is_empty());
+        assert_eq!(codes(&e, 1), ["ARC-002"]);
+        assert!(e.domande[1].findings[0]
+            .message
+            .contains("domanda 1 di questa richiesta"));
+    }
+
+    #[test]
+    fn one_third_of_the_workable_hours() {
+        // 10 workers × 40 h × 104 weeks = 41 600 h; a third is 13 866.66 h.
+        let a = Archivio::new(vec![periodo("AUT-1", "2025-06-02", "2025-06-29", 13_000, false)], vec![]);
+        let mut ok = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 866, vec![])]);
+        verifica(&mut ok, &a);
+        assert!(codes(&ok, 0).is_empty());
+        let mut ko = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 867, vec![])]);
+        verifica(&mut ko, &a);
+        assert_eq!(codes(&ko, 0), ["ARC-003"]);
+        assert!(ko.domande[0].findings[0]
+            .message
+            .contains("il massimo richiedibile con questa domanda è 866.66 ore"));
+        // Half of an archive period outside the biennio counts half.
+        let a = Archivio::new(vec![periodo("AUT-2", "2024-03-18", "2024-03-31", 20_000, false)], vec![]);
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-24", 3_800, vec![])]);
+        verifica(&mut e, &a);
+        assert!(codes(&e, 0).is_empty(), "{:?}", e.domande[0].findings);
+    }
+
+    #[test]
+    fn twenty_four_months_in_the_quinquennio_thirty_in_construction() {
+        // Three long weather periods (outside the 52 weeks, inside the quinquennio): 699 days; with 42 more, over the 730 of 24 months.
+        let a = Archivio::new(
+            vec![
+                periodo("A1", "2022-01-01", "2022-08-31", 0, true),
+                periodo("A2", "2023-01-01", "2023-08-31", 0, true),
+                periodo("A3", "2024-01-01", "2024-07-31", 0, true),
+            ],
+            vec![],
+        );
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-04-12", 0, vec![])]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-004"]);
+        let mut edile = esito(vec![domanda(1, "2026-03-02", "2026-04-12", 0, vec![])]);
+        edile.domande[0].archivio.as_mut().unwrap().mesi_quinquennio = 30;
+        verifica(&mut edile, &a);
+        assert!(codes(&edile, 0).is_empty());
+    }
+
+    fn lav(cf: &str, assunto: Option<&str>) -> LavoratoreDomanda {
+        LavoratoreDomanda {
+            codice_fiscale: cf.into(),
+            data_assunzione: assunto.map(d),
+            posizione: 1,
+            line: 10,
+            column: 5,
+        }
+    }
+
+    fn rapporto(cf: &str, dal: &str, al: Option<&str>) -> RapportoLavoro {
+        RapportoLavoro { matricola: M.into(), codice_fiscale: cf.into(), assunto_dal: d(dal), cessato_al: al.map(d) }
+    }
+
+    #[test]
+    fn workers_against_the_employment_relations() {
+        let cf = "RSSMRA85T10A562S";
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 0, vec![lav(cf, Some("2020-01-01"))])]);
+        // No relations for the matricola: nothing is known, nothing is said.
+        verifica(&mut e, &Archivio::default());
+        assert!(codes(&e, 0).is_empty());
+
+        let a = Archivio::new(vec![], vec![rapporto("BNCLRA90A41F205X", "2019-01-01", None)]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-005"]);
+        let f = &e.domande[0].findings[0];
+        assert_eq!(f.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[1]/CodiceFiscale"));
+        assert_eq!((f.line, f.column), (Some(10), Some(5)));
+
+        let a = Archivio::new(vec![], vec![rapporto(cf, "2020-01-01", Some("2026-03-15"))]);
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 0, vec![lav(cf, Some("2020-01-01"))])]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-006"]);
+        assert_eq!(e.domande[0].esito, EsitoDomanda::ValidaConAvvisi);
+        assert!(e.domande[0].findings[0].message.contains("dal 16/03/2026"));
+
+        // Two relations back to back cover the period; the hiring date matches the first.
+        let a = Archivio::new(
+            vec![],
+            vec![rapporto(cf, "2020-01-01", Some("2026-03-10")), rapporto(cf, "2026-03-11", None)],
+        );
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 0, vec![lav(cf, Some("2020-01-01"))])]);
+        verifica(&mut e, &a);
+        assert!(codes(&e, 0).is_empty(), "{:?}", e.domande[0].findings);
+        let mut e =
+            esito(vec![domanda(1, "2026-03-02", "2026-03-29", 0, vec![lav(&cf.to_lowercase(), Some("2021-05-01"))])]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-007"]);
     }
 }

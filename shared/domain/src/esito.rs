@@ -1,5 +1,6 @@
 //! The outcome of prevalidating one richiesta, as the worker hands it to the store.
 
+use crate::archivio::DatiArchivio;
 use crate::finding::{Finding, Severity};
 use crate::stato::{EsitoDomanda, StatoRichiesta};
 use chrono::NaiveDate;
@@ -20,6 +21,10 @@ pub struct DomandaEsito {
     pub periodo_al: Option<NaiveDate>,
     pub esito: EsitoDomanda,
     pub findings: Vec<Finding>,
+    /// What the archive rules (layer 5) need from the file; `None` when the domanda could not be
+    /// read far enough. Not serialised: the API shows findings, not this.
+    #[serde(skip)]
+    pub archivio: Option<DatiArchivio>,
 }
 
 impl DomandaEsito {

@@ -233,7 +233,19 @@ rules! {
         "Troppe segnalazioni per la domanda: l'elenco è stato troncato", "Limiti di elaborazione del servizio";
 
     ARC_PERIODO_SOVRAPPOSTO = "ARC-001", Archivio, Errore,
-        "Per la stessa unità produttiva risulta già protocollata una domanda per un periodo sovrapposto", "D.Lgs. 148/2015 art. 15";
+        "Per la stessa unità produttiva risulta già protocollata (o autorizzata) una domanda per un periodo sovrapposto", "D.Lgs. 148/2015 art. 15";
+    ARC_52_SETTIMANE = "ARC-002", Archivio, Errore,
+        "Oltre 52 settimane di CIGO nel biennio mobile per l'unità produttiva (eventi oggettivamente non evitabili esclusi)", "D.Lgs. 148/2015 art. 12 c. 1 e 2";
+    ARC_UN_TERZO_ORE = "ARC-003", Archivio, Errore,
+        "Ore di CIGO nel biennio mobile oltre un terzo delle ore lavorabili dell'unità produttiva", "D.Lgs. 148/2015 art. 12 c. 5";
+    ARC_QUINQUENNIO = "ARC-004", Archivio, Errore,
+        "Oltre 24 mesi (30 per edilizia e lapidei) di integrazione salariale nel quinquennio mobile per l'unità produttiva", "D.Lgs. 148/2015 art. 4 c. 1 e 2";
+    ARC_LAVORATORE_NON_IN_FORZA = "ARC-005", Archivio, Errore,
+        "Lavoratore non alle dipendenze della matricola in alcun giorno del periodo (rapporti di lavoro in archivio)", "D.Lgs. 148/2015 art. 1 c. 1";
+    ARC_LAVORATORE_PARZIALE = "ARC-006", Archivio, Avviso,
+        "Lavoratore alle dipendenze della matricola solo per parte del periodo: le ore fuori dal rapporto non sono integrabili", "D.Lgs. 148/2015 art. 1 c. 1";
+    ARC_DATA_ASSUNZIONE = "ARC-007", Archivio, Avviso,
+        "Data di assunzione del lavoratore diversa da quella dei rapporti di lavoro in archivio", "D.Lgs. 148/2015 art. 1 c. 2";
     ARC_DELEGA_MANCANTE = "ARC-050", Archivio, Errore,
         "L'intermediario non ha una delega per la matricola dell'azienda (né è l'azienda stessa)", "L. 12/1979 art. 1; D.Lgs. 148/2015 art. 15 (domanda dell'impresa o di un suo intermediario delegato)";
 }

@@ -4,6 +4,7 @@
 //! Layers are ordered as in Peppol's phive: a domanda with structural errors is not checked further
 //! (it is already rejected; the user fixes the structure first).
 
+use crate::archivio::{DatiArchivio, LavoratoreDomanda};
 use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::{Finding, Severity};
 use crate::model::*;
@@ -16,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 mod quadri;
 
 /// Id and version of the rule set.
-pub const RULE_SET: &str = "cigo-regole/2";
+pub const RULE_SET: &str = "cigo-regole/3";
 
 /// Bounds that protect the service from hostile or broken files. Exceeding one is a file-level
 /// failure (FIL-009).
@@ -127,6 +128,7 @@ fn validate_domanda(tree: &Tree, pos: u32, limits: &Limits, overlap: &mut Overla
         check_overlap(&mut cx, d, &ids, overlap);
     }
     let summary = Summary::from_tree(tree);
+    let archivio = mapped.as_ref().map(|d| dati_archivio(tree, d, &ids));
     let esito = DomandaEsito::esito_from(&cx.findings);
     let mut findings = cx.findings;
     if findings.len() > limits.max_findings_per_domanda {
@@ -153,6 +155,47 @@ fn validate_domanda(tree: &Tree, pos: u32, limits: &Limits, overlap: &mut Overla
         periodo_al: summary.al,
         esito,
         findings,
+        archivio,
+    }
+}
+
+/// What the archive rules (layer 5, `archivio::verifica`) need from a domanda that could be read.
+fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
+    let listati = &d.lavoratori.lavoratori;
+    let media_contrattuale = if listati.is_empty() {
+        Ore::from_hours(40).0
+    } else {
+        listati
+            .iter()
+            .map(|l| l.ore_settimanali_contrattuali.0)
+            .sum::<i64>()
+            / listati.len() as i64
+    };
+    let attivita = d.azienda.attivita.as_deref().unwrap_or("").to_lowercase();
+    let edile = d.unita_produttiva.cantiere.is_some()
+        || ["edil", "lapid", "costruzion", "cava", "marm"]
+            .iter()
+            .any(|k| attivita.contains(k));
+    DatiArchivio {
+        ore_cig: d.periodo.totale_ore_cig,
+        evento_non_evitabile: d.periodo.causale.oggettivamente_non_evitabile(),
+        mesi_quinquennio: if edile { 30 } else { 24 },
+        ore_lavorabili_settimanali: Ore(i64::from(d.azienda.lavoratori_in_forza).saturating_mul(media_contrattuale)),
+        lavoratori: listati
+            .iter()
+            .zip(&ids.lavoratori)
+            .zip(1u32..)
+            .map(|((l, li), posizione)| {
+                let n = tree.node(li.cf);
+                LavoratoreDomanda {
+                    codice_fiscale: l.codice_fiscale.clone(),
+                    data_assunzione: l.data_assunzione,
+                    posizione,
+                    line: n.line,
+                    column: n.column,
+                }
+            })
+            .collect(),
     }
 }
 

@@ -10,7 +10,9 @@
 //! written compares equal to what is read back. PostgreSQL stores `TIMESTAMPTZ` (microseconds);
 //! SQLite stores TEXT in the fixed format of [`sqlite_ts`], which sorts chronologically as text.
 
-use crate::{DomandaRecord, OutboxMessage, Richiesta, StoreError, TokenRecord, Transizione};
+use crate::{
+    DomandaRecord, OutboxMessage, PeriodoArchivio, RapportoLavoro, Richiesta, StoreError, TokenRecord, Transizione,
+};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use cigo_domain::{EsitoDomanda, Finding, JobKind, Layer, Ruolo, Severity, StatoRichiesta};
 use std::str::FromStr;
@@ -437,5 +439,51 @@ mod tests {
         assert_eq!((p.page, p.page_size, p.limit, p.offset), (1, 1, 1, 0));
         let p = paging(3, 20);
         assert_eq!((p.limit, p.offset), (20, 40));
+    }
+}
+
+/// A row of `Store::archivio_periodi` (both backends: a domanda protocollata or an imported
+/// authorisation; hours and causale are unknown, so 0 and false, for domande saved before 0004).
+#[derive(sqlx::FromRow)]
+pub(crate) struct PeriodoRow {
+    matricola: String,
+    unita_produttiva: String,
+    protocollo: String,
+    periodo_dal: NaiveDate,
+    periodo_al: NaiveDate,
+    ore_cig_centesimi: Option<i64>,
+    evento_non_evitabile: Option<bool>,
+}
+
+impl PeriodoRow {
+    pub(crate) fn into_periodo(self) -> PeriodoArchivio {
+        PeriodoArchivio {
+            matricola: self.matricola,
+            unita_produttiva: self.unita_produttiva,
+            riferimento: self.protocollo,
+            dal: self.periodo_dal,
+            al: self.periodo_al,
+            ore: cigo_domain::model::Ore(self.ore_cig_centesimi.unwrap_or(0)),
+            evento_non_evitabile: self.evento_non_evitabile.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RapportoRow {
+    matricola: String,
+    codice_fiscale: String,
+    assunto_dal: NaiveDate,
+    cessato_al: Option<NaiveDate>,
+}
+
+impl RapportoRow {
+    pub(crate) fn into_rapporto(self) -> RapportoLavoro {
+        RapportoLavoro {
+            matricola: self.matricola,
+            codice_fiscale: self.codice_fiscale,
+            assunto_dal: self.assunto_dal,
+            cessato_al: self.cessato_al,
+        }
     }
 }

@@ -13,6 +13,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use cigo_domain::archivio::Archivio;
+pub use cigo_domain::archivio::{PeriodoArchivio, RapportoLavoro};
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
 use serde::Serialize;
 use std::sync::Arc;
@@ -365,6 +367,35 @@ pub trait Store: Send + Sync + 'static {
     /// For the SLA gauges: the oldest unfinished richiesta and, of the richieste received in the
     /// last `window`, how many have their esito and how many got it within `bound`.
     async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats>;
+
+    // --- Archive (issue 3, layer 5) -----------------------------------------------------------
+
+    /// The periods of CIG of these matricole that end on or after `dal`: the domande
+    /// protocollate and the imported authorisations, ordered by matricola and start.
+    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>>;
+
+    /// The imported employment relations of these matricole.
+    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>>;
+
+    /// Imports authorisations in one transaction; a row with the same (matricola, riferimento)
+    /// is replaced, so importing the same file twice changes nothing. Returns the rows written.
+    async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64>;
+
+    /// Imports employment relations in one transaction; a row with the same (matricola, codice
+    /// fiscale, assunto_dal) is replaced. Returns the rows written.
+    async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64>;
+}
+
+/// Loads what the archive holds for the domande of `esito` (two queries) and applies the archive
+/// rules (layer 5) to it: what the worker does after the pure prevalidation, and what
+/// `cigo validate --database-url` does.
+pub async fn verifica_archivio(store: &dyn Store, esito: &mut EsitoPrevalidazione) -> Result<()> {
+    let chiavi = Archivio::chiavi(esito);
+    let Some(dal) = chiavi.dal else { return Ok(()) };
+    let periodi = store.archivio_periodi(&chiavi.matricole, dal).await?;
+    let rapporti = store.archivio_rapporti(&chiavi.matricole).await?;
+    cigo_domain::archivio::verifica(esito, &Archivio::new(periodi, rapporti));
+    Ok(())
 }
 
 /// A delega: `intermediario` may file domande for the employer with this matricola.

@@ -6,19 +6,20 @@
 //! richiesta: one lock order, no deadlocks); the outbox relays lease rows with
 //! `FOR UPDATE SKIP LOCKED`. Timestamps come from the application clock (see `common`).
 
-use crate::common::AuditRow;
 use crate::common::{
     self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
     like_substring, now, paging, protocollo, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow, RichiestaRow,
     TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
 };
-use crate::{AuditEntry, Delega, NewAudit};
+use crate::common::{AuditRow, PeriodoRow, RapportoRow};
+use crate::{AuditEntry, Delega, NewAudit, PeriodoArchivio, RapportoLavoro};
 use crate::{CreateOutcome, ErroreElaborazione, SlaStats};
 use crate::{
     DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store, StoreError, Timestamp,
     TokenRecord, TransitionRequest, Transizione,
 };
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use cigo_domain::archivio::periodo_sovrapposto;
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -414,7 +415,8 @@ impl Store for PgStore {
         for chunk in esito.domande.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::<Postgres>::new(
                 "INSERT INTO domande (numero_richiesta, progressivo, matricola, codice_fiscale_azienda, \
-                 denominazione, unita_produttiva, periodo_dal, periodo_al, esito) ",
+                 denominazione, unita_produttiva, periodo_dal, periodo_al, esito, ore_cig_centesimi, \
+                 evento_non_evitabile) ",
             );
             qb.push_values(chunk, |mut b, d| {
                 b.push_bind(numero)
@@ -425,7 +427,9 @@ impl Store for PgStore {
                     .push_bind(d.unita_produttiva.as_deref())
                     .push_bind(d.periodo_dal)
                     .push_bind(d.periodo_al)
-                    .push_bind(d.esito.as_str());
+                    .push_bind(d.esito.as_str())
+                    .push_bind(d.archivio.as_ref().map(|a| a.ore_cig.0))
+                    .push_bind(d.archivio.as_ref().map(|a| a.evento_non_evitabile));
             });
             qb.build().persistent(false).execute(&mut *tx).await?;
         }
@@ -875,6 +879,114 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>> {
+        if matricole.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<PeriodoRow> = sqlx::query_as(
+            "SELECT matricola, unita_produttiva, protocollo, periodo_dal, periodo_al, ore_cig_centesimi, \
+                    evento_non_evitabile \
+             FROM domande WHERE esito = 'PROTOCOLLATA' AND protocollo IS NOT NULL \
+              AND unita_produttiva IS NOT NULL AND periodo_dal IS NOT NULL AND periodo_al >= $2 \
+              AND matricola = ANY($1) \
+             UNION ALL \
+             SELECT matricola, unita_produttiva, riferimento, periodo_dal, periodo_al, ore_centesimi, \
+                    evento_non_evitabile \
+             FROM archivio_autorizzazioni WHERE periodo_al >= $2 AND matricola = ANY($1) \
+             ORDER BY 1, 4, 3",
+        )
+        .bind(matricole)
+        .bind(dal)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(PeriodoRow::into_periodo).collect())
+    }
+
+    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>> {
+        if matricole.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<RapportoRow> = sqlx::query_as(
+            "SELECT matricola, codice_fiscale, assunto_dal, cessato_al FROM archivio_rapporti \
+             WHERE matricola = ANY($1) ORDER BY matricola, codice_fiscale, assunto_dal",
+        )
+        .bind(matricole)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(RapportoRow::into_rapporto).collect())
+    }
+
+    async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {
+        let now = now();
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for chunk in rows.chunks(1000) {
+            let col = |f: fn(&PeriodoArchivio) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+            written += sqlx::query(
+                "INSERT INTO archivio_autorizzazioni (matricola, riferimento, unita_produttiva, periodo_dal, \
+                 periodo_al, ore_centesimi, evento_non_evitabile, importata_il) \
+                 SELECT * , $8::timestamptz FROM UNNEST($1::text[], $2::text[], $3::text[], $4::date[], $5::date[], \
+                 $6::bigint[], $7::bool[]) \
+                 ON CONFLICT (matricola, riferimento) DO UPDATE SET unita_produttiva = excluded.unita_produttiva, \
+                 periodo_dal = excluded.periodo_dal, periodo_al = excluded.periodo_al, \
+                 ore_centesimi = excluded.ore_centesimi, evento_non_evitabile = excluded.evento_non_evitabile, \
+                 importata_il = excluded.importata_il",
+            )
+            .bind(col(|p| p.matricola.clone()))
+            .bind(col(|p| p.riferimento.clone()))
+            .bind(col(|p| p.unita_produttiva.clone()))
+            .bind(chunk.iter().map(|p| p.dal).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.al).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.ore.0).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|p| p.evento_non_evitabile)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64> {
+        let now = now();
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for chunk in rows.chunks(1000) {
+            written += sqlx::query(
+                "INSERT INTO archivio_rapporti (matricola, codice_fiscale, assunto_dal, cessato_al, importato_il) \
+                 SELECT *, $5::timestamptz FROM UNNEST($1::text[], $2::text[], $3::date[], $4::date[]) \
+                 ON CONFLICT (matricola, codice_fiscale, assunto_dal) \
+                 DO UPDATE SET cessato_al = excluded.cessato_al, importato_il = excluded.importato_il",
+            )
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.matricola.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.codice_fiscale.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|r| r.assunto_dal).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.cessato_al).collect::<Vec<_>>())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 
     async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats> {

@@ -10,19 +10,20 @@
 //!
 //! Timestamps are TEXT in the fixed format of `common::sqlite_ts`, from the application clock.
 
-use crate::common::AuditRow;
 use crate::common::{
     self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
     like_substring, now, paging, protocollo, sqlite_ts, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow,
     RichiestaRow, TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
 };
-use crate::{AuditEntry, Delega, NewAudit};
+use crate::common::{AuditRow, PeriodoRow, RapportoRow};
+use crate::{AuditEntry, Delega, NewAudit, PeriodoArchivio, RapportoLavoro};
 use crate::{CreateOutcome, ErroreElaborazione, SlaStats};
 use crate::{
     DomandaRecord, NewRichiesta, OutboxMessage, Page, Result, Richiesta, RichiestaFilter, Store, StoreError, Timestamp,
     TokenRecord, TransitionRequest, Transizione,
 };
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use cigo_domain::archivio::periodo_sovrapposto;
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -448,7 +449,8 @@ impl Store for SqliteStore {
         for chunk in esito.domande.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO domande (numero_richiesta, progressivo, matricola, codice_fiscale_azienda, \
-                 denominazione, unita_produttiva, periodo_dal, periodo_al, esito) ",
+                 denominazione, unita_produttiva, periodo_dal, periodo_al, esito, ore_cig_centesimi, \
+                 evento_non_evitabile) ",
             );
             qb.push_values(chunk, |mut b, d| {
                 b.push_bind(numero)
@@ -459,7 +461,9 @@ impl Store for SqliteStore {
                     .push_bind(d.unita_produttiva.as_deref())
                     .push_bind(d.periodo_dal)
                     .push_bind(d.periodo_al)
-                    .push_bind(d.esito.as_str());
+                    .push_bind(d.esito.as_str())
+                    .push_bind(d.archivio.as_ref().map(|a| a.ore_cig.0))
+                    .push_bind(d.archivio.as_ref().map(|a| a.evento_non_evitabile));
             });
             qb.build().persistent(false).execute(&mut *tx).await?;
         }
@@ -913,6 +917,100 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>> {
+        if matricole.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(matricole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows: Vec<PeriodoRow> = sqlx::query_as(
+            "SELECT matricola, unita_produttiva, protocollo, periodo_dal, periodo_al, ore_cig_centesimi, \
+                    evento_non_evitabile \
+             FROM domande WHERE esito = 'PROTOCOLLATA' AND protocollo IS NOT NULL \
+              AND unita_produttiva IS NOT NULL AND periodo_dal IS NOT NULL AND periodo_al >= ?2 \
+              AND matricola IN (SELECT value FROM json_each(?1)) \
+             UNION ALL \
+             SELECT matricola, unita_produttiva, riferimento, periodo_dal, periodo_al, ore_centesimi, \
+                    evento_non_evitabile \
+             FROM archivio_autorizzazioni WHERE periodo_al >= ?2 \
+              AND matricola IN (SELECT value FROM json_each(?1)) \
+             ORDER BY 1, 4, 3",
+        )
+        .bind(list)
+        .bind(dal)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(PeriodoRow::into_periodo).collect())
+    }
+
+    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>> {
+        if matricole.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(matricole).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows: Vec<RapportoRow> = sqlx::query_as(
+            "SELECT matricola, codice_fiscale, assunto_dal, cessato_al FROM archivio_rapporti \
+             WHERE matricola IN (SELECT value FROM json_each(?1)) ORDER BY matricola, codice_fiscale, assunto_dal",
+        )
+        .bind(list)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(RapportoRow::into_rapporto).collect())
+    }
+
+    async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {
+        let now = sqlite_ts(now());
+        let mut tx = self.begin_write().await?;
+        let mut written = 0;
+        for p in rows {
+            written += sqlx::query(
+                "INSERT INTO archivio_autorizzazioni (matricola, riferimento, unita_produttiva, periodo_dal, \
+                 periodo_al, ore_centesimi, evento_non_evitabile, importata_il) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (matricola, riferimento) DO UPDATE SET unita_produttiva = excluded.unita_produttiva, \
+                 periodo_dal = excluded.periodo_dal, periodo_al = excluded.periodo_al, \
+                 ore_centesimi = excluded.ore_centesimi, evento_non_evitabile = excluded.evento_non_evitabile, \
+                 importata_il = excluded.importata_il",
+            )
+            .bind(&p.matricola)
+            .bind(&p.riferimento)
+            .bind(&p.unita_produttiva)
+            .bind(p.dal)
+            .bind(p.al)
+            .bind(p.ore.0)
+            .bind(p.evento_non_evitabile)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64> {
+        let now = sqlite_ts(now());
+        let mut tx = self.begin_write().await?;
+        let mut written = 0;
+        for r in rows {
+            written += sqlx::query(
+                "INSERT INTO archivio_rapporti (matricola, codice_fiscale, assunto_dal, cessato_al, importato_il) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (matricola, codice_fiscale, assunto_dal) \
+                 DO UPDATE SET cessato_al = excluded.cessato_al, importato_il = excluded.importato_il",
+            )
+            .bind(&r.matricola)
+            .bind(&r.codice_fiscale)
+            .bind(r.assunto_dal)
+            .bind(r.cessato_al)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 
     async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats> {

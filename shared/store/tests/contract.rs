@@ -133,6 +133,8 @@ macro_rules! contract_tests {
                 release_outbox_returns_rows_at_once,
                 errore_elaborazione_and_replay,
                 sla_stats_counts,
+                // Archive (issue 3, layer 5)
+                archivio_import_and_periodi,
             );
         }
     };
@@ -192,6 +194,7 @@ fn domanda(
         periodo_al: Some(d(al)),
         esito: DomandaEsito::esito_from(&findings),
         findings,
+        archivio: None,
     }
 }
 
@@ -1773,4 +1776,111 @@ async fn sla_stats_counts(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(strict.finished, 2);
     assert!(strict.finished_within < 2);
+}
+
+async fn archivio_import_and_periodi(store: Arc<dyn Store>) {
+    use cigo_domain::archivio::{DatiArchivio, PeriodoArchivio, RapportoLavoro};
+    use cigo_domain::model::Ore;
+    let m = |s: &str| vec![s.to_string()];
+    assert!(store
+        .archivio_periodi(&[], d("2020-01-01"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.archivio_rapporti(&[]).await.unwrap().is_empty());
+
+    // Imported authorisations: upsert by (matricola, riferimento).
+    let aut = |rif: &str, dal: &str, al: &str, ore: i64| PeriodoArchivio {
+        matricola: "7000000001".into(),
+        unita_produttiva: "UP-1".into(),
+        riferimento: rif.into(),
+        dal: d(dal),
+        al: d(al),
+        ore: Ore::from_hours(ore),
+        evento_non_evitabile: false,
+    };
+    let rows = vec![aut("AUT-1", "2025-01-06", "2025-02-02", 400), aut("AUT-0", "2019-01-07", "2019-02-03", 10)];
+    assert_eq!(store.import_autorizzazioni(&rows).await.unwrap(), 2);
+    let mut again = rows.clone();
+    again[0].ore = Ore::from_hours(500);
+    again[0].evento_non_evitabile = true;
+    store.import_autorizzazioni(&again).await.unwrap();
+
+    // A protocollata domanda counts too, with its hours and causale.
+    let mut dom = domanda(1, Some("7000000001"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]);
+    dom.archivio = Some(DatiArchivio { ore_cig: Ore(12_345), evento_non_evitabile: false, ..DatiArchivio::default() });
+    let other = domanda(2, Some("7000000002"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]);
+    let r = in_invio(&store, &esito(vec![dom, other])).await;
+    store
+        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .await
+        .unwrap();
+
+    let periodi = store
+        .archivio_periodi(&m("7000000001"), d("2020-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(periodi.len(), 2, "{periodi:?}");
+    assert_eq!(
+        periodi[0],
+        PeriodoArchivio { ore: Ore::from_hours(500), evento_non_evitabile: true, ..rows[0].clone() }
+    );
+    assert_eq!(periodi[1].riferimento, "CIGO-2026-0000001");
+    assert_eq!((periodi[1].dal, periodi[1].al, periodi[1].ore), (d("2026-01-05"), d("2026-01-11"), Ore(12_345)));
+    // The window bound and the matricola filter.
+    assert_eq!(
+        store
+            .archivio_periodi(&m("7000000001"), d("2026-01-01"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .archivio_periodi(&m("7000000001"), d("2018-01-01"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .archivio_periodi(&m("7000000009"), d("2018-01-01"))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let rap = |cf: &str, dal: &str, al: Option<&str>| RapportoLavoro {
+        matricola: "7000000001".into(),
+        codice_fiscale: cf.into(),
+        assunto_dal: d(dal),
+        cessato_al: al.map(d),
+    };
+    let rapporti =
+        vec![rap("RSSMRA85T10A562S", "2020-01-01", None), rap("BNCLRA90A41F205X", "2021-03-01", Some("2025-12-31"))];
+    assert_eq!(store.import_rapporti(&rapporti).await.unwrap(), 2);
+    store
+        .import_rapporti(&[rap("RSSMRA85T10A562S", "2020-01-01", Some("2026-06-30"))])
+        .await
+        .unwrap();
+    let got = store.archivio_rapporti(&m("7000000001")).await.unwrap();
+    assert_eq!(got, vec![rapporti[1].clone(), rap("RSSMRA85T10A562S", "2020-01-01", Some("2026-06-30"))]);
+
+    // verifica_archivio: loads and applies (ARC-001 against the protocollata domanda).
+    let mut nuova = domanda(1, Some("7000000001"), Some("UP-1"), "2026-01-10", "2026-01-20", vec![]);
+    nuova.archivio = Some(DatiArchivio { mesi_quinquennio: 24, ..DatiArchivio::default() });
+    let mut e = esito(vec![nuova]);
+    cigo_store::verifica_archivio(store.as_ref(), &mut e)
+        .await
+        .unwrap();
+    let codes: Vec<&str> = e.domande[0]
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(codes, [ARC_PERIODO_SOVRAPPOSTO]);
+    assert_eq!(e.domande[0].esito, EsitoDomanda::Scartata);
 }

@@ -1,0 +1,145 @@
+//! Layer 5 end to end: `cigo archivio import` seeds the archive from CSV, the worker checks an
+//! upload against it, and `cigo validate --database-url` gives the server's verdict offline.
+//! Embedded (SQLite) and PostgreSQL + RabbitMQ with separate processes.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::*;
+
+/// Two domande: 1 (matricola 5012345678, MANCANZA_LAVORO, 2 weeks from 2026-02-02) and
+/// 2 (matricola 7098765432, EVENTI_METEO, workers CLMNDR95H02A794Y and GRCPLA69M30L219K).
+const ESEMPIO: &str = include_str!("../docs/examples/valid.xml");
+
+const AUTORIZZAZIONI: &str = "\
+matricola;riferimento;cap;comune;indirizzo;periodo_dal;periodo_al;ore_autorizzate;evento_non_evitabile
+# 51 weeks for the unit of domanda 1: with its 2, over the 52 of the biennio mobile.
+5012345678;INPS-2025-0001;20099;Sesto San Giovanni;Via Enrico Fermi 7;03/02/2025;25/01/2026;1200,5;no
+# 51 weeks of weather for the unit of domanda 2: events that could not be avoided do not count.
+7098765432;INPS-2025-0002;10121;Torino;Corso Giulio Cesare 45;2025-01-06;2025-12-28;100;si
+";
+
+const RAPPORTI: &str = "\
+matricola,codice_fiscale,data_assunzione,data_cessazione
+7098765432,CLMNDR95H02A794Y,2019-09-01,
+";
+
+fn codes(d: &Value) -> Vec<String> {
+    let mut c: Vec<String> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+async fn scenario(dep: &Deployment, api: &Api, database_url: &str) {
+    let token = dep.token(CF_A);
+    let aut = dep.dir.join("autorizzazioni.csv");
+    let rap = dep.dir.join("rapporti.csv");
+    std::fs::write(&aut, AUTORIZZAZIONI).unwrap();
+    std::fs::write(&rap, RAPPORTI).unwrap();
+    let file = dep.dir.join("esempio.xml");
+    std::fs::write(&file, ESEMPIO).unwrap();
+    let args = ["archivio", "import", "--autorizzazioni", aut.to_str().unwrap(), "--rapporti", rap.to_str().unwrap()];
+    dep.run(&args);
+    dep.run(&args); // importing the same files again changes nothing
+
+    // A bad file imports nothing and says where.
+    let bad = dep.dir.join("bad.csv");
+    std::fs::write(&bad, "matricola,codice_fiscale,data_assunzione,data_cessazione\n7098765432,GRCPLA69M30L219K,2019-09-01,\n123,X,2019-01-01,\n").unwrap();
+    let (code, _, err) = dep.run_status(&["archivio", "import", "--rapporti", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("record 2") && err.contains("nothing imported"), "{err}");
+
+    let numero = api
+        .upload_ok(&token, ESEMPIO.as_bytes().to_vec(), true)
+        .await;
+    let done = api
+        .wait_for_state(&token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+        .await;
+    assert_eq!(done["stato"], "SCARTATA", "{done}");
+    let domande = api.all_domande(&token, numero, None).await;
+    assert_eq!(domande.len(), 2);
+
+    // Domanda 1: the 52 weeks, naming the authorisation and what is left.
+    let c1 = codes(&domande[0]);
+    assert!(c1.contains(&"ARC-002".to_string()) && !c1.contains(&"ARC-001".to_string()), "{c1:?}");
+    let f = domande[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "ARC-002")
+        .unwrap();
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("INPS-2025-0001") && msg.contains("51 settimane") && msg.contains("al massimo 1 settimana."),
+        "{msg}"
+    );
+    assert_eq!(f["severity"], "ERRORE");
+    assert_eq!(f["xpath"], "/RichiestaCIGO/Domanda[1]/QuadroC/NumeroSettimane");
+
+    // Domanda 2: weather is outside the 52 weeks; one worker is not employed by the matricola.
+    let c2 = codes(&domande[1]);
+    assert!(!c2.contains(&"ARC-002".to_string()), "{c2:?}");
+    let f = domande[1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "ARC-005")
+        .unwrap_or_else(|| panic!("no ARC-005 in {c2:?}"));
+    assert_eq!(f["value"], "GRCPLA69M30L219K");
+    assert_eq!(f["xpath"], "/RichiestaCIGO/Domanda[2]/Lavoratori/Lavoratore[2]/CodiceFiscale");
+    let line = ESEMPIO
+        .lines()
+        .position(|l| l.contains("<CodiceFiscale>GRCPLA69M30L219K"))
+        .unwrap()
+        + 1;
+    assert_eq!(f["line"], line as u64);
+    assert_eq!(domande[1]["esito"], "SCARTATA");
+
+    // Offline, with the same database: the server's verdict, domanda by domanda.
+    let (code, out, err) =
+        dep.run_status(&["validate", "--database-url", database_url, "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let offline: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(offline["archivio"], true);
+    let by_domanda = |list: &[Value]| -> BTreeMap<u64, (String, Vec<String>)> {
+        list.iter()
+            .map(|d| (d["progressivo"].as_u64().unwrap(), (d["esito"].as_str().unwrap().to_string(), codes(d))))
+            .collect()
+    };
+    assert_eq!(by_domanda(offline["domande"].as_array().unwrap()), by_domanda(&domande));
+
+    // Without a database (none configured at all): layers 1-4 only, and it says so.
+    let (code, out, _) = Deployment::embedded(&dep.dir).run_status(&["validate", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("senza archivio"), "{out}");
+}
+
+#[tokio::test]
+async fn the_archive_rules_on_the_embedded_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let url = format!("sqlite://{}", dir.path().join("data").join("cigo.db").display());
+    scenario(&dep, &api, &url).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn the_archive_rules_on_postgres_and_rabbitmq() {
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers.deployment(dir.path());
+    dep.run(&["migrate"]);
+    let (_api, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;
+    let _w = dep.spawn("worker", &["worker"]);
+    let _s = dep.spawn("sender", &["sender"]);
+    scenario(&dep, &api, &servers.database_url()).await;
+    servers.cleanup().await;
+}

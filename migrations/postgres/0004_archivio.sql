@@ -2,8 +2,11 @@
 -- as migrations/sqlite/0004_archivio.sql.
 
 -- A protocollata domanda counts for the limits of the later ones: its hours and whether its
--- causale is an evento oggettivamente non evitabile (NULL for domande saved before this).
+-- causale is an evento oggettivamente non evitabile (NULL for domande saved before this). The
+-- sender re-checks the limits with them and with the unit's workable hours and months allowed.
 ALTER TABLE domande ADD COLUMN ore_cig_centesimi BIGINT;
+ALTER TABLE domande ADD COLUMN ore_lavorabili_centesimi BIGINT;
+ALTER TABLE domande ADD COLUMN mesi_quinquennio INTEGER;
 ALTER TABLE domande ADD COLUMN evento_non_evitabile BOOLEAN;
 
 -- Authorisations imported from earlier records (`cigo archivio import --autorizzazioni`).

@@ -2,8 +2,11 @@
 -- migrations/postgres/0004_archivio.sql; dates are TEXT YYYY-MM-DD, timestamps TEXT as in 0001.
 
 -- A protocollata domanda counts for the limits of the later ones: its hours and whether its
--- causale is an evento oggettivamente non evitabile (NULL for domande saved before this).
+-- causale is an evento oggettivamente non evitabile (NULL for domande saved before this). The
+-- sender re-checks the limits with them and with the unit's workable hours and months allowed.
 ALTER TABLE domande ADD COLUMN ore_cig_centesimi INTEGER;
+ALTER TABLE domande ADD COLUMN ore_lavorabili_centesimi INTEGER;
+ALTER TABLE domande ADD COLUMN mesi_quinquennio INTEGER;
 ALTER TABLE domande ADD COLUMN evento_non_evitabile INTEGER;
 
 -- Authorisations imported from earlier records (`cigo archivio import --autorizzazioni`).

@@ -33,7 +33,7 @@ pub const SETTIMANE_IN_BIENNIO: i64 = 104;
 /// What the archive rules need to know about one domanda, read from the file at prevalidation.
 /// Not part of the API's view of an esito (the store keeps `ore_cig` and `evento_non_evitabile`
 /// on the domanda, so that it counts for later domande once protocollata).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatiArchivio {
     /// Quadro C, TotaleOreCIG.
     pub ore_cig: Ore,
@@ -46,6 +46,19 @@ pub struct DatiArchivio {
     /// contractual weekly hours of the listed workers (40 when none is listed).
     pub ore_lavorabili_settimanali: Ore,
     pub lavoratori: Vec<LavoratoreDomanda>,
+}
+
+impl Default for DatiArchivio {
+    /// No hours, not an evento non evitabile, 24 months, workable hours unknown (ARC-003 skipped).
+    fn default() -> Self {
+        DatiArchivio {
+            ore_cig: Ore(0),
+            evento_non_evitabile: false,
+            mesi_quinquennio: 24,
+            ore_lavorabili_settimanali: Ore(0),
+            lavoratori: Vec::new(),
+        }
+    }
 }
 
 /// A worker of the domanda, with where it is in the file.
@@ -116,16 +129,19 @@ impl Archivio {
 
     /// The matricole and the earliest day the archive rules can look at for `esito`.
     pub fn chiavi(esito: &EsitoPrevalidazione) -> ChiaviArchivio {
-        let mut matricole: Vec<String> = esito
-            .domande
+        Archivio::chiavi_domande(&esito.domande)
+    }
+
+    /// [`Archivio::chiavi`] of a list of domande.
+    pub fn chiavi_domande(domande: &[DomandaEsito]) -> ChiaviArchivio {
+        let mut matricole: Vec<String> = domande
             .iter()
             .filter(|d| d.archivio.is_some())
             .filter_map(|d| d.matricola.clone())
             .collect();
         matricole.sort();
         matricole.dedup();
-        let dal = esito
-            .domande
+        let dal = domande
             .iter()
             .filter(|d| d.archivio.is_some())
             .filter_map(|d| Some(d.periodo_dal?.min(inizio_finestra(d.periodo_al?, 60))))
@@ -173,16 +189,24 @@ fn finding(rule: &RuleInfo, d: &DomandaEsito, elemento: &str, message: String, v
     f
 }
 
-/// The finding for [`ARC_PERIODO_SOVRAPPOSTO`] given at sending time (the store re-checks the
-/// overlap under its lock); `protocollo` is the protocol number of the domanda already there.
-pub fn periodo_sovrapposto(protocollo: &str, dal: NaiveDate, al: NaiveDate) -> Finding {
-    let mut f = rules::ARC_PERIODO_SOVRAPPOSTO.finding(format!(
-        "Per la stessa unità produttiva risulta già protocollata la domanda {protocollo} per il periodo dal {} al {}, che si sovrappone a questo: presentare una domanda per un periodo diverso.",
-        data(dal),
-        data(al)
-    ));
-    f.value = Some(protocollo.to_string());
-    f
+/// The archive rules again at sending, under the store's protocol lock (so that two senders
+/// cannot both pass a limit): `domande` are the domande of the richiesta still to be sent, in file
+/// order, as the store keeps them (keys, hours, causale, workable hours, months; no workers: the
+/// file is not re-read, so ARC-005..007 stay as prevalidation found them), `periodi` what the
+/// archive holds now. Returns, for each domanda the rules now reject, its new findings.
+pub fn rivalida_invio(domande: Vec<DomandaEsito>, periodi: Vec<PeriodoArchivio>) -> Vec<(u32, Vec<Finding>)> {
+    let mut esito = EsitoPrevalidazione { file_finding: None, domande, rule_set: String::new() };
+    for d in &mut esito.domande {
+        d.findings.clear();
+        d.esito = crate::stato::EsitoDomanda::Valida;
+    }
+    verifica(&mut esito, &Archivio::new(periodi, Vec::new()));
+    esito
+        .domande
+        .into_iter()
+        .filter(|d| !d.esito.is_sendable())
+        .map(|d| (d.progressivo, d.findings))
+        .collect()
 }
 
 /// Applies the archive rules to every domanda of `esito` that carries its [`DatiArchivio`], adds
@@ -692,6 +716,23 @@ mod tests {
 
     fn rapporto(cf: &str, dal: &str, al: Option<&str>) -> RapportoLavoro {
         RapportoLavoro { matricola: M.into(), codice_fiscale: cf.into(), assunto_dal: d(dal), cessato_al: al.map(d) }
+    }
+
+    #[test]
+    fn at_sending_the_limits_are_checked_again_and_earlier_domande_count() {
+        let periodi = vec![periodo("CIGO-2026-0000001", "2025-01-06", "2025-12-07", 0, false)];
+        let mut a = domanda(1, "2026-01-05", "2026-01-18", 0, vec![]);
+        a.findings
+            .push(rules::COE_TERMINE.finding("a warning of prevalidation, not repeated"));
+        let b = domanda(2, "2026-03-02", "2026-03-22", 0, vec![]);
+        let c = domanda(3, "2025-03-03", "2025-03-09", 0, vec![]);
+        let rejected = rivalida_invio(vec![a, b, c], periodi);
+        let codes: Vec<(u32, Vec<&str>)> = rejected
+            .iter()
+            .map(|(p, f)| (*p, f.iter().map(|f| f.code.as_str()).collect()))
+            .collect();
+        // 1 fits (48 + 2 weeks) and counts for 2 (48 + 2 + 3 > 52); 3 overlaps the protocollata one.
+        assert_eq!(codes, [(2, vec!["ARC-002"]), (3, vec!["ARC-001"])]);
     }
 
     #[test]

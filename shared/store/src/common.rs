@@ -14,7 +14,9 @@ use crate::{
     DomandaRecord, OutboxMessage, PeriodoArchivio, RapportoLavoro, Richiesta, StoreError, TokenRecord, Transizione,
 };
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use cigo_domain::{EsitoDomanda, Finding, JobKind, Layer, Ruolo, Severity, StatoRichiesta};
+use cigo_domain::archivio::DatiArchivio;
+use cigo_domain::model::Ore;
+use cigo_domain::{DomandaEsito, EsitoDomanda, Finding, JobKind, Layer, Ruolo, Severity, StatoRichiesta};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -394,13 +396,61 @@ impl TryFrom<OutboxRow> for OutboxMessage {
     }
 }
 
-/// An overlap found in the archive for a domanda being sent.
+/// A domanda still to be sent, as `complete_invio` re-checks it against the archive (the keys
+/// and what `save_esito` kept of `DatiArchivio`; NULL for domande saved before migration 0004).
 #[derive(sqlx::FromRow)]
-pub(crate) struct OverlapRow {
-    pub progressivo: i64,
-    pub protocollo: String,
-    pub periodo_dal: NaiveDate,
-    pub periodo_al: NaiveDate,
+pub(crate) struct InvioRow {
+    progressivo: i64,
+    matricola: Option<String>,
+    unita_produttiva: Option<String>,
+    periodo_dal: Option<NaiveDate>,
+    periodo_al: Option<NaiveDate>,
+    ore_cig_centesimi: Option<i64>,
+    evento_non_evitabile: Option<bool>,
+    ore_lavorabili_centesimi: Option<i64>,
+    mesi_quinquennio: Option<i32>,
+}
+
+/// The columns of [`InvioRow`], for `SELECT … FROM domande`.
+pub(crate) const INVIO_COLS: &str = "progressivo, matricola, unita_produttiva, periodo_dal, periodo_al, \
+     ore_cig_centesimi, evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio";
+
+/// The findings of the re-validation at sending as rows for `insert_findings`: phase INVIO,
+/// numbered per domanda.
+pub(crate) fn findings_invio<'a>(found: &[(i64, &'a Finding)]) -> Vec<(i64, &'static str, i32, &'a Finding)> {
+    let mut seq = 0;
+    let mut last = None;
+    found
+        .iter()
+        .map(|&(p, f)| {
+            seq = if last == Some(p) { seq + 1 } else { 0 };
+            last = Some(p);
+            (p, FASE_INVIO, seq, f)
+        })
+        .collect()
+}
+
+impl InvioRow {
+    pub(crate) fn into_domanda(self) -> DomandaEsito {
+        DomandaEsito {
+            progressivo: u32::try_from(self.progressivo).unwrap_or(u32::MAX),
+            matricola: self.matricola,
+            codice_fiscale_azienda: None,
+            denominazione: None,
+            unita_produttiva: self.unita_produttiva,
+            periodo_dal: self.periodo_dal,
+            periodo_al: self.periodo_al,
+            esito: EsitoDomanda::Valida,
+            findings: Vec::new(),
+            archivio: Some(DatiArchivio {
+                ore_cig: Ore(self.ore_cig_centesimi.unwrap_or(0)),
+                evento_non_evitabile: self.evento_non_evitabile.unwrap_or(false),
+                mesi_quinquennio: self.mesi_quinquennio.map_or(24, |m| m.max(0) as u32),
+                ore_lavorabili_settimanali: Ore(self.ore_lavorabili_centesimi.unwrap_or(0)),
+                lavoratori: Vec::new(),
+            }),
+        }
+    }
 }
 
 /// Converts rows, stopping at the first that does not decode.
@@ -463,7 +513,7 @@ impl PeriodoRow {
             riferimento: self.protocollo,
             dal: self.periodo_dal,
             al: self.periodo_al,
-            ore: cigo_domain::model::Ore(self.ore_cig_centesimi.unwrap_or(0)),
+            ore: Ore(self.ore_cig_centesimi.unwrap_or(0)),
             evento_non_evitabile: self.evento_non_evitabile.unwrap_or(false),
         }
     }

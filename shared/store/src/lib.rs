@@ -274,10 +274,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// In one transaction, for a richiesta in `IN_INVIO` (else `StateConflict`), serialised
     /// against every other sending (the protocol counter row is locked first): each domanda that
-    /// is `VALIDA` or `VALIDA_CON_AVVISI`, in progressivo order, is re-validated against the
-    /// archive: if a domanda `PROTOCOLLATA` of another richiesta has the same matricola and
-    /// unità produttiva and an overlapping period it becomes `SCARTATA_IN_INVIO` with the
-    /// finding `cigo_domain::archivio::periodo_sovrapposto`; otherwise it gets the next protocol
+    /// is `VALIDA` or `VALIDA_CON_AVVISI`, in progressivo order, is re-validated against what the
+    /// archive holds now (`cigo_domain::archivio::rivalida_invio`: overlaps and the limits of
+    /// the biennio and quinquennio, ARC-001..004): if rejected it becomes `SCARTATA_IN_INVIO`
+    /// with those findings (phase INVIO); otherwise it gets the next protocol
     /// number of the year of `at` (`CIGO-YYYY-NNNNNNN`, unique and increasing) and becomes
     /// `PROTOCOLLATA` with `data_protocollo = at`. The richiesta becomes `CONSEGNATA` (at least
     /// one protocollata) or `SCARTATA_IN_INVIO`, with `data_consegna = at`, its counters and the

@@ -7,9 +7,9 @@
 //! `FOR UPDATE SKIP LOCKED`. Timestamps come from the application clock (see `common`).
 
 use crate::common::{
-    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, i64_of, job_of_stale,
-    like_substring, now, paging, protocollo, trunc, DomandaRow, FindingRow, OutboxRow, OverlapRow, RichiestaRow,
-    TokenRow, TransizioneRow, FASE_INVIO, FASE_PREVALIDAZIONE, INSERT_CHUNK,
+    self, attach_findings, convert, date_column_of, day_after, day_start, db_err, finding_json, findings_invio, i64_of,
+    job_of_stale, like_substring, now, paging, protocollo, trunc, DomandaRow, FindingRow, InvioRow, OutboxRow,
+    RichiestaRow, TokenRow, TransizioneRow, FASE_PREVALIDAZIONE, INSERT_CHUNK, INVIO_COLS,
 };
 use crate::common::{AuditRow, PeriodoRow, RapportoRow};
 use crate::{AuditEntry, Delega, NewAudit, PeriodoArchivio, RapportoLavoro};
@@ -20,8 +20,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use cigo_domain::archivio::periodo_sovrapposto;
-use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
+use cigo_domain::archivio::{rivalida_invio, Archivio};
+use cigo_domain::{DomandaEsito, EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use std::collections::HashMap;
@@ -149,6 +149,32 @@ async fn enqueue(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The periods of CIG of `matricole` ending on or after `dal`: domande protocollate and imported
+/// authorisations (`Store::archivio_periodi`, and the re-validation of `complete_invio` inside
+/// its transaction).
+async fn periodi_query(conn: &mut PgConnection, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>> {
+    if matricole.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<PeriodoRow> = sqlx::query_as(
+        "SELECT matricola, unita_produttiva, protocollo, periodo_dal, periodo_al, ore_cig_centesimi, \
+                evento_non_evitabile \
+         FROM domande WHERE esito = 'PROTOCOLLATA' AND protocollo IS NOT NULL \
+          AND unita_produttiva IS NOT NULL AND periodo_dal IS NOT NULL AND periodo_al >= $2 \
+          AND matricola = ANY($1) \
+         UNION ALL \
+         SELECT matricola, unita_produttiva, riferimento, periodo_dal, periodo_al, ore_centesimi, \
+                evento_non_evitabile \
+         FROM archivio_autorizzazioni WHERE periodo_al >= $2 AND matricola = ANY($1) \
+         ORDER BY 1, 4, 3",
+    )
+    .bind(matricole)
+    .bind(dal)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(PeriodoRow::into_periodo).collect())
 }
 
 async fn insert_findings(conn: &mut PgConnection, numero: i64, rows: &[(i64, &str, i32, &Finding)]) -> Result<()> {
@@ -416,7 +442,7 @@ impl Store for PgStore {
             let mut qb = QueryBuilder::<Postgres>::new(
                 "INSERT INTO domande (numero_richiesta, progressivo, matricola, codice_fiscale_azienda, \
                  denominazione, unita_produttiva, periodo_dal, periodo_al, esito, ore_cig_centesimi, \
-                 evento_non_evitabile) ",
+                 evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio) ",
             );
             qb.push_values(chunk, |mut b, d| {
                 b.push_bind(numero)
@@ -429,7 +455,13 @@ impl Store for PgStore {
                     .push_bind(d.periodo_al)
                     .push_bind(d.esito.as_str())
                     .push_bind(d.archivio.as_ref().map(|a| a.ore_cig.0))
-                    .push_bind(d.archivio.as_ref().map(|a| a.evento_non_evitabile));
+                    .push_bind(d.archivio.as_ref().map(|a| a.evento_non_evitabile))
+                    .push_bind(d.archivio.as_ref().map(|a| a.ore_lavorabili_settimanali.0))
+                    .push_bind(
+                        d.archivio
+                            .as_ref()
+                            .map(|a| i32::try_from(a.mesi_quinquennio).unwrap_or(i32::MAX)),
+                    );
             });
             qb.build().persistent(false).execute(&mut *tx).await?;
         }
@@ -549,40 +581,38 @@ impl Store for PgStore {
             Some(Ok(current)) => return Err(StoreError::StateConflict { current }),
         }
 
-        // 3. The sendable domande and, for each, the first overlapping protocollata of another richiesta.
-        let sendable: Vec<i64> = sqlx::query_scalar(
-            "SELECT progressivo FROM domande WHERE numero_richiesta = $1 \
-             AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY progressivo",
-        )
-        .bind(numero)
-        .fetch_all(&mut *tx)
-        .await?;
-        let overlaps: Vec<OverlapRow> = sqlx::query_as(
-            "SELECT DISTINCT ON (d.progressivo) d.progressivo, a.protocollo, a.periodo_dal, a.periodo_al \
-             FROM domande d JOIN domande a \
-               ON a.esito = 'PROTOCOLLATA' AND a.matricola = d.matricola \
-              AND a.unita_produttiva = d.unita_produttiva \
-              AND a.periodo_dal <= d.periodo_al AND a.periodo_al >= d.periodo_dal \
-              AND a.numero_richiesta <> d.numero_richiesta AND a.protocollo IS NOT NULL \
-             WHERE d.numero_richiesta = $1 AND d.esito IN ('VALIDA', 'VALIDA_CON_AVVISI') \
-             ORDER BY d.progressivo, a.protocollo",
-        )
+        // 3. The domande still to be sent, judged again by the archive rules against what the
+        //    archive holds now: after the counter lock, every earlier sending has committed.
+        let rows: Vec<InvioRow> = sqlx::query_as(&format!(
+            "SELECT {INVIO_COLS} FROM domande WHERE numero_richiesta = $1 \
+             AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY progressivo"
+        ))
         .bind(numero)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        let overlaps: HashMap<i64, OverlapRow> = overlaps.into_iter().map(|o| (o.progressivo, o)).collect();
+        let domande: Vec<DomandaEsito> = rows.into_iter().map(InvioRow::into_domanda).collect();
+        let sendable: Vec<i64> = domande.iter().map(|d| i64::from(d.progressivo)).collect();
+        let chiavi = Archivio::chiavi_domande(&domande);
+        let periodi = match chiavi.dal {
+            Some(dal) => periodi_query(&mut tx, &chiavi.matricole, dal).await?,
+            None => Vec::new(),
+        };
+        let rifiutate: HashMap<i64, Vec<Finding>> = rivalida_invio(domande, periodi)
+            .into_iter()
+            .map(|(p, f)| (i64::from(p), f))
+            .collect();
 
-        // 4. Protocol numbers in progressivo order; findings for the overlapping ones.
+        // 4. Protocol numbers in progressivo order; the findings of the rejected ones.
         let mut n = ultimo;
         let mut prot_progressivi = Vec::new();
         let mut prot_numeri = Vec::new();
         let mut scartate = Vec::new();
         let mut nuovi_findings = Vec::new();
         for progressivo in sendable {
-            if let Some(o) = overlaps.get(&progressivo) {
+            if let Some(findings) = rifiutate.get(&progressivo) {
                 scartate.push(progressivo);
-                nuovi_findings.push((progressivo, periodo_sovrapposto(&o.protocollo, o.periodo_dal, o.periodo_al)));
+                nuovi_findings.extend(findings.iter().map(|f| (progressivo, f)));
             } else {
                 n += 1;
                 prot_progressivi.push(progressivo);
@@ -615,10 +645,7 @@ impl Store for PgStore {
             .bind(&scartate)
             .execute(&mut *tx)
             .await?;
-            let rows: Vec<(i64, &str, i32, &Finding)> = nuovi_findings
-                .iter()
-                .map(|(p, f)| (*p, FASE_INVIO, 0, f))
-                .collect();
+            let rows = findings_invio(&nuovi_findings);
             insert_findings(&mut tx, numero, &rows).await?;
         }
 
@@ -882,26 +909,8 @@ impl Store for PgStore {
     }
 
     async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>> {
-        if matricole.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<PeriodoRow> = sqlx::query_as(
-            "SELECT matricola, unita_produttiva, protocollo, periodo_dal, periodo_al, ore_cig_centesimi, \
-                    evento_non_evitabile \
-             FROM domande WHERE esito = 'PROTOCOLLATA' AND protocollo IS NOT NULL \
-              AND unita_produttiva IS NOT NULL AND periodo_dal IS NOT NULL AND periodo_al >= $2 \
-              AND matricola = ANY($1) \
-             UNION ALL \
-             SELECT matricola, unita_produttiva, riferimento, periodo_dal, periodo_al, ore_centesimi, \
-                    evento_non_evitabile \
-             FROM archivio_autorizzazioni WHERE periodo_al >= $2 AND matricola = ANY($1) \
-             ORDER BY 1, 4, 3",
-        )
-        .bind(matricole)
-        .bind(dal)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(PeriodoRow::into_periodo).collect())
+        let mut conn = self.pool.acquire().await?;
+        periodi_query(&mut conn, matricole, dal).await
     }
 
     async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>> {

@@ -135,6 +135,7 @@ macro_rules! contract_tests {
                 sla_stats_counts,
                 // Archive (issue 3, layer 5)
                 archivio_import_and_periodi,
+                complete_invio_rechecks_the_limits,
             );
         }
     };
@@ -1102,11 +1103,16 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
             (6, EsitoDomanda::ScartataInInvio, None),
         ]
     );
-    let expected = cigo_domain::archivio::periodo_sovrapposto("CIGO-2026-0000001", d("2026-01-05"), d("2026-01-11"));
     assert_eq!(db[0].findings.len(), 2);
     assert_eq!(db[0].findings[0].code, "CMP-010");
-    assert_eq!(db[0].findings[1], expected);
-    assert_eq!(db[5].findings, vec![expected]);
+    for f in [&db[0].findings[1], &db[5].findings[0]] {
+        assert_eq!(f.code, ARC_PERIODO_SOVRAPPOSTO);
+        assert_eq!(f.value.as_deref(), Some("CIGO-2026-0000001"));
+        assert!(f
+            .message
+            .contains("protocollata la domanda CIGO-2026-0000001 per il periodo dal 05/01/2026 al 11/01/2026"));
+    }
+    assert_eq!(db[5].findings.len(), 1);
     assert_eq!(db[0].data_protocollo, None);
 
     // A rejected domanda does not block: an identical third richiesta still overlaps only with A
@@ -1883,4 +1889,53 @@ async fn archivio_import_and_periodi(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(codes, [ARC_PERIODO_SOVRAPPOSTO]);
     assert_eq!(e.domande[0].esito, EsitoDomanda::Scartata);
+}
+
+/// Sending judges the domande again against what the archive holds then: an authorisation
+/// imported (or a domanda protocollata) after prevalidation can push a domanda past the 52 weeks.
+async fn complete_invio_rechecks_the_limits(store: Arc<dyn Store>) {
+    use cigo_domain::archivio::{DatiArchivio, PeriodoArchivio};
+    use cigo_domain::model::Ore;
+    let dati = DatiArchivio { mesi_quinquennio: 24, ..DatiArchivio::default() };
+    let mut a = domanda(1, Some("7100000001"), Some("UP-1"), "2026-03-02", "2026-04-05", vec![]);
+    a.archivio = Some(dati.clone());
+    // Overlapping the authorisation too: two findings, numbered.
+    let mut b = domanda(2, Some("7100000001"), Some("UP-1"), "2025-12-01", "2025-12-07", vec![]);
+    b.archivio = Some(dati.clone());
+    let mut c = domanda(3, Some("7100000001"), Some("UP-2"), "2026-03-02", "2026-03-22", vec![]);
+    c.archivio = Some(dati);
+    let r = in_invio(&store, &esito(vec![a, b, c])).await;
+    // 48 weeks authorised for UP-1, imported while the richiesta waited.
+    store
+        .import_autorizzazioni(&[PeriodoArchivio {
+            matricola: "7100000001".into(),
+            unita_produttiva: "UP-1".into(),
+            riferimento: "INPS-48".into(),
+            dal: d("2025-01-06"),
+            al: d("2025-12-07"),
+            ore: Ore(0),
+            evento_non_evitabile: false,
+        }])
+        .await
+        .unwrap();
+    let done = store
+        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .await
+        .unwrap();
+    assert_eq!(done.stato, StatoRichiesta::Consegnata);
+    assert_eq!((done.domande_protocollate, done.domande_scartate), (1, 2));
+    let db = all_domande(&store, r.numero).await;
+    let got: Vec<(EsitoDomanda, Vec<&str>)> = db
+        .iter()
+        .map(|x| (x.esito, x.findings.iter().map(|f| f.code.as_str()).collect()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (EsitoDomanda::ScartataInInvio, vec!["ARC-002"]),
+            (EsitoDomanda::ScartataInInvio, vec![ARC_PERIODO_SOVRAPPOSTO]),
+            (EsitoDomanda::Protocollata, vec![]),
+        ]
+    );
+    assert!(db[0].findings[0].message.contains("INPS-48"), "{}", db[0].findings[0].message);
 }

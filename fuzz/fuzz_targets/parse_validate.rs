@@ -1,5 +1,6 @@
-//! Any bytes through the streaming parser and every rule: never a panic, and the invariants of an
-//! esito hold (a file-level failure has no domande; findings per domanda stay bounded).
+//! Any bytes through the streaming parser and every rule: never a panic, the invariants of an
+//! esito hold (a file-level failure has no domande; findings per domanda stay bounded), and the
+//! parser's fast path reads exactly what quick-xml reads (same esito with it on and off).
 
 #![no_main]
 
@@ -17,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(d.findings.len() <= limits.max_findings_per_domanda + 1);
         assert_eq!(d.esito, cigo_domain::DomandaEsito::esito_from(&d.findings));
     }
+    let slow = prevalidate(data, &Limits { parser_fast_path: false, ..limits.clone() });
+    assert_eq!(esito, slow, "the fast path and quick-xml read differently");
     // Tight limits take the other branches of the parser.
     let tight = Limits {
         max_depth: 6,

@@ -81,8 +81,9 @@ struct RapportoCsv {
     data_cessazione: String,
 }
 
-/// Records of a CSV text, with the line number of each for the errors.
-fn records<T: for<'de> Deserialize<'de>>(text: &str) -> Result<Vec<(u64, T)>, String> {
+/// The records of a CSV text (header names matched case-insensitively). A record that does not
+/// decode is reported with its line; the checks after decoding report the record's number.
+fn records<T: for<'de> Deserialize<'de>>(text: &str) -> Result<Vec<T>, String> {
     let text = text.trim_start_matches('\u{feff}');
     let header = text.lines().next().unwrap_or("");
     let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
@@ -91,21 +92,17 @@ fn records<T: for<'de> Deserialize<'de>>(text: &str) -> Result<Vec<(u64, T)>, St
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    // Header names are matched case-insensitively.
     let headers = reader.headers().map_err(|e| e.to_string())?.clone();
     reader.set_headers(headers.iter().map(str::to_ascii_lowercase).collect());
-    let mut out = Vec::new();
-    for row in reader.deserialize::<T>() {
-        match row {
-            Ok(r) => out.push((out.len() as u64 + 2, r)),
-            Err(e) => {
+    reader
+        .deserialize::<T>()
+        .map(|row| {
+            row.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());
-                return Err(format!("line {line}: {}", csv_error(&e)));
-            }
-        }
-    }
-    // Line numbers from the reader's positions would count comments; recompute them when asked.
-    Ok(out)
+                format!("line {line}: {}", csv_error(&e))
+            })
+        })
+        .collect()
 }
 
 fn csv_error(e: &csv::Error) -> String {
@@ -141,7 +138,7 @@ fn parse_autorizzazioni(text: &str) -> Result<Vec<PeriodoArchivio>, String> {
     records::<AutorizzazioneCsv>(text)?
         .into_iter()
         .enumerate()
-        .map(|(i, (_, r))| {
+        .map(|(i, r)| {
             let at = |e: String| format!("record {}: {e}", i + 1);
             let dal = date(&r.periodo_dal, "periodo_dal").map_err(at)?;
             let al = date(&r.periodo_al, "periodo_al").map_err(at)?;
@@ -173,7 +170,7 @@ fn parse_rapporti(text: &str) -> Result<Vec<RapportoLavoro>, String> {
     records::<RapportoCsv>(text)?
         .into_iter()
         .enumerate()
-        .map(|(i, (_, r))| {
+        .map(|(i, r)| {
             let at = |e: String| format!("record {}: {e}", i + 1);
             let cf = r.codice_fiscale.to_ascii_uppercase();
             if !cigo_domain::is_valid_codice_fiscale_persona(&cf) {

@@ -1096,7 +1096,7 @@ fn fast_domanda(
 /// Streams `reader`, calling `on_domanda(tree, position)` for each complete `<Domanda>` (position
 /// 1-based). Returns the number of domande, or the file-level finding that stops the file.
 pub fn stream<R: BufRead, F: FnMut(&Tree, u32)>(reader: R, limits: &Limits, on_domanda: F) -> Result<u32, Finding> {
-    stream_impl(reader, limits, true, on_domanda)
+    stream_impl(reader, limits, limits.parser_fast_path, on_domanda)
 }
 
 /// [`stream`], with or without the fast path (the tests check that both read the same).

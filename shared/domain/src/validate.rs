@@ -39,6 +39,9 @@ pub struct Limits {
     /// Filing date of the domanda, when known (the crate has no clock). It is the reference date for
     /// the 30 days of seniority (otherwise PeriodoDal) and enables the deadline rule (COE-055).
     pub data_presentazione: Option<NaiveDate>,
+    /// Read plainly written domande with the parser's fast path (the default). Off only to
+    /// compare the two ways of reading, which must give the same esito (tests, fuzzing).
+    pub parser_fast_path: bool,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_findings_per_domanda: 50,
             max_findings_per_file: 10_000,
             data_presentazione: None,
+            parser_fast_path: true,
         }
     }
 }

@@ -139,6 +139,27 @@ async fn conflict(conn: &mut SqliteConnection, numero: i64) -> StoreError {
     }
 }
 
+/// A new richiesta in `RICEVUTA`: the row, its first transition and the outbox row of its
+/// prevalidation (inside the caller's transaction). Returns its numero.
+async fn insert_richiesta(conn: &mut SqliteConnection, new: &NewRichiesta, now: Timestamp) -> Result<i64> {
+    let numero: i64 = sqlx::query_scalar(
+        "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
+         data_inserimento, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING numero",
+    )
+    .bind(&new.intermediario)
+    .bind(StatoRichiesta::Ricevuta.as_str())
+    .bind(new.prevalidazione)
+    .bind(&new.blob_key)
+    .bind(&new.sha256)
+    .bind(new.size_bytes)
+    .bind(sqlite_ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    record_transition(conn, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
+    enqueue(conn, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
+    Ok(numero)
+}
+
 async fn record_transition(
     conn: &mut SqliteConnection,
     numero: i64,
@@ -342,21 +363,7 @@ impl Store for SqliteStore {
     async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta> {
         let now = now();
         let mut tx = self.begin_write().await?;
-        let numero: i64 = sqlx::query_scalar(
-            "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
-             data_inserimento, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING numero",
-        )
-        .bind(&new.intermediario)
-        .bind(StatoRichiesta::Ricevuta.as_str())
-        .bind(new.prevalidazione)
-        .bind(&new.blob_key)
-        .bind(&new.sha256)
-        .bind(new.size_bytes)
-        .bind(sqlite_ts(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        record_transition(&mut tx, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
-        enqueue(&mut tx, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
+        let numero = insert_richiesta(&mut tx, &new, now).await?;
         let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
         tx.commit().await?;
         Ok(richiesta)
@@ -816,21 +823,7 @@ impl Store for SqliteStore {
         if let Some(numero) = duplicate {
             return Ok(CreateOutcome::Duplicate(must_fetch_richiesta(&mut tx, numero).await?));
         }
-        let numero: i64 = sqlx::query_scalar(
-            "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
-             data_inserimento, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING numero",
-        )
-        .bind(&new.intermediario)
-        .bind(StatoRichiesta::Ricevuta.as_str())
-        .bind(new.prevalidazione)
-        .bind(&new.blob_key)
-        .bind(&new.sha256)
-        .bind(new.size_bytes)
-        .bind(sqlite_ts(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        record_transition(&mut tx, numero, None, StatoRichiesta::Ricevuta, &new.actor, now, None).await?;
-        enqueue(&mut tx, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
+        let numero = insert_richiesta(&mut tx, &new, now).await?;
         if let Some(key) = idempotency_key {
             sqlx::query(
                 "INSERT INTO idempotency_keys (intermediario, chiave, numero_richiesta, created_at) VALUES (?1, ?2, ?3, ?4)",

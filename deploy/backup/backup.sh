@@ -18,7 +18,9 @@ set -euo pipefail
 out=${1:?usage: backup.sh OUT_DIR}
 db=${CIGO_DATABASE_URL:?CIGO_DATABASE_URL}
 blobs=${CIGO_BLOB_DIR:-${CIGO_BLOB_URL#file://}}
-[ -n "$blobs" ] && [ -d "$blobs" ] || { echo "blob directory not found: '${blobs}' (CIGO_BLOB_DIR)" >&2; exit 2; }
+if [ -z "$blobs" ] || [ ! -d "$blobs" ]; then
+  echo "blob directory not found: '${blobs}' (CIGO_BLOB_DIR)" >&2; exit 2
+fi
 [ -e "$out" ] && { echo "$out exists: a backup goes into a new directory" >&2; exit 2; }
 mkdir -p "$out"
 

@@ -28,7 +28,7 @@ say() { printf '[drill %s] %s\n' "$(date -u +%T)" "$*"; }
 cleanup() {
   local status=$?
   stop_all
-  [ -z "${CIGO_DRILL_AMQP_URL:-}" ] && deploy/rabbitmq/local-node.sh stop "$DIR/mq" || true
+  if [ -z "${CIGO_DRILL_AMQP_URL:-}" ]; then deploy/rabbitmq/local-node.sh stop "$DIR/mq" || true; fi
   psql -X -q -d "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$status" -ne 0 ]; then
     say "FAILED (exit $status); logs:"

@@ -22,7 +22,9 @@ done
 db=${CIGO_DATABASE_URL:?CIGO_DATABASE_URL}
 blobs=${CIGO_BLOB_DIR:-${CIGO_BLOB_URL#file://}}
 [ -n "$blobs" ] || { echo "CIGO_BLOB_DIR is not set" >&2; exit 2; }
-[ -f "$backup/db.dump" ] && [ -d "$backup/blobs" ] || { echo "$backup is not a backup of backup.sh" >&2; exit 2; }
+if [ ! -f "$backup/db.dump" ] || [ ! -d "$backup/blobs" ]; then
+  echo "$backup is not a backup of backup.sh" >&2; exit 2
+fi
 if [ -d "$blobs" ] && [ -n "$(ls -A "$blobs")" ]; then
   echo "blob directory $blobs is not empty: restore into an empty one" >&2; exit 2
 fi

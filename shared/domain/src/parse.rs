@@ -9,17 +9,17 @@
 //! Everything that makes the *file* unacceptable (not well-formed, DOCTYPE, unknown entities,
 //! wrong root/namespace/versione, encoding, limits) ends the stream with a file-level finding.
 
-use crate::finding::Finding;
+use crate::finding::{truncate_value, Finding};
+use crate::limits::Limits;
 use crate::model::{NAMESPACE, VERSIONE};
 use crate::rules::{self, RuleInfo};
-use crate::validate::Limits;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 use quick_xml::Reader;
 use std::io::{self, BufRead, Read};
 use std::sync::OnceLock;
 
-/// Names of the elements of the tracciato. A later quadro adds its elements here.
+/// Names of the elements of the tracciato (a new element of the XSD is added here).
 macro_rules! tags {
     ($($t:ident),+ $(,)?) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -719,7 +719,7 @@ fn file_finding(rule: &RuleInfo, message: impl Into<String>, pos: (u32, u32), va
     f.xpath = None;
     f.line = Some(pos.0);
     f.column = Some(pos.1);
-    f.value = value.map(crate::validate::truncate_value);
+    f.value = value.map(truncate_value);
     f
 }
 

@@ -1,8 +1,7 @@
 //! A finding: what one rule says about one place of a file.
 
+use crate::str_enum::str_enum;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// How bad a finding is. `Errore` rejects the domanda (or the file, at layer `File`); `Avviso` does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,25 +28,6 @@ pub enum Layer {
     Coerenza,
     /// Against what the archive already holds (checked again at sending time).
     Archivio,
-}
-
-macro_rules! str_enum {
-    ($ty:ty { $($variant:ident => $s:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $s),+ }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-        impl FromStr for $ty {
-            type Err = crate::stato::UnknownState;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s { $($s => Ok(Self::$variant),)+ other => Err(crate::stato::UnknownState(other.to_string())) }
-            }
-        }
-    };
 }
 
 str_enum!(Severity { Avviso => "AVVISO", Errore => "ERRORE" });
@@ -83,5 +63,29 @@ pub struct Finding {
 impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Errore
+    }
+}
+
+/// The longest offending value a finding reports, in characters.
+const MAX_VALUE_CHARS: usize = 200;
+
+/// The offending value as reported in a finding ([`Finding::value`]): at most 200 characters.
+pub(crate) fn truncate_value(s: &str) -> String {
+    match s.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation() {
+        let long = "é".repeat(300);
+        let t = truncate_value(&long);
+        assert_eq!(t.chars().count(), 201);
+        assert_eq!(truncate_value("abc"), "abc");
     }
 }

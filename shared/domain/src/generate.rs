@@ -587,7 +587,8 @@ fn domanda(
     (d, alter)
 }
 
-/// The later quadri, coherent with the rest of the domanda (computed after the faults).
+/// The optional quadri (D, F..T, the site of quadro B), coherent with the rest of the domanda
+/// (computed after the faults).
 fn quadri(rng: &mut ChaCha8Rng, d: &mut Domanda, settimane: u32, senza_cantiere: bool) {
     let p = d.periodo.clone();
     let fine = p.al.max(p.dal);

@@ -17,11 +17,13 @@ pub mod esito;
 pub mod finding;
 pub mod generate;
 pub mod job;
+pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod rules;
 pub mod ruolo;
 pub mod stato;
+mod str_enum;
 pub mod validate;
 pub mod write;
 
@@ -33,9 +35,10 @@ pub use stato::{EsitoDomanda, Event, StatoRichiesta, TransitionError};
 
 pub use codice_fiscale::{is_valid_codice_fiscale_azienda, is_valid_codice_fiscale_persona};
 pub use generate::{generate, GenerateOptions, GeneratedDomanda};
-pub use model::{Domanda, Richiesta, UnitaProduttiva};
-pub use rules::{catalogue, RuleInfo};
-pub use validate::{prevalidate, Limits, RULE_SET};
+pub use limits::Limits;
+pub use model::{is_matricola, Domanda, Richiesta, UnitaProduttiva};
+pub use rules::{catalogue, RuleInfo, RULE_SET};
+pub use validate::prevalidate;
 
 /// The XML Schema of the tracciato, version 1.
 pub const XSD_V1: &str = include_str!("../schema/richiesta-v1.xsd");

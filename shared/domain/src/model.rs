@@ -1,7 +1,7 @@
 //! The tracciato (version 1): one richiesta carries 1..N domande; a domanda follows the paper form
 //! for industry (quadri A..T, the structured relazione tecnica and the list of workers). Quadri
-//! added after the first slice (D, F, G, H, I, L, M, N, O, P, Q, R, S, T, relazione) are optional. Field and element names follow the form's Italian
-//! terms; the serde renames match the XML (`@name` = attribute, `$text` = text content), so the
+//! A, B, C, E and the list of workers are required; D, F..T and the relazione are optional. Field
+//! and element names follow the form's Italian terms; the serde renames match the XML (`@name` = attribute, `$text` = text content), so the
 //! model can be written or read by quick-xml's serde support as well as by [`crate::write`].
 //!
 
@@ -627,25 +627,25 @@ impl fmt::Display for Ore {
 #[error("valore non valido: {0}")]
 pub struct ValoreNonValido(pub String);
 
-impl FromStr for Ore {
-    type Err = ValoreNonValido;
-    /// The lexical form the XSD allows: `\d{1,7}(\.\d{1,2})?`, surrounding white space ignored.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_ore(s.trim_matches(is_xml_ws)).ok_or_else(|| ValoreNonValido(s.to_string()))
-    }
-}
-
 pub(crate) fn is_xml_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
+/// Hours as the XSD writes them: `\d{1,7}(\.\d{1,2})?`.
 pub(crate) fn parse_ore(s: &str) -> Option<Ore> {
+    parse_centesimi(s, 7).map(Ore)
+}
+
+/// A non-negative decimal with at most `max_int` integer digits and two fraction digits, the dot
+/// as separator (`\d{1,max_int}(\.\d{1,2})?`), in hundredths: the lexical form of [`Ore`] and
+/// [`Importo`].
+fn parse_centesimi(s: &str, max_int: usize) -> Option<i64> {
     let b = s.as_bytes();
     let (int, frac) = match b.iter().position(|&c| c == b'.') {
         Some(p) => (&b[..p], Some(&b[p + 1..])),
         None => (b, None),
     };
-    if int.is_empty() || int.len() > 7 || !int.iter().all(u8::is_ascii_digit) {
+    if int.is_empty() || int.len() > max_int || !int.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut v: i64 = 0;
@@ -662,20 +662,7 @@ pub(crate) fn parse_ore(s: &str) -> Option<Ore> {
             cents += (f[1] - b'0') as i64;
         }
     }
-    Some(Ore(v * 100 + cents))
-}
-
-impl Serialize for Ore {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ore {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
+    Some(v * 100 + cents)
 }
 
 /// An amount in euro with two fraction digits, stored in cents.
@@ -688,52 +675,37 @@ impl fmt::Display for Importo {
     }
 }
 
-/// `\d{1,13}(\.\d{1,2})?`.
+/// Amounts as the XSD writes them: `\d{1,13}(\.\d{1,2})?`.
 pub(crate) fn parse_importo(s: &str) -> Option<Importo> {
-    let b = s.as_bytes();
-    let (int, frac) = match b.iter().position(|&c| c == b'.') {
-        Some(p) => (&b[..p], Some(&b[p + 1..])),
-        None => (b, None),
+    parse_centesimi(s, 13).map(Importo)
+}
+
+/// `FromStr` (the XSD's lexical form, surrounding white space ignored) and serde as that text, for
+/// a value in hundredths.
+macro_rules! centesimi_text {
+    ($ty:ident, $parse:ident) => {
+        impl FromStr for $ty {
+            type Err = ValoreNonValido;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $parse(s.trim_matches(is_xml_ws)).ok_or_else(|| ValoreNonValido(s.to_string()))
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
-    if int.is_empty() || int.len() > 13 || !int.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in int {
-        v = v * 10 + (c - b'0') as i64;
-    }
-    let mut cents = 0;
-    if let Some(f) = frac {
-        if f.is_empty() || f.len() > 2 || !f.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        cents = (f[0] - b'0') as i64 * 10;
-        if f.len() == 2 {
-            cents += (f[1] - b'0') as i64;
-        }
-    }
-    Some(Importo(v * 100 + cents))
 }
 
-impl FromStr for Importo {
-    type Err = ValoreNonValido;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_importo(s.trim_matches(is_xml_ws)).ok_or_else(|| ValoreNonValido(s.to_string()))
-    }
-}
-
-impl Serialize for Importo {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Importo {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+centesimi_text!(Ore, parse_ore);
+centesimi_text!(Importo, parse_importo);
 
 /// An enumeration of the tracciato (a closed list of codes).
 pub trait XmlCode: Sized + Copy + 'static {
@@ -1040,14 +1012,20 @@ pub fn is_provincia(s: &str) -> bool {
     PROVINCE.binary_search(&s).is_ok()
 }
 
-/// Matricola INPS azienda: exactly 10 digits.
+/// Matricola INPS azienda: exactly 10 digits. The one check of a matricola, wherever one is read
+/// (the tracciato, the archive import, the deleghe, the command line).
 pub fn is_matricola(s: &str) -> bool {
-    s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit())
+    solo_cifre(s, 10)
 }
 
 /// CAP: exactly 5 digits.
 pub fn is_cap(s: &str) -> bool {
-    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
+    solo_cifre(s, 5)
+}
+
+/// Exactly `n` ASCII digits.
+fn solo_cifre(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -1071,6 +1049,23 @@ mod tests {
         assert_eq!(Ore(750).to_string(), "7.5");
         assert_eq!(Ore(725).to_string(), "7.25");
         assert_eq!(Ore(4000).to_string(), "40");
+    }
+
+    #[test]
+    fn importo_parse_and_print() {
+        assert_eq!("1250.5".parse::<Importo>().unwrap(), Importo(125_050));
+        assert_eq!(" 0.05 ".parse::<Importo>().unwrap(), Importo(5));
+        assert_eq!("1234567890123".parse::<Importo>().unwrap(), Importo(123_456_789_012_300));
+        for bad in ["", ".5", "5.", "-1", "1.234", "12345678901234", "1,5"] {
+            assert!(bad.parse::<Importo>().is_err(), "{bad}");
+        }
+        assert_eq!(Importo(125_050).to_string(), "1250.50");
+    }
+
+    #[test]
+    fn matricola_and_cap() {
+        assert!(is_matricola("1234567890") && !is_matricola("123456789") && !is_matricola("123456789a"));
+        assert!(is_cap("00184") && !is_cap("0018") && !is_cap("0018x"));
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Who may do what through the API.
 
+use crate::str_enum::str_enum;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -17,14 +16,6 @@ pub enum Ruolo {
 }
 
 impl Ruolo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ruolo::Intermediario => "intermediario",
-            Ruolo::Operatore => "operatore",
-            Ruolo::Admin => "admin",
-        }
-    }
-
     /// May read richieste of every intermediario.
     pub fn reads_all(self) -> bool {
         matches!(self, Ruolo::Operatore | Ruolo::Admin)
@@ -36,20 +27,4 @@ impl Ruolo {
     }
 }
 
-impl fmt::Display for Ruolo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Ruolo {
-    type Err = crate::stato::UnknownState;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "intermediario" => Ok(Ruolo::Intermediario),
-            "operatore" => Ok(Ruolo::Operatore),
-            "admin" => Ok(Ruolo::Admin),
-            other => Err(crate::stato::UnknownState(other.to_string())),
-        }
-    }
-}
+str_enum!(Ruolo { Intermediario => "intermediario", Operatore => "operatore", Admin => "admin" });

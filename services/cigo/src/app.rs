@@ -21,8 +21,6 @@ pub struct App {
     pub outbox_written: Arc<Notify>,
     /// Cancelled on SIGTERM / Ctrl-C: every loop stops taking new work.
     pub shutdown: CancellationToken,
-    /// Per-intermediario rate limit and upload quota (issue 5).
-    pub access: Arc<crate::api::access::AccessControl>,
 }
 
 impl App {
@@ -47,7 +45,6 @@ impl App {
         std::fs::create_dir_all(settings.spool_dir())
             .with_context(|| format!("cannot create spool dir {}", settings.spool_dir().display()))?;
         Ok(App {
-            access: Arc::new(crate::api::access::AccessControl::new(&settings)),
             settings: Arc::new(settings),
             store,
             queue,

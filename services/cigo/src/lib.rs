@@ -2,8 +2,9 @@
 //!
 //! Thin wiring of the shared crates into one binary with subcommands:
 //!
-//! - [`api`]: the HTTP API (axum). Uploads stream to the blob store, then one transaction commits
-//!   the richiesta and its outbox row.
+//! - [`service`]: every use case (upload, search, esito, approve, delete, attestati, audit) as
+//!   one function that checks access, writes the audit row and applies the state handling.
+//! - [`api`]: the HTTP API (axum), the first adapter over [`service`].
 //! - [`relay`]: publishes outbox rows to the queue (publisher confirms), runs in every process.
 //! - [`worker`]: consumes `prevalidazione` jobs, streams the file through the domain rules and
 //!   commits the esito in one transaction.
@@ -24,5 +25,6 @@ pub mod jobs;
 pub mod offline;
 pub mod relay;
 pub mod sender;
+pub mod service;
 pub mod telemetry;
 pub mod worker;

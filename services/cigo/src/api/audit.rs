@@ -1,19 +1,16 @@
 //! `GET /api/v1/audit`: the audit trail, for admins (issue 5).
 //!
-//! Every read of a richiesta's data through the API is appended to the `audit` table (see
-//! [`super::access::audit`]); every change of state is in `transizioni` with its actor. The store
-//! merges the two, oldest first.
+//! Every read of a richiesta's data is appended to the `audit` table by the service layer; every
+//! change of state is in `transizioni` with its actor. The store merges the two, oldest first.
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
-use crate::app::App;
+use crate::service::{Paging, Service};
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-const MAX_PAGE_SIZE: u32 = 1000;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -80,28 +77,15 @@ pub struct AuditPage {
     security(("bearer" = []))
 )]
 pub async fn audit(
-    State(app): State<App>,
+    State(service): State<Service>,
     caller: Caller,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    caller.ensure_admin()?;
+    let admin = service.amministrazione(&caller)?;
     let Query(q) = query?;
-    let page = match q.page {
-        None => 1,
-        Some(0) => return Err(ApiError::bad_request("invalid_query", "page parte da 1")),
-        Some(n) => n,
-    };
-    let page_size = match q.page_size {
-        None => 100,
-        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-        Some(n) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!("page_size deve essere tra 1 e {MAX_PAGE_SIZE} (ricevuto {n})"),
-            ))
-        }
-    };
-    let found = app.store.list_audit(q.numero, page, page_size).await?;
+    let found = admin
+        .audit_trail(q.numero, Paging { page: q.page, page_size: q.page_size })
+        .await?;
     Ok(Json(AuditPage {
         items: found
             .items

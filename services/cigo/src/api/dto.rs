@@ -192,38 +192,8 @@ impl From<Transizione> for TransizioneView {
     }
 }
 
-/// A receipt. `TRASMISSIONE` proves when the richiesta was sent (its date is the legal filing
-/// date); `CONSEGNA` lists the domande taken in charge with their protocol numbers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Attestato {
-    /// `TRASMISSIONE` or `CONSEGNA`.
-    pub tipo: &'static str,
-    pub numero_richiesta: i64,
-    /// Codice fiscale of the intermediario that filed it.
-    pub intermediario: String,
-    pub sha256: String,
-    pub size_bytes: i64,
-    pub data_inserimento: DateTime<Utc>,
-    pub data_trasmissione: DateTime<Utc>,
-    pub data_consegna: Option<DateTime<Utc>>,
-    pub stato: StatoRichiesta,
-    pub domande: Vec<AttestatoDomanda>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttestatoDomanda {
-    pub progressivo: i64,
-    pub matricola: Option<String>,
-    pub denominazione: Option<String>,
-    pub periodo_dal: Option<NaiveDate>,
-    pub periodo_al: Option<NaiveDate>,
-    pub esito: EsitoDomanda,
-    pub protocollo: Option<String>,
-    pub data_protocollo: Option<DateTime<Utc>>,
-    /// For domande rejected at sending: why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub motivi_scarto: Vec<Finding>,
-}
+/// The receipts are the service's own answer, serialised as they are.
+pub use crate::service::{Attestato, AttestatoDomanda};
 
 /// The search form of the screens. Empty parameters are ignored.
 #[derive(Debug, Default, Deserialize, IntoParams)]

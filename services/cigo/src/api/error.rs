@@ -1,8 +1,10 @@
-//! The one error type of the API and its one mapping to HTTP.
+//! The one error type of the API and its one mapping to HTTP: every [`ServiceError`] of the
+//! service layer gets its status and body here, and nowhere else.
 //!
 //! Every error answers `{"code": "…", "message": "…", …}` where `code` is stable (clients match on
 //! it) and `message` is Italian, for the person at the desk.
 
+use crate::service::ServiceError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,35 +12,19 @@ use cigo_domain::StatoRichiesta;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What the API answers when a request fails: a [`ServiceError`] of the use case, or a request
+/// the HTTP layer refuses before it reaches one.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("token mancante, scaduto o non valido")]
-    Unauthorized,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("richiesta {0} non trovata")]
-    RichiestaNotFound(i64),
-    #[error("risorsa non trovata")]
-    NotFound,
-    #[error("operazione non consentita: la richiesta {numero} è nello stato {stato}")]
-    InvalidState { numero: i64, stato: StatoRichiesta },
-    #[error("attestato non ancora disponibile: la richiesta {numero} è nello stato {stato}")]
-    AttestatoNotAvailable { numero: i64, stato: StatoRichiesta },
-    #[error("il file supera il limite di {limit_bytes} byte")]
-    PayloadTooLarge { limit_bytes: u64 },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     #[error(
         "tipo di contenuto non supportato: {0}; inviare application/xml oppure multipart/form-data con il campo 'file'"
     )]
     UnsupportedMediaType(String),
+    /// A malformed request: path, query, multipart form, gzip body (400 with `code`).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
-    #[error("servizio temporaneamente non disponibile: {0}")]
-    Unavailable(String),
-    #[error("errore interno")]
-    Internal(#[source] anyhow::Error),
-    /// Rate limit or concurrent-upload quota of the intermediario (429 with `Retry-After`).
-    #[error("{message}")]
-    TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
     /// Any other refusal with its own status and code (408 `request_timeout`, 413 `gzip_bomb`,
     /// 415 `unsupported_content_encoding`, ...).
     #[error("{message}")]
@@ -68,43 +54,41 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
+        use ServiceError as S;
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::RichiestaNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::InvalidState { .. } | ApiError::AttestatoNotAvailable { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Service(e) => match e {
+                S::Unauthorized => StatusCode::UNAUTHORIZED,
+                S::Forbidden(_) => StatusCode::FORBIDDEN,
+                S::RichiestaNotFound(_) | S::NotFound => StatusCode::NOT_FOUND,
+                S::InvalidState { .. } | S::AttestatoNotAvailable { .. } | S::Duplicate { .. } => StatusCode::CONFLICT,
+                S::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                S::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+                S::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                S::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                S::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                S::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Refused { status, .. } => *status,
         }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::RichiestaNotFound(_) | ApiError::NotFound => "not_found",
-            ApiError::InvalidState { .. } => "invalid_state",
-            ApiError::AttestatoNotAvailable { .. } => "attestato_not_available",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Service(e) => e.code(),
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::BadRequest { code, .. } => code,
-            ApiError::Unavailable(_) => "service_unavailable",
-            ApiError::Internal(_) => "internal_error",
-            ApiError::TooManyRequests { code, .. } | ApiError::Refused { code, .. } => code,
+            ApiError::BadRequest { code, .. } | ApiError::Refused { code, .. } => code,
         }
     }
 
     fn body(&self) -> ErrorBody {
+        use ServiceError as S;
         let (stato, numero) = match self {
-            ApiError::InvalidState { numero, stato } | ApiError::AttestatoNotAvailable { numero, stato } => {
+            ApiError::Service(S::InvalidState { numero, stato } | S::AttestatoNotAvailable { numero, stato }) => {
                 (Some(*stato), Some(*numero))
             }
-            ApiError::RichiestaNotFound(n) => (None, Some(*n)),
+            ApiError::Service(S::RichiestaNotFound(n) | S::IdempotencyKeyReused { numero: n }) => (None, Some(*n)),
             _ => (None, None),
         };
         ErrorBody {
@@ -113,7 +97,7 @@ impl ApiError {
             stato,
             numero_richiesta: numero,
             limit_bytes: match self {
-                ApiError::PayloadTooLarge { limit_bytes } => Some(*limit_bytes),
+                ApiError::Service(S::PayloadTooLarge { limit_bytes }) => Some(*limit_bytes),
                 _ => None,
             },
         }
@@ -124,12 +108,28 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
-            ApiError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            ApiError::Service(ServiceError::Internal(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error")
+            }
+            ApiError::Service(ServiceError::Unavailable(e)) => tracing::warn!(error = %e, "dependency unavailable"),
             _ => tracing::debug!(code = self.code(), "request refused"),
         }
+        if let ApiError::Service(ServiceError::Duplicate { numero, stato }) = &self {
+            // The body names the richiesta already there and `Location` points to it.
+            return (
+                status,
+                [(header::LOCATION, format!("/api/v1/richieste/{numero}"))],
+                Json(serde_json::json!({
+                    "code": self.code(),
+                    "message": self.to_string(),
+                    "numero_richiesta": numero,
+                    "stato": stato.as_str(),
+                })),
+            )
+                .into_response();
+        }
         let mut response = (status, Json(self.body())).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs, .. } = &self {
+        if let ApiError::Service(ServiceError::TooManyRequests { retry_after_secs, .. }) = &self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -140,27 +140,6 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"cigo\""));
         }
         response
-    }
-}
-
-impl From<cigo_store::StoreError> for ApiError {
-    fn from(e: cigo_store::StoreError) -> Self {
-        match e {
-            cigo_store::StoreError::NotFound(n) => ApiError::RichiestaNotFound(n),
-            cigo_store::StoreError::Database(sqlx::Error::PoolTimedOut) => {
-                ApiError::Unavailable("database non raggiungibile".into())
-            }
-            cigo_store::StoreError::Database(sqlx::Error::Io(_)) => {
-                ApiError::Unavailable("database non raggiungibile".into())
-            }
-            other => ApiError::Internal(other.into()),
-        }
-    }
-}
-
-impl From<cigo_blob::BlobError> for ApiError {
-    fn from(e: cigo_blob::BlobError) -> Self {
-        ApiError::Internal(e.into())
     }
 }
 
@@ -179,5 +158,5 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 
 /// Answer for routes that do not exist.
 pub async fn fallback() -> ApiError {
-    ApiError::NotFound
+    ServiceError::NotFound.into()
 }

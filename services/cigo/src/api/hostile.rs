@@ -1,4 +1,4 @@
-//! Hostile input at the HTTP layer (issue 5): the upload body's timeouts (slow clients) and
+//! Hostile input at the HTTP layer: the upload body's timeouts (slow clients) and
 //! `Content-Encoding: gzip` with limits on the expanded size and the expansion ratio.
 //!
 //! The guards wrap the request body before the upload reads it; a violation is recorded in a
@@ -8,6 +8,7 @@
 
 use super::error::ApiError;
 use crate::config::Settings;
+use crate::service::ServiceError;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
@@ -146,7 +147,7 @@ fn gunzip(body: Body, limit: u64, ratio: u64, violation: Violation) -> Body {
         expanded += chunk.len() as u64;
         let read = compressed.load(Ordering::Relaxed).max(1);
         if expanded > limit {
-            violation.set(ApiError::PayloadTooLarge { limit_bytes: limit });
+            violation.set(ServiceError::PayloadTooLarge { limit_bytes: limit }.into());
             return Err(io::Error::other("gzip: expanded size over the limit"));
         }
         if expanded > RATIO_FLOOR_BYTES && expanded / read > ratio {

@@ -1,6 +1,9 @@
 //! The HTTP API: JSON under `/api/v1`, Bearer tokens, one error shape (see [`error`]).
+//!
+//! The first adapter over the service layer ([`crate::service`]): handlers extract the caller and
+//! the parameters, call one use case, and serialise its answer; access checks, audit rows and
+//! state handling are the service's.
 
-pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod dto;
@@ -11,13 +14,14 @@ pub mod richieste;
 pub mod upload;
 
 use crate::app::App;
+use crate::service::Service;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -64,9 +68,16 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The API over a new [`Service`] of `app` (the process's one: it holds the per-intermediario
+/// limits).
 pub fn router(app: App) -> Router {
+    router_over(Service::new(app))
+}
+
+/// The API as an adapter over `service`, for a process that shares it with another adapter.
+pub fn router_over(service: Service) -> Router {
     // axum's own limit applies to the multipart extractor; the upload counts bytes itself too.
-    let upload_limit = (app.settings.max_upload_bytes as usize).saturating_add(64 * 1024);
+    let upload_limit = (service.settings().max_upload_bytes as usize).saturating_add(64 * 1024);
     let api = Router::new()
         .route(
             "/richieste",
@@ -94,7 +105,7 @@ pub fn router(app: App) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
         ))
-        .with_state(app)
+        .with_state(service)
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -117,25 +128,10 @@ async fn healthz() -> &'static str {
         (status = 503, description = "A dependency is down", body = error::ErrorBody)
     )
 )]
-async fn readyz(State(app): State<App>) -> Response {
-    let timeout = Duration::from_secs(2);
-    let db = tokio::time::timeout(timeout, app.store.ping()).await;
-    let queue = tokio::time::timeout(timeout, app.queue.ping()).await;
-    let blob = tokio::time::timeout(timeout, app.blob.ping()).await;
-    let mut down = Vec::new();
-    if !matches!(db, Ok(Ok(()))) {
-        down.push("database");
-    }
-    if !matches!(queue, Ok(Ok(()))) {
-        down.push("queue");
-    }
-    if !matches!(blob, Ok(Ok(()))) {
-        down.push("blob store");
-    }
-    if down.is_empty() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        error::ApiError::Unavailable(down.join(", ")).into_response()
+async fn readyz(State(service): State<Service>) -> Response {
+    match service.readiness().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => error::ApiError::from(e).into_response(),
     }
 }
 

@@ -1,21 +1,17 @@
-//! Per-intermediario limits (issue 5): a request rate limit (GCRA, the algorithm of the
-//! `governor` crate, in a few lines: one timestamp per intermediario) and a quota of concurrent
-//! uploads. Both answer 429 with `Retry-After`. They are per process: with N API processes
-//! behind a load balancer an intermediario gets at most N times the configured numbers.
-//!
-//! Also the audit helper: every read of a richiesta's data and every change made through the API
-//! is appended to the audit trail (fail closed: no audit row, no answer).
+//! Per-intermediario limits: a request rate limit (GCRA, the algorithm of the `governor` crate,
+//! in a few lines: one timestamp per intermediario) and a quota of concurrent uploads. Both are
+//! [`ServiceError::TooManyRequests`] (429 with `Retry-After` on HTTP). They belong to the
+//! service of one process, not to the process-wide `App`: with N API processes behind a load
+//! balancer an intermediario gets at most N times the configured numbers.
 
-use super::auth::Caller;
-use super::error::ApiError;
-use crate::app::App;
+use super::ServiceError;
 use crate::config::Settings;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Shared by the handlers of one process.
-pub struct AccessControl {
+/// Shared by every adapter of one process.
+pub struct Limits {
     /// Time between two requests at the steady rate (`None`: no limit).
     interval: Option<Duration>,
     /// How far ahead of now the theoretical arrival time may run (the burst).
@@ -26,26 +22,31 @@ pub struct AccessControl {
     uploads: Arc<Mutex<HashMap<String, usize>>>,
 }
 
-impl AccessControl {
-    pub fn new(settings: &Settings) -> Self {
-        let interval =
-            (settings.rate_limit_per_minute > 0).then(|| Duration::from_secs(60) / settings.rate_limit_per_minute);
-        let tolerance = interval.unwrap_or_default() * settings.rate_limit_burst.max(1);
-        AccessControl {
+impl Limits {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Limits::new(settings.rate_limit_per_minute, settings.rate_limit_burst, settings.max_concurrent_uploads)
+    }
+
+    /// `per_minute` requests at the steady rate (0: no limit) with bursts of `burst`, and at most
+    /// `max_uploads` uploads at a time, per intermediario.
+    pub fn new(per_minute: u32, burst: u32, max_uploads: usize) -> Self {
+        let interval = (per_minute > 0).then(|| Duration::from_secs(60) / per_minute);
+        let tolerance = interval.unwrap_or_default() * burst.max(1);
+        Limits {
             interval,
             tolerance,
             tat: Mutex::new(HashMap::new()),
-            max_uploads: settings.max_concurrent_uploads.max(1),
+            max_uploads: max_uploads.max(1),
             uploads: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// Counts one request of `intermediario`; 429 `rate_limited` when over the limit.
-    pub fn check_rate(&self, intermediario: &str) -> Result<(), ApiError> {
+    pub fn check_rate(&self, intermediario: &str) -> Result<(), ServiceError> {
         self.check_rate_at(intermediario, Instant::now())
     }
 
-    fn check_rate_at(&self, intermediario: &str, now: Instant) -> Result<(), ApiError> {
+    fn check_rate_at(&self, intermediario: &str, now: Instant) -> Result<(), ServiceError> {
         let Some(interval) = self.interval else { return Ok(()) };
         let mut tat = self.tat.lock().unwrap_or_else(|e| e.into_inner());
         if tat.len() > 100_000 {
@@ -55,7 +56,7 @@ impl AccessControl {
         let allowed_at = current.checked_sub(self.tolerance).unwrap_or(now);
         if allowed_at > now {
             let wait = allowed_at - now;
-            return Err(ApiError::TooManyRequests {
+            return Err(ServiceError::TooManyRequests {
                 code: "rate_limited",
                 message: format!(
                     "troppe richieste per questo intermediario: riprovare tra {} secondi",
@@ -70,11 +71,11 @@ impl AccessControl {
 
     /// A slot for one upload of `intermediario`, released when dropped; 429
     /// `too_many_concurrent_uploads` when all are taken.
-    pub fn upload_slot(&self, intermediario: &str) -> Result<UploadSlot, ApiError> {
+    pub fn upload_slot(&self, intermediario: &str) -> Result<UploadSlot, ServiceError> {
         let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
         let n = uploads.entry(intermediario.to_string()).or_insert(0);
         if *n >= self.max_uploads {
-            return Err(ApiError::TooManyRequests {
+            return Err(ServiceError::TooManyRequests {
                 code: "too_many_concurrent_uploads",
                 message: format!(
                     "l'intermediario ha già {} caricamenti in corso: attendere che finiscano",
@@ -105,51 +106,19 @@ impl Drop for UploadSlot {
     }
 }
 
-/// Appends one row to the audit trail; the request fails if it cannot be written.
-pub async fn audit(
-    app: &App,
-    caller: &Caller,
-    action: &str,
-    numero: Option<i64>,
-    detail: Option<String>,
-) -> Result<(), ApiError> {
-    app.store
-        .append_audit(cigo_store::NewAudit {
-            actor: caller.actor(),
-            action: action.to_string(),
-            numero_richiesta: numero,
-            detail,
-        })
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct T {
-        #[command(flatten)]
-        s: Settings,
-    }
-
-    fn settings(args: &[&str]) -> Settings {
-        let mut all = vec!["t"];
-        all.extend(args);
-        T::parse_from(all).s
-    }
 
     #[test]
     fn rate_limit_allows_the_burst_then_429_with_retry_after() {
-        let ac = AccessControl::new(&settings(&["--rate-limit-per-minute", "60", "--rate-limit-burst", "3"]));
+        let ac = Limits::new(60, 3, 4);
         let t0 = Instant::now();
         for _ in 0..4 {
             ac.check_rate_at("A", t0).unwrap();
         }
         let e = ac.check_rate_at("A", t0).unwrap_err();
-        assert!(matches!(e, ApiError::TooManyRequests { retry_after_secs: 1, .. }), "{e:?}");
+        assert!(matches!(e, ServiceError::TooManyRequests { retry_after_secs: 1, .. }), "{e:?}");
         // Another intermediario is not affected; after a second one more request passes.
         ac.check_rate_at("B", t0).unwrap();
         ac.check_rate_at("A", t0 + Duration::from_secs(1)).unwrap();
@@ -157,7 +126,7 @@ mod tests {
 
     #[test]
     fn upload_slots_are_released_on_drop() {
-        let ac = AccessControl::new(&settings(&["--max-concurrent-uploads", "2"]));
+        let ac = Limits::new(0, 1, 2);
         let a = ac.upload_slot("A").unwrap();
         let _b = ac.upload_slot("A").unwrap();
         assert!(ac.upload_slot("A").is_err());

@@ -1,0 +1,123 @@
+//! # The service layer: every use case of cigo, once
+//!
+//! Each public method of [`Service`] (and of the handles it gives out, [`Caricamento`] for an
+//! upload, [`Amministrazione`] for the admin's use cases) is one use case: it takes the verified
+//! [`Caller`] and plain arguments, and in that one function
+//!
+//! 1. checks access (an intermediario sees and changes only its own richieste, and another's is
+//!    [`ServiceError::RichiestaNotFound`], exactly like a number that does not exist; an operatore
+//!    reads all and changes nothing, [`ServiceError::Forbidden`]; admin: the audit trail);
+//! 2. writes the audit row of every read of a richiesta's data (fail closed: no audit row, no
+//!    answer); changes of state are recorded by the store with their actor (`transizioni`);
+//! 3. applies the state handling: every change goes through `StatoRichiesta::apply` and then the
+//!    store's compare-and-set, queueing the follow-up job in the same transaction;
+//! 4. maps every failure once, to [`ServiceError`], whose `code()` is stable.
+//!
+//! It answers store records ([`cigo_store::Richiesta`], [`cigo_store::DomandaRecord`]...) or
+//! the few types of its own (an [`Attestato`], an [`UploadOutcome`]), never HTTP.
+//!
+//! **Adapters** translate a transport into these calls and the answers back, and nothing else.
+//! The JSON API (`crate::api`) is the first: it extracts the Bearer token and the parameters,
+//! calls the method, serialises the answer, and turns [`ServiceError`] into a status and body in
+//! `api/error.rs` only. A second adapter (the web console, with a session cookie standing for the
+//! token) authenticates with [`Service::authenticate`] and calls the same methods: it needs no
+//! access check, audit row or state decision of its own, and must not add any.
+//!
+//! The per-request limits (rate limit, concurrent-upload quota, see [`limits`]) live here, in the
+//! service of one process, not in the process-wide [`App`] that workers and senders share.
+
+mod admin;
+mod attestati;
+mod caller;
+mod error;
+pub mod limits;
+mod richieste;
+mod upload;
+
+pub use admin::Amministrazione;
+pub use attestati::{Attestato, AttestatoDomanda, TipoAttestato};
+pub use caller::{hash_token, new_token, Caller};
+pub use error::ServiceError;
+pub use richieste::{Dettaglio, FileXml, Paging, Ricerca};
+pub use upload::{Caricamento, UploadOutcome};
+
+use crate::app::App;
+use crate::config::Settings;
+use cigo_store::Richiesta;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The use cases over one process's [`App`]. Cheap to clone; every adapter of the process shares
+/// one (and so one set of [`limits::Limits`]).
+#[derive(Clone)]
+pub struct Service {
+    app: App,
+    limits: Arc<limits::Limits>,
+}
+
+impl Service {
+    pub fn new(app: App) -> Self {
+        let limits = Arc::new(limits::Limits::from_settings(&app.settings));
+        Service { app, limits }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.app.settings
+    }
+
+    /// Database, queue and blob store reachable within 2 s each; else
+    /// [`ServiceError::Unavailable`] naming those that are not.
+    pub async fn readiness(&self) -> Result<(), ServiceError> {
+        let timeout = Duration::from_secs(2);
+        let db = tokio::time::timeout(timeout, self.app.store.ping()).await;
+        let queue = tokio::time::timeout(timeout, self.app.queue.ping()).await;
+        let blob = tokio::time::timeout(timeout, self.app.blob.ping()).await;
+        let mut down = Vec::new();
+        if !matches!(db, Ok(Ok(()))) {
+            down.push("database");
+        }
+        if !matches!(queue, Ok(Ok(()))) {
+            down.push("queue");
+        }
+        if !matches!(blob, Ok(Ok(()))) {
+            down.push("blob store");
+        }
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Unavailable(down.join(", ")))
+        }
+    }
+
+    /// The richiesta numbered `numero`, if the caller may see it. Another intermediario's
+    /// richiesta is answered exactly like one that does not exist.
+    async fn load(&self, caller: &Caller, numero: i64) -> Result<Richiesta, ServiceError> {
+        match self.app.store.get_richiesta(numero).await? {
+            Some(r) if caller.may_read(&r.intermediario) => Ok(r),
+            _ => Err(ServiceError::RichiestaNotFound(numero)),
+        }
+    }
+
+    /// Appends one row to the audit trail; the use case fails if it cannot be written.
+    async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        numero: Option<i64>,
+        detail: Option<String>,
+    ) -> Result<(), ServiceError> {
+        self.app
+            .store
+            .append_audit(cigo_store::NewAudit {
+                actor: caller.actor(),
+                action: action.to_string(),
+                numero_richiesta: numero,
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

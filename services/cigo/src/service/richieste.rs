@@ -1,0 +1,196 @@
+//! Reading and acting on richieste: search, the esito, the domande, the transitions, approva
+//! all'invio, elimina, the original file.
+
+use super::{Caller, Service, ServiceError};
+use chrono::NaiveDate;
+use cigo_domain::{EsitoDomanda, Event, JobKind, StatoRichiesta};
+use cigo_store::{
+    DomandaRecord, ErroreElaborazione, Page, Richiesta, RichiestaFilter, StoreError, TransitionRequest, Transizione,
+};
+
+/// The largest page any list answers.
+pub(super) const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Which page of a list, as the caller asked for it (`None`: the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Paging {
+    /// 1-based (default 1).
+    pub page: Option<u32>,
+    /// 1 to [`MAX_PAGE_SIZE`] (the default depends on the list).
+    pub page_size: Option<u32>,
+}
+
+impl Paging {
+    /// The page number; `invalid_query` for 0.
+    pub(super) fn page(&self) -> Result<u32, ServiceError> {
+        match self.page {
+            None => Ok(1),
+            Some(0) => Err(ServiceError::invalid("invalid_query", "page parte da 1")),
+            Some(n) => Ok(n),
+        }
+    }
+
+    /// The page size, `default` when not given; `invalid_query` out of bounds.
+    pub(super) fn page_size(&self, default: u32) -> Result<u32, ServiceError> {
+        match self.page_size {
+            None => Ok(default),
+            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+            Some(n) => Err(ServiceError::invalid(
+                "invalid_query",
+                format!("page_size deve essere tra 1 e {MAX_PAGE_SIZE} (ricevuto {n})"),
+            )),
+        }
+    }
+}
+
+/// The search form of the screens ("Ricerca elaborazioni"); `None` fields are not filters.
+#[derive(Debug, Clone, Default)]
+pub struct Ricerca {
+    pub numero: Option<i64>,
+    pub matricola: Option<String>,
+    /// Codice fiscale azienda.
+    pub codice_fiscale: Option<String>,
+    /// Part of the denominazione azienda (case-insensitive).
+    pub denominazione: Option<String>,
+    pub inserita_dal: Option<NaiveDate>,
+    pub inserita_al: Option<NaiveDate>,
+    pub approvata_dal: Option<NaiveDate>,
+    pub approvata_al: Option<NaiveDate>,
+    pub stato: Option<StatoRichiesta>,
+    /// Default page size 50.
+    pub paging: Paging,
+}
+
+/// A richiesta with what its owner needs to read about it.
+#[derive(Debug, Clone)]
+pub struct Dettaglio {
+    pub richiesta: Richiesta,
+    /// Set when processing failed for good (the job is a dead letter until an operator replays it).
+    pub errore: Option<ErroreElaborazione>,
+}
+
+/// The original file of a richiesta, byte for byte.
+pub struct FileXml {
+    pub richiesta: Richiesta,
+    pub bytes: cigo_blob::ByteStream,
+}
+
+impl Service {
+    /// Search: an intermediario finds only its own richieste, an operatore or admin all of them
+    /// (in emulazione: those of the emulated intermediario). Audited with the numbers returned.
+    pub async fn ricerca(&self, caller: &Caller, ricerca: Ricerca) -> Result<Page<Richiesta>, ServiceError> {
+        let filter = RichiestaFilter {
+            intermediario: caller.scope().map(str::to_owned),
+            numero: ricerca.numero,
+            matricola: ricerca.matricola,
+            codice_fiscale: ricerca.codice_fiscale,
+            denominazione: ricerca.denominazione,
+            inserita_dal: ricerca.inserita_dal,
+            inserita_al: ricerca.inserita_al,
+            approvata_dal: ricerca.approvata_dal,
+            approvata_al: ricerca.approvata_al,
+            stato: ricerca.stato,
+            page: ricerca.paging.page()?,
+            page_size: ricerca.paging.page_size(50)?,
+        };
+        let found = self.app.store.search_richieste(&filter).await?;
+        let numeri: Vec<String> = found.items.iter().map(|r| r.numero.to_string()).collect();
+        self.audit(caller, "ricerca", None, Some(format!("richieste lette: [{}]", numeri.join(","))))
+            .await?;
+        Ok(found)
+    }
+
+    /// One richiesta and its processing failure, if any.
+    pub async fn richiesta(&self, caller: &Caller, numero: i64) -> Result<Dettaglio, ServiceError> {
+        let richiesta = self.load(caller, numero).await?;
+        self.audit(caller, "lettura", Some(richiesta.numero), None)
+            .await?;
+        let errore = self.app.store.errore_elaborazione(richiesta.numero).await?;
+        Ok(Dettaglio { richiesta, errore })
+    }
+
+    /// The domande of a richiesta with their esito and findings, optionally only one esito
+    /// (default page size 100).
+    pub async fn domande(
+        &self,
+        caller: &Caller,
+        numero: i64,
+        esito: Option<EsitoDomanda>,
+        paging: Paging,
+    ) -> Result<Page<DomandaRecord>, ServiceError> {
+        self.load(caller, numero).await?;
+        self.audit(caller, "lettura_domande", Some(numero), None)
+            .await?;
+        Ok(self
+            .app
+            .store
+            .list_domande(numero, esito, paging.page()?, paging.page_size(100)?)
+            .await?)
+    }
+
+    /// Every change of state of a richiesta, oldest first.
+    pub async fn transizioni(&self, caller: &Caller, numero: i64) -> Result<Vec<Transizione>, ServiceError> {
+        self.load(caller, numero).await?;
+        self.audit(caller, "lettura_transizioni", Some(numero), None)
+            .await?;
+        Ok(self.app.store.transizioni(numero).await?)
+    }
+
+    /// Approva all'invio: PREVALIDATA -> APPROVATA and the sending queued, in one transaction.
+    /// The attestato di trasmissione is issued from then on.
+    pub async fn approva(&self, caller: &Caller, numero: i64) -> Result<Richiesta, ServiceError> {
+        let r = self
+            .act(caller, numero, Event::Approve, Some(JobKind::Invio))
+            .await?;
+        self.app.outbox_written.notify_one();
+        tracing::info!(numero, "richiesta approvata all'invio");
+        Ok(r)
+    }
+
+    /// Elimina: the richiesta stays, as ELIMINATA, for the audit.
+    pub async fn elimina(&self, caller: &Caller, numero: i64) -> Result<Richiesta, ServiceError> {
+        let r = self.act(caller, numero, Event::Delete, None).await?;
+        tracing::info!(numero, "richiesta eliminata");
+        Ok(r)
+    }
+
+    /// The file as it was uploaded.
+    pub async fn xml(&self, caller: &Caller, numero: i64) -> Result<FileXml, ServiceError> {
+        let richiesta = self.load(caller, numero).await?;
+        self.audit(caller, "download_xml", Some(numero), None)
+            .await?;
+        let bytes = self.app.blob.get(&richiesta.blob_key).await?;
+        Ok(FileXml { richiesta, bytes })
+    }
+
+    /// Applies `event` to the richiesta through the state machine, then the store's
+    /// compare-and-set (which records the transition with the caller as actor).
+    async fn act(
+        &self,
+        caller: &Caller,
+        numero: i64,
+        event: Event,
+        enqueue: Option<JobKind>,
+    ) -> Result<Richiesta, ServiceError> {
+        let current = self.load(caller, numero).await?;
+        caller.ensure_may_change()?;
+        let to = current
+            .stato
+            .apply(event)
+            .map_err(|e| ServiceError::InvalidState { numero, stato: e.from })?;
+        let req = TransitionRequest {
+            numero,
+            from: current.stato,
+            to,
+            actor: caller.actor(),
+            nota: None,
+            enqueue,
+            trace_context: cigo_telemetry::current_traceparent(),
+        };
+        match self.app.store.transition(req).await {
+            Ok(r) => Ok(r),
+            Err(StoreError::StateConflict { current }) => Err(ServiceError::InvalidState { numero, stato: current }),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The access decisions of the use cases, over the embedded store in a temp dir (no worker runs,
+//! so a richiesta stays where a test puts it).
+
+use super::*;
+use crate::app::App;
+use cigo_domain::{Ruolo, StatoRichiesta};
+use cigo_store::TransitionRequest;
+use clap::Parser;
+
+struct Fixture {
+    service: Service,
+    app: App,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cli = crate::cli::Cli::parse_from(["cigo", "--data-dir", data.to_str().unwrap(), "serve"]);
+    let app = App::open(cli.settings, true).await.unwrap();
+    Fixture { service: Service::new(app.clone()), app, _dir: dir }
+}
+
+fn caller(intermediario: &str, ruolo: Ruolo) -> Caller {
+    Caller { token_id: 7, intermediario: intermediario.into(), ruolo, emulazione: None }
+}
+
+fn intermediario(cf: &str) -> Caller {
+    caller(cf, Ruolo::Intermediario)
+}
+
+async fn upload(f: &Fixture, who: &Caller, xml: &[u8], key: Option<&str>) -> Result<UploadOutcome, ServiceError> {
+    let mut up = f.service.caricamento(who)?;
+    let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(xml))]);
+    up.receive(chunks).await?;
+    up.finish(true, key.map(str::as_bytes)).await
+}
+
+/// A new richiesta of `who`, RICEVUTA.
+async fn richiesta_of(f: &Fixture, who: &Caller, n: u32) -> Richiesta {
+    match upload(f, who, format!("<richiesta n='{n}'/>").as_bytes(), None)
+        .await
+        .unwrap()
+    {
+        UploadOutcome::Created(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Moves the richiesta along the state machine as a worker would.
+async fn force(f: &Fixture, r: &Richiesta, path: &[StatoRichiesta]) {
+    let mut from = r.stato;
+    for &to in path {
+        let req = TransitionRequest {
+            numero: r.numero,
+            from,
+            to,
+            actor: "test".into(),
+            nota: None,
+            enqueue: None,
+            trace_context: None,
+        };
+        f.app.store.transition(req).await.unwrap();
+        from = to;
+    }
+}
+
+#[tokio::test]
+async fn another_intermediarios_richiesta_is_not_found_like_a_missing_number() {
+    let f = fixture().await;
+    let (a, b) = (intermediario("AAAAAA80A01H501A"), intermediario("BBBBBB80A01H501B"));
+    let r = richiesta_of(&f, &a, 1).await;
+    let s = &f.service;
+    assert!(matches!(s.richiesta(&b, r.numero).await, Err(ServiceError::RichiestaNotFound(n)) if n == r.numero));
+    assert!(matches!(s.richiesta(&b, 999_999).await, Err(ServiceError::RichiestaNotFound(999_999))));
+    assert!(matches!(s.domande(&b, r.numero, None, Paging::default()).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert!(matches!(s.transizioni(&b, r.numero).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert!(matches!(s.xml(&b, r.numero).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert!(matches!(s.attestato(&b, r.numero, "trasmissione").await, Err(ServiceError::RichiestaNotFound(_))));
+    // Changes too: 404 before 403, the richiesta does not exist for b.
+    assert!(matches!(s.elimina(&b, r.numero).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert!(matches!(s.approva(&b, r.numero).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert_eq!(s.ricerca(&b, Ricerca::default()).await.unwrap().total, 0);
+    // The owner sees it, and its state did not move.
+    assert_eq!(s.richiesta(&a, r.numero).await.unwrap().richiesta.stato, StatoRichiesta::Ricevuta);
+    assert_eq!(s.ricerca(&a, Ricerca::default()).await.unwrap().total, 1);
+}
+
+#[tokio::test]
+async fn an_operatore_reads_everything_and_changes_nothing() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let op = caller("OPRTRE80A01H501O", Ruolo::Operatore);
+    let r = richiesta_of(&f, &a, 1).await;
+    force(&f, &r, &[StatoRichiesta::InElaborazione, StatoRichiesta::Prevalidata]).await;
+    let s = &f.service;
+    assert_eq!(s.richiesta(&op, r.numero).await.unwrap().richiesta.stato, StatoRichiesta::Prevalidata);
+    assert_eq!(s.ricerca(&op, Ricerca::default()).await.unwrap().total, 1);
+    assert!(matches!(s.approva(&op, r.numero).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(s.elimina(&op, r.numero).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(s.caricamento(&op), Err(ServiceError::Forbidden(_))));
+    assert!(matches!(s.amministrazione(&op), Err(ServiceError::Forbidden(_))));
+    assert_eq!(s.richiesta(&a, r.numero).await.unwrap().richiesta.stato, StatoRichiesta::Prevalidata);
+    // The owner may approve, once; the attestato di trasmissione exists from then on.
+    assert_eq!(s.approva(&a, r.numero).await.unwrap().stato, StatoRichiesta::Approvata);
+    let again = s.approva(&a, r.numero).await;
+    assert!(matches!(again, Err(ServiceError::InvalidState { stato: StatoRichiesta::Approvata, .. })), "{again:?}");
+    assert_eq!(
+        s.attestato(&op, r.numero, "trasmissione")
+            .await
+            .unwrap()
+            .tipo,
+        "TRASMISSIONE"
+    );
+    let consegna = s.attestato(&op, r.numero, "consegna").await;
+    assert!(matches!(consegna, Err(ServiceError::AttestatoNotAvailable { .. })), "{consegna:?}");
+    assert!(matches!(s.attestato(&op, r.numero, "ricevuta").await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn in_emulazione_an_operatore_sees_one_intermediario_read_only() {
+    let f = fixture().await;
+    let (a, b) = (intermediario("AAAAAA80A01H501A"), intermediario("BBBBBB80A01H501B"));
+    let (ra, rb) = (richiesta_of(&f, &a, 1).await, richiesta_of(&f, &b, 2).await);
+    let em = caller("OPRTRE80A01H501O", Ruolo::Operatore).in_emulazione(&a.intermediario);
+    let s = &f.service;
+    let found = s.ricerca(&em, Ricerca::default()).await.unwrap();
+    assert_eq!(found.items.iter().map(|r| r.numero).collect::<Vec<_>>(), vec![ra.numero]);
+    assert!(s.richiesta(&em, ra.numero).await.is_ok());
+    assert!(matches!(s.richiesta(&em, rb.numero).await, Err(ServiceError::RichiestaNotFound(_))));
+    assert!(matches!(s.elimina(&em, ra.numero).await, Err(ServiceError::Forbidden(_))));
+    // Not even an intermediario's token in emulazione may change anything.
+    let a_em = a.clone().in_emulazione(&a.intermediario);
+    assert!(matches!(s.caricamento(&a_em), Err(ServiceError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn reads_are_audited_and_the_trail_is_for_admins_only() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let admin = caller("DMNSTR80A01H501X", Ruolo::Admin);
+    let r = richiesta_of(&f, &a, 1).await;
+    let s = &f.service;
+    assert!(matches!(s.amministrazione(&a), Err(ServiceError::Forbidden(_))));
+    s.richiesta(&a, r.numero).await.unwrap();
+    s.domande(&a, r.numero, None, Paging::default())
+        .await
+        .unwrap();
+    s.elimina(&a, r.numero).await.unwrap();
+    let trail = s
+        .amministrazione(&admin)
+        .unwrap()
+        .audit_trail(Some(r.numero), Paging::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.items.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"lettura") && actions.contains(&"lettura_domande"), "{actions:?}");
+    assert!(trail.items.iter().any(|e| e.actor == a.actor()), "{:?}", trail.items);
+    let bad = Paging { page: Some(0), page_size: None };
+    let refused = s
+        .amministrazione(&admin)
+        .unwrap()
+        .audit_trail(None, bad)
+        .await;
+    assert!(matches!(refused, Err(ServiceError::InvalidInput { code: "invalid_query", .. })), "{refused:?}");
+}
+
+#[tokio::test]
+async fn uploads_are_deduplicated_and_replayed_by_idempotency_key() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let first = richiesta_of(&f, &a, 1).await;
+    let dup = upload(&f, &a, b"<richiesta n='1'/>", None).await;
+    assert!(matches!(dup, Err(ServiceError::Duplicate { numero, .. }) if numero == first.numero), "{dup:?}");
+    // Another intermediario may send the same bytes.
+    let b = intermediario("BBBBBB80A01H501B");
+    assert!(matches!(upload(&f, &b, b"<richiesta n='1'/>", None).await, Ok(UploadOutcome::Created(_))));
+
+    let Ok(UploadOutcome::Created(keyed)) = upload(&f, &a, b"<k/>", Some("key-1")).await else { panic!() };
+    let replay = upload(&f, &a, b"<k/>", Some("key-1")).await;
+    assert!(matches!(&replay, Ok(UploadOutcome::Replayed(r)) if r.numero == keyed.numero), "{replay:?}");
+    let reused = upload(&f, &a, b"<other/>", Some("key-1")).await;
+    assert!(matches!(reused, Err(ServiceError::IdempotencyKeyReused { numero }) if numero == keyed.numero));
+    let bad_key = upload(&f, &a, b"<x/>", Some("with space")).await;
+    assert!(matches!(bad_key, Err(ServiceError::InvalidInput { code: "invalid_idempotency_key", .. })));
+    let empty = upload(&f, &a, b"", None).await;
+    assert!(matches!(empty, Err(ServiceError::InvalidInput { code: "empty_body", .. })), "{empty:?}");
+}

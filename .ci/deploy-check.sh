@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates every artefact of deploy/ with the tools the registries provide (no container engine
 # and no cluster exist here), then boots the shipped RabbitMQ configuration and runs the restore
-# drill on the real binary. Fails on any error or warning. About a minute once the tools are in.
+# drill on the real binary. Fails on any error or warning. One to three minutes once the tools are
+# in (the first run installs them: a few minutes more).
 #
 #   bash .ci/deploy-check.sh
 #

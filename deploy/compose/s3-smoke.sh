@@ -23,7 +23,7 @@ API_PORT=$(free_port)
 "$(dirname "$PY")/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$DIR/moto.log" 2>&1 &
 pids+=($!)
 
-for v in $(env | grep -o '^CIGO_[A-Z_]*' | grep -v '^CIGO_BIN$'); do unset "$v"; done
+for v in $(env | grep -o '^CIGO_[A-Z_]*'); do unset "$v"; done
 # compose.yaml's settings for the object store, with minio:9000 replaced by the moto server.
 eval "$("$PY" - "$S3_PORT" <<'PY'
 import shlex, sys, yaml

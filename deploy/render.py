@@ -115,6 +115,15 @@ def panel(kind, title, exprs, x, y, w=8, h=8, unit="short", description="", **op
     return p
 
 
+def quantiles(histogram, by="", legend=""):
+    """p50 and p99 of a histogram, as (expr, legend) pairs (`by`: labels kept besides le)."""
+    labels = ", ".join(["le"] + ([by] if by else []))
+    return [
+        (f"histogram_quantile({q}, sum by ({labels}) (rate({histogram}_bucket[{RATE}])))", f"{legend}p{p}".strip())
+        for q, p in (("0.5", 50), ("0.99", 99))
+    ]
+
+
 def row(title, y):
     return {"type": "row", "title": title, "collapsed": False, "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": []}
 
@@ -134,15 +143,9 @@ def dashboard():
         panel(ts, "Domande protocollate /s", [
             (f"sum(rate(cigo_domande_protocollate_total[{RATE}]))", "protocollate"),
         ], 16, 1, description="cigo sender: domande given a protocol number."),
-        panel(ts, "Prevalidation time of a richiesta (p50, p99)", [
-            (f"histogram_quantile(0.5, sum by (le) (rate(cigo_prevalidazione_seconds_bucket[{RATE}])))", "p50"),
-            (f"histogram_quantile(0.99, sum by (le) (rate(cigo_prevalidazione_seconds_bucket[{RATE}])))", "p99"),
-        ], 0, 9, unit="s", description="From the job's start to the esito saved, in the worker. The time from "
+        panel(ts, "Prevalidation time of a richiesta (p50, p99)", quantiles("cigo_prevalidazione_seconds"), 0, 9, unit="s", description="From the job's start to the esito saved, in the worker. The time from "
            "the upload to the esito adds the queue wait: see Queue lag."),
-        panel(ts, "Job time by kind (p50, p99)", [
-            (f"histogram_quantile(0.5, sum by (le, kind) (rate(cigo_job_seconds_bucket[{RATE}])))", "{{kind}} p50"),
-            (f"histogram_quantile(0.99, sum by (le, kind) (rate(cigo_job_seconds_bucket[{RATE}])))", "{{kind}} p99"),
-        ], 8, 9, unit="s"),
+        panel(ts, "Job time by kind (p50, p99)", quantiles("cigo_job_seconds", "kind", "{{kind}} "), 8, 9, unit="s"),
         panel(ts, "Jobs /s by kind and outcome", [
             (f"sum by (kind, outcome) (rate(cigo_jobs_total[{RATE}]))", "{{kind}} {{outcome}}"),
             (f"sum by (kind) (rate(cigo_job_retries_total[{RATE}]))", "{{kind}} retries"),

@@ -23,12 +23,13 @@ DB=cigo_drill_$ID
 DIR=$(mktemp -d /tmp/cigo-drill.XXXXXX)
 CF=RSSMRA85T10A562S
 pids=()
+OWN_MQ=
 
 say() { printf '[drill %s] %s\n' "$(date -u +%T)" "$*"; }
 cleanup() {
   local status=$?
   stop_all
-  if [ -z "${CIGO_DRILL_AMQP_URL:-}" ]; then deploy/rabbitmq/local-node.sh stop "$DIR/mq" || true; fi
+  if [ -n "$OWN_MQ" ]; then deploy/rabbitmq/local-node.sh stop "$DIR/mq" || true; fi
   psql -X -q -d "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$status" -ne 0 ]; then
     say "FAILED (exit $status); logs:"
@@ -49,13 +50,15 @@ if [ -n "${CIGO_DRILL_AMQP_URL:-}" ]; then
   AMQP=$CIGO_DRILL_AMQP_URL
 else
   say "starting a private RabbitMQ node (deploy/rabbitmq as shipped)"
+  OWN_MQ=1
   AMQP=$(deploy/rabbitmq/local-node.sh start "$DIR/mq" | sed -n 's/^AMQP_URL=//p')
 fi
 DB_URL="${PG_ADMIN%/*}/$DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$PG_ADMIN" -c "CREATE DATABASE $DB" >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE=http://127.0.0.1:$PORT
-for v in $(env | grep -o '^CIGO_[A-Z_]*' | grep -v '^CIGO_DRILL_\|^CIGO_BIN$'); do unset "$v"; done
+# The processes see only the settings below (the drill's own variables were read above).
+for v in $(env | grep -o '^CIGO_[A-Z_]*'); do unset "$v"; done
 unset OTEL_EXPORTER_OTLP_ENDPOINT
 export CIGO_DATABASE_URL=$DB_URL CIGO_AMQP_URL=$AMQP CIGO_BLOB_URL=$DIR/blobs CIGO_DATA_DIR=$DIR/data \
   CIGO_SPOOL_DIR=$DIR/spool CIGO_LISTEN=127.0.0.1:$PORT CIGO_DELEGHE_REQUIRED=false \

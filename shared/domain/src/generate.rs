@@ -349,6 +349,9 @@ fn iban(rng: &mut ChaCha8Rng) -> String {
     iban_con_controllo("IT", &bban)
 }
 
+/// One domanda with its fault. Long on purpose (about 240 lines): the draws of the seeded rng
+/// come in one fixed order, which fixes the bytes every seed generates (golden esiti, benchmarks);
+/// split into functions it would still have to be read in that order.
 fn domanda(
     rng: &mut ChaCha8Rng,
     progressivo: u32,
@@ -588,7 +591,8 @@ fn domanda(
 }
 
 /// The optional quadri (D, F..T, the site of quadro B), coherent with the rest of the domanda
-/// (computed after the faults).
+/// (computed after the faults). Long on purpose (about 270 lines), for the reason given at
+/// [`domanda`]: one fixed order of the rng's draws.
 fn quadri(rng: &mut ChaCha8Rng, d: &mut Domanda, settimane: u32, senza_cantiere: bool) {
     let p = d.periodo.clone();
     let fine = p.al.max(p.dal);

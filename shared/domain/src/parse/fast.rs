@@ -23,7 +23,14 @@ pub(super) enum Fast {
     GiveUp,
 }
 
-use Fast::{GiveUp, NeedMore};
+/// Why a step of the fast path stopped (one byte, so that the steps' results stay small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    NeedMore,
+    GiveUp,
+}
+
+use Stop::{GiveUp, NeedMore};
 
 /// Where quick-xml stands when the fast path starts, and must stand again when it is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +98,8 @@ pub(super) fn fast_domanda(
 ) -> Fast {
     match read_domanda(w, base, mode, lines, tree, scratch, cx) {
         Ok(len) => Fast::Done { len },
-        Err(f) => f,
+        Err(Stop::NeedMore) => Fast::NeedMore,
+        Err(Stop::GiveUp) => Fast::GiveUp,
     }
 }
 
@@ -103,7 +111,7 @@ fn read_domanda(
     tree: &mut Tree,
     scratch: &mut Scratch,
     cx: &FastCx<'_>,
-) -> Result<usize, Fast> {
+) -> Result<usize, Stop> {
     let limits = cx.limits;
     if !cx.ns_ok || limits.max_depth < 2 || cx.n_domande as usize >= limits.max_domande {
         return Err(GiveUp);
@@ -161,7 +169,7 @@ fn read_domanda(
 }
 
 /// The index of the `<` after the white space from `at`, which must not be longer than a token.
-fn skip_ws(w: &[u8], at: usize, cx: &FastCx<'_>) -> Result<usize, Fast> {
+fn skip_ws(w: &[u8], at: usize, cx: &FastCx<'_>) -> Result<usize, Stop> {
     let Some(k) = w[at..].iter().position(|c| !is_ws_byte(c)) else {
         return Err(if w.len() - at > cx.max_token { GiveUp } else { NeedMore });
     };
@@ -173,7 +181,7 @@ fn skip_ws(w: &[u8], at: usize, cx: &FastCx<'_>) -> Result<usize, Fast> {
 
 /// An end tag at `w[i]` (its `/`): exactly `</name>` of the open element. Returns the index after it.
 #[inline]
-fn end_tag(w: &[u8], i: usize, scratch: &mut Scratch) -> Result<usize, Fast> {
+fn end_tag(w: &[u8], i: usize, scratch: &mut Scratch) -> Result<usize, Stop> {
     let Some(&(a, b)) = scratch.open.last() else { return Err(GiveUp) };
     let e = i + 1 + (b - a);
     if w.len() <= e {
@@ -190,7 +198,7 @@ fn end_tag(w: &[u8], i: usize, scratch: &mut Scratch) -> Result<usize, Fast> {
 /// (or '...') separated by white space. Namespace declarations and repeated attributes are left
 /// to quick-xml (its namespace scopes look for `xmlns` anywhere in the attributes).
 #[inline]
-fn start_tag(w: &[u8], i: usize, scratch: &mut Scratch, cx: &FastCx<'_>) -> Result<StartTag, Fast> {
+fn start_tag(w: &[u8], i: usize, scratch: &mut Scratch, cx: &FastCx<'_>) -> Result<StartTag, Stop> {
     if !is_name_start(w[i]) {
         return Err(GiveUp);
     }
@@ -246,7 +254,7 @@ fn start_tag(w: &[u8], i: usize, scratch: &mut Scratch, cx: &FastCx<'_>) -> Resu
 /// One attribute `name="value"` at `w[j]`, recorded in [`Scratch::attrs`]. Returns the index
 /// after its closing quote.
 #[inline]
-fn attribute(w: &[u8], mut j: usize, scratch: &mut Scratch) -> Result<usize, Fast> {
+fn attribute(w: &[u8], mut j: usize, scratch: &mut Scratch) -> Result<usize, Stop> {
     let ka = j;
     j += 1;
     while j < w.len() && is_name_char(w[j]) {
@@ -283,7 +291,7 @@ fn open_element(
     pos: (u32, u32),
     tree: &mut Tree,
     scratch: &Scratch,
-) -> Result<NodeId, Fast> {
+) -> Result<NodeId, Stop> {
     let id = if cur == NONE {
         tree.push(NONE, Tag::Domanda, pos.0, pos.1)
     } else {
@@ -304,7 +312,7 @@ fn open_element(
 /// The text from `w[i]` up to the next markup, as a text event of quick-xml (which gives none
 /// for an empty text). Returns the index after the `<` of that markup.
 #[inline]
-fn text(w: &[u8], i: usize, cur: NodeId, tree: &mut Tree, cx: &FastCx<'_>) -> Result<usize, Fast> {
+fn text(w: &[u8], i: usize, cur: NodeId, tree: &mut Tree, cx: &FastCx<'_>) -> Result<usize, Stop> {
     let Some(k) = w[i..].iter().position(|&c| c == b'<') else {
         return Err(if w.len() - i > cx.max_token { GiveUp } else { NeedMore });
     };

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 
 pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
     // Workers of the list by quadro E row (dirigenti are counted nowhere).
-    let mut conteggio: HashMap<(TipoOrario, QualificaE), u32> = HashMap::new();
+    let mut conteggio = [[0u32; QualificaE::ALL.len()]; TipoOrario::ALL.len()];
     for l in &d.lavoratori.lavoratori {
         if let Some(q) = l.qualifica.riga_e() {
-            *conteggio.entry((l.tipo_orario, q)).or_default() += 1;
+            conteggio[l.tipo_orario as usize][q as usize] += 1;
         }
     }
     let mut righe_viste: HashMap<(TipoOrario, QualificaE), usize> = HashMap::new();
@@ -48,7 +48,7 @@ pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
     }
     for &t in TipoOrario::ALL {
         for &q in QualificaE::ALL {
-            let contati = conteggio.get(&(t, q)).copied().unwrap_or(0);
+            let contati = conteggio[t as usize][q as usize];
             let riga = righe_viste.get(&(t, q)).copied();
             let dichiarati = riga.map(|i| d.quadro_e.righe[i].totale_in_cig).unwrap_or(0);
             if contati != dichiarati {

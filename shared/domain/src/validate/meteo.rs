@@ -10,7 +10,6 @@ use std::collections::HashSet;
 
 pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
     let p = &d.periodo;
-    let settimane = if p.dal <= p.al { p.settimane() } else { 0 };
     if p.causale == Causale::EventiMeteo && d.unita_produttiva.cantiere.is_none() {
         cx.at(
             &rules::COE_METEO_CANTIERE,
@@ -58,54 +57,61 @@ pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
                 );
             }
         }
-        let mut viste = HashSet::new();
-        let mut gi = ids.h_giorni.iter();
-        for (s, &node) in h.settimane.iter().zip(&ids.h_sett) {
-            if s.numero > settimane && p.dal <= p.al {
-                cx.at_attr(
-                    &rules::COE_GH_FUORI_PERIODO,
-                    node,
-                    "numero",
-                    format!(
-                        "Il quadro H indica la settimana {}, ma il periodo comprende {settimane} settimane: correggere il numero della settimana.",
-                        s.numero
-                    ),
-                    Some(&s.numero.to_string()),
-                );
-            }
-            if !viste.insert(s.numero) {
+        check_settimane_h(cx, h, ids, p);
+    }
+}
+
+/// Quadro H week by week: inside the period, each week and each day once, each day's total the
+/// sum of its hours.
+fn check_settimane_h(cx: &mut Cx<'_>, h: &QuadroH, ids: &Ids, p: &Periodo) {
+    let settimane = if p.dal <= p.al { p.settimane() } else { 0 };
+    let mut viste = HashSet::new();
+    let mut gi = ids.h_giorni.iter();
+    for (s, &node) in h.settimane.iter().zip(&ids.h_sett) {
+        if s.numero > settimane && p.dal <= p.al {
+            cx.at_attr(
+                &rules::COE_GH_FUORI_PERIODO,
+                node,
+                "numero",
+                format!(
+                    "Il quadro H indica la settimana {}, ma il periodo comprende {settimane} settimane: correggere il numero della settimana.",
+                    s.numero
+                ),
+                Some(&s.numero.to_string()),
+            );
+        }
+        if !viste.insert(s.numero) {
+            cx.at_attr(
+                &rules::COE_GH_DOPPIA,
+                node,
+                "numero",
+                format!("Il quadro H indica più volte la settimana {}: indicarla una sola volta.", s.numero),
+                Some(&s.numero.to_string()),
+            );
+        }
+        let mut giorni_visti = HashSet::new();
+        for g in &s.giorni {
+            let Some(&(gnode, tnode, _)) = gi.next() else { break };
+            if !giorni_visti.insert(g.giorno) {
                 cx.at_attr(
                     &rules::COE_GH_DOPPIA,
-                    node,
-                    "numero",
-                    format!("Il quadro H indica più volte la settimana {}: indicarla una sola volta.", s.numero),
-                    Some(&s.numero.to_string()),
+                    gnode,
+                    "giorno",
+                    format!("Nel quadro H la settimana {} indica più volte il giorno {}.", s.numero, g.giorno),
+                    Some(g.giorno.as_str()),
                 );
             }
-            let mut giorni_visti = HashSet::new();
-            for g in &s.giorni {
-                let Some(&(gnode, tnode, _)) = gi.next() else { break };
-                if !giorni_visti.insert(g.giorno) {
-                    cx.at_attr(
-                        &rules::COE_GH_DOPPIA,
-                        gnode,
-                        "giorno",
-                        format!("Nel quadro H la settimana {} indica più volte il giorno {}.", s.numero, g.giorno),
-                        Some(g.giorno.as_str()),
-                    );
-                }
-                let somma = Ore(g.ordinarie.0 + g.straordinarie.0 + g.altro.0);
-                if somma != g.totale {
-                    cx.at(
-                        &rules::COE_H_TOTALE,
-                        tnode,
-                        format!(
-                            "Quadro H, settimana {} giorno {}: il totale è {} ma ordinarie + straordinarie + altro fanno {somma}: correggere il totale.",
-                            s.numero, g.giorno, g.totale
-                        ),
-                        Some(&g.totale.to_string()),
-                    );
-                }
+            let somma = Ore(g.ordinarie.0 + g.straordinarie.0 + g.altro.0);
+            if somma != g.totale {
+                cx.at(
+                    &rules::COE_H_TOTALE,
+                    tnode,
+                    format!(
+                        "Quadro H, settimana {} giorno {}: il totale è {} ma ordinarie + straordinarie + altro fanno {somma}: correggere il totale.",
+                        s.numero, g.giorno, g.totale
+                    ),
+                    Some(&g.totale.to_string()),
+                );
             }
         }
     }

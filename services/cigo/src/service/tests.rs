@@ -186,3 +186,19 @@ async fn uploads_are_deduplicated_and_replayed_by_idempotency_key() {
     let empty = upload(&f, &a, b"", None).await;
     assert!(matches!(empty, Err(ServiceError::InvalidInput { code: "empty_body", .. })), "{empty:?}");
 }
+
+#[tokio::test]
+async fn the_actions_offered_follow_the_state_and_the_role() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let r = richiesta_of(&f, &a, 1).await;
+    assert_eq!(a.azioni(&r), vec![Azione::Elimina]);
+    force(&f, &r, &[StatoRichiesta::InElaborazione, StatoRichiesta::Prevalidata]).await;
+    let r = f.service.richiesta(&a, r.numero).await.unwrap().richiesta;
+    assert_eq!(a.azioni(&r), vec![Azione::Approva, Azione::Elimina]);
+    assert_eq!(Azione::ammesse(r.stato), vec![Azione::Approva, Azione::Elimina]);
+    assert!(caller("OPRTRE80A01H501O", Ruolo::Operatore)
+        .azioni(&r)
+        .is_empty());
+    assert!(intermediario("BBBBBB80A01H501B").azioni(&r).is_empty());
+}

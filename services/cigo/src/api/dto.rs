@@ -261,7 +261,7 @@ where
 }
 
 impl RichiestaView {
-    /// Adds a recorded processing failure (issue 4) to the view: `errore_elaborazione`, and the
+    /// Adds a recorded processing failure to the view: `errore_elaborazione`, and the
     /// "Esito elaborazione" text says so.
     pub fn with_errore(mut self, errore: Option<cigo_store::ErroreElaborazione>) -> Self {
         if let Some(e) = errore {

@@ -13,11 +13,18 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+/// The settings of the embedded mode, with the data in `data`.
+#[derive(Parser)]
+struct Embedded {
+    #[command(flatten)]
+    settings: crate::config::Settings,
+}
+
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let cli = crate::cli::Cli::parse_from(["cigo", "--data-dir", data.to_str().unwrap(), "serve"]);
-    let app = App::open(cli.settings, true).await.unwrap();
+    let settings = Embedded::parse_from(["cigo", "--data-dir", data.to_str().unwrap()]).settings;
+    let app = App::open(settings, true).await.unwrap();
     Fixture { service: Service::new(app.clone()), app, _dir: dir }
 }
 

@@ -1,4 +1,4 @@
-//! `GET /api/v1/audit`: the audit trail, for admins (issue 5).
+//! `GET /api/v1/audit`: the audit trail, for admins.
 //!
 //! Every read of a richiesta's data is appended to the `audit` table by the service layer; every
 //! change of state is in `transizioni` with its actor. The store merges the two, oldest first.

@@ -83,13 +83,10 @@ pub fn esito_elaborazione(r: &Richiesta) -> String {
 impl RichiestaView {
     pub fn from_record(r: &Richiesta) -> Self {
         let base = format!("/api/v1/richieste/{}", r.numero);
-        let mut azioni = Vec::new();
-        if r.stato.apply(cigo_domain::Event::Approve).is_ok() {
-            azioni.push("approva");
-        }
-        if r.stato.apply(cigo_domain::Event::Delete).is_ok() {
-            azioni.push("elimina");
-        }
+        let azioni = crate::service::Azione::ammesse(r.stato)
+            .into_iter()
+            .map(crate::service::Azione::as_str)
+            .collect();
         RichiestaView {
             errore_elaborazione: None,
             numero_richiesta: r.numero,
@@ -264,7 +261,7 @@ where
 }
 
 impl RichiestaView {
-    /// Adds a recorded processing failure (issue 4) to the view: `errore_elaborazione`, and the
+    /// Adds a recorded processing failure to the view: `errore_elaborazione`, and the
     /// "Esito elaborazione" text says so.
     pub fn with_errore(mut self, errore: Option<cigo_store::ErroreElaborazione>) -> Self {
         if let Some(e) = errore {

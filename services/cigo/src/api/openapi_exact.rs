@@ -1,4 +1,4 @@
-//! Makes the OpenAPI document exact where the annotations cannot say it (issue 5; checked by
+//! Makes the OpenAPI document exact where the annotations cannot say it (checked by
 //! schemathesis in `.ci/run`). Applied to the generated document as JSON, in one place, so that
 //! every endpoint gets the same treatment, including those added later:
 //!

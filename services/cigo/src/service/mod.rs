@@ -38,7 +38,7 @@ pub use admin::Amministrazione;
 pub use attestati::{Attestato, AttestatoDomanda, TipoAttestato};
 pub use caller::{hash_token, new_token, Caller};
 pub use error::ServiceError;
-pub use richieste::{Dettaglio, FileXml, Paging, Ricerca};
+pub use richieste::{Azione, Dettaglio, FileXml, Paging, Ricerca};
 pub use upload::{Caricamento, UploadOutcome};
 
 use crate::app::App;

@@ -69,6 +69,51 @@ pub struct Dettaglio {
     pub errore: Option<ErroreElaborazione>,
 }
 
+/// A change the owner of a richiesta can ask for, as a screen offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Azione {
+    /// Approva all'invio.
+    Approva,
+    Elimina,
+}
+
+impl Azione {
+    pub const ALL: [Azione; 2] = [Azione::Approva, Azione::Elimina];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Azione::Approva => "approva",
+            Azione::Elimina => "elimina",
+        }
+    }
+
+    fn event(self) -> Event {
+        match self {
+            Azione::Approva => Event::Approve,
+            Azione::Elimina => Event::Delete,
+        }
+    }
+
+    /// What the state machine allows from `stato`, whoever asks.
+    pub fn ammesse(stato: StatoRichiesta) -> Vec<Azione> {
+        Azione::ALL
+            .into_iter()
+            .filter(|a| stato.apply(a.event()).is_ok())
+            .collect()
+    }
+}
+
+impl Caller {
+    /// What this caller may do now on `r`: the buttons a screen shows. Empty for a caller who
+    /// may change nothing (operatore, admin, emulazione), whatever the state.
+    pub fn azioni(&self, r: &Richiesta) -> Vec<Azione> {
+        if self.ensure_may_change().is_err() || !self.may_read(&r.intermediario) {
+            return Vec::new();
+        }
+        Azione::ammesse(r.stato)
+    }
+}
+
 /// The original file of a richiesta, byte for byte.
 pub struct FileXml {
     pub richiesta: Richiesta,

@@ -13,11 +13,18 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+/// The settings of the embedded mode, with the data in `data`.
+#[derive(Parser)]
+struct Embedded {
+    #[command(flatten)]
+    settings: crate::config::Settings,
+}
+
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let cli = crate::cli::Cli::parse_from(["cigo", "--data-dir", data.to_str().unwrap(), "serve"]);
-    let app = App::open(cli.settings, true).await.unwrap();
+    let settings = Embedded::parse_from(["cigo", "--data-dir", data.to_str().unwrap()]).settings;
+    let app = App::open(settings, true).await.unwrap();
     Fixture { service: Service::new(app.clone()), app, _dir: dir }
 }
 
@@ -185,4 +192,20 @@ async fn uploads_are_deduplicated_and_replayed_by_idempotency_key() {
     assert!(matches!(bad_key, Err(ServiceError::InvalidInput { code: "invalid_idempotency_key", .. })));
     let empty = upload(&f, &a, b"", None).await;
     assert!(matches!(empty, Err(ServiceError::InvalidInput { code: "empty_body", .. })), "{empty:?}");
+}
+
+#[tokio::test]
+async fn the_actions_offered_follow_the_state_and_the_role() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let r = richiesta_of(&f, &a, 1).await;
+    assert_eq!(a.azioni(&r), vec![Azione::Elimina]);
+    force(&f, &r, &[StatoRichiesta::InElaborazione, StatoRichiesta::Prevalidata]).await;
+    let r = f.service.richiesta(&a, r.numero).await.unwrap().richiesta;
+    assert_eq!(a.azioni(&r), vec![Azione::Approva, Azione::Elimina]);
+    assert_eq!(Azione::ammesse(r.stato), vec![Azione::Approva, Azione::Elimina]);
+    assert!(caller("OPRTRE80A01H501O", Ruolo::Operatore)
+        .azioni(&r)
+        .is_empty());
+    assert!(intermediario("BBBBBB80A01H501B").azioni(&r).is_empty());
 }

@@ -12,6 +12,7 @@
 //! validator and the tests all run exactly the same rules.
 
 pub mod archivio;
+pub mod attestato;
 pub mod codice_fiscale;
 pub mod esito;
 pub mod finding;

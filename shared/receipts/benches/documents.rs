@@ -55,14 +55,16 @@ fn main() {
     let (csv_s, csv_bytes) = best_of(3, || {
         let mut w = EsitoCsv::new(Counter(0), 1).expect("csv");
         for i in 1..=n {
-            w.domanda(&sample::domanda_esito(i)).expect("csv line");
+            let (d, protocollo) = sample::domanda_esito(i);
+            w.domanda(&d, protocollo.as_deref()).expect("csv line");
         }
         w.finish().expect("csv").0
     });
     let (xml_s, xml_bytes) = best_of(3, || {
         let mut w = EsitoXml::new(Counter(0), 1).expect("xml");
         for i in 1..=n {
-            w.domanda(&sample::domanda_esito(i)).expect("xml domanda");
+            let (d, protocollo) = sample::domanda_esito(i);
+            w.domanda(&d, protocollo.as_deref()).expect("xml domanda");
         }
         w.finish().expect("xml").0
     });

@@ -13,8 +13,9 @@
 //! carriage return: text taken from the uploaded file can) is written with a leading `'`, as
 //! OWASP advises against CSV injection.
 
-use crate::{periodo_leggibile, DomandaEsitoFile};
+use crate::periodo_leggibile;
 use cigo_domain::attestato::data_leggibile;
+use cigo_domain::DomandaEsito;
 use std::io::{self, Write};
 
 /// The header line, in the order of the columns.
@@ -61,13 +62,16 @@ impl<W: Write> EsitoCsv<W> {
     /// Writes the byte order mark and the header line.
     pub fn new(mut out: W, numero_richiesta: i64) -> io::Result<EsitoCsv<W>> {
         out.write_all(BOM)?;
-        let mut out = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
+        let mut out = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
         out.write_record(COLUMNS)?;
         Ok(EsitoCsv { out, numero: numero_richiesta.to_string() })
     }
 
     /// Writes the lines of one domanda: one per finding, or one if it has none.
-    pub fn domanda(&mut self, d: &DomandaEsitoFile) -> io::Result<()> {
+    pub fn domanda(&mut self, d: &DomandaEsito, protocollo: Option<&str>) -> io::Result<()> {
         let base = [
             self.numero.clone(),
             d.progressivo.to_string(),
@@ -76,7 +80,7 @@ impl<W: Write> EsitoCsv<W> {
             opt(&d.unita_produttiva),
             periodo_leggibile(d.periodo_dal, d.periodo_al, data_leggibile),
             d.esito.as_str().to_string(),
-            opt(&d.protocollo),
+            protocollo.map(cella).unwrap_or_default(),
         ];
         if d.findings.is_empty() {
             let empty: [String; 7] = Default::default();
@@ -97,8 +101,42 @@ impl<W: Write> EsitoCsv<W> {
         Ok(())
     }
 
+    /// Hands what is buffered to the output, e.g. at the end of a page of domande, so that a
+    /// server can send it as one chunk of the response.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes what is buffered and gives the output back.
     pub fn finish(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept() {
+        assert_eq!(cella("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(cella("-5"), "'-5");
+        assert_eq!(cella("@x"), "'@x");
+        assert_eq!(cella("Città"), "Città");
+        assert_eq!(cella(""), "");
+    }
+
+    #[test]
+    fn flush_hands_the_lines_written_so_far_to_the_output() {
+        let mut w = EsitoCsv::new(Vec::new(), 7).unwrap();
+        let (d, p) = crate::sample::domanda_esito(1);
+        w.domanda(&d, p.as_deref()).unwrap();
+        w.flush().unwrap();
+        let out = w.finish().unwrap();
+        let text = std::str::from_utf8(&out[BOM.len()..]).unwrap();
+        assert!(out.starts_with(BOM));
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.starts_with("Numero richiesta;Progressivo;"));
+        assert!(text.ends_with("\r\n"), "CRLF line ends");
     }
 }

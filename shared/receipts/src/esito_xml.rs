@@ -4,8 +4,8 @@
 //! dates are `xs:date` (`AAAA-MM-GG`), the machine form. The totals come last, as the writer
 //! streams and counts while it goes: nothing but the counts is kept in memory.
 
-use crate::DomandaEsitoFile;
 use cigo_domain::attestato::Totali;
+use cigo_domain::DomandaEsito;
 use std::io::{self, Write};
 
 /// Namespace of the esito format, version 1.
@@ -56,8 +56,8 @@ impl<W: Write> EsitoXml<W> {
         }
     }
 
-    /// Writes one domanda with its findings.
-    pub fn domanda(&mut self, d: &DomandaEsitoFile) -> io::Result<()> {
+    /// Writes one domanda with its findings and its protocol number, if it has one.
+    pub fn domanda(&mut self, d: &DomandaEsito, protocollo: Option<&str>) -> io::Result<()> {
         self.totali.conta(d.esito);
         writeln!(self.out, "  <Domanda progressivo=\"{}\" esito=\"{}\">", d.progressivo, d.esito.as_str())?;
         self.element("    ", "Matricola", d.matricola.clone())?;
@@ -65,7 +65,7 @@ impl<W: Write> EsitoXml<W> {
         self.element("    ", "UnitaProduttiva", d.unita_produttiva.clone())?;
         self.element("    ", "PeriodoDal", d.periodo_dal.map(|p| p.to_string()))?;
         self.element("    ", "PeriodoAl", d.periodo_al.map(|p| p.to_string()))?;
-        self.element("    ", "Protocollo", d.protocollo.clone())?;
+        self.element("    ", "Protocollo", protocollo.map(str::to_string))?;
         for f in &d.findings {
             writeln!(
                 self.out,
@@ -84,6 +84,11 @@ impl<W: Write> EsitoXml<W> {
         writeln!(self.out, "  </Domanda>")
     }
 
+    /// Hands what is buffered to the output (see [`EsitoCsv::flush`](crate::EsitoCsv::flush)).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Writes the totals, closes the root element and gives the output back.
     pub fn finish(mut self) -> io::Result<W> {
         let t = self.totali;
@@ -94,5 +99,17 @@ impl<W: Write> EsitoXml<W> {
         )?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_forbidden_characters_replaced() {
+        assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+        assert_eq!(escape("riga\nnuova\u{1}"), "riga&#10;nuova\u{fffd}");
+        assert_eq!(escape("Niccolò"), "Niccolò");
     }
 }

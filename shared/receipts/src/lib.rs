@@ -6,6 +6,9 @@
 //! - [`esito_csv`]: the esito of a richiesta as CSV for a spreadsheet ([`EsitoCsv`]);
 //! - [`esito_xml`]: the same as XML for payroll programs ([`EsitoXml`], schema [`ESITO_XSD_V1`]).
 //!
+//! The esito writers take each domanda as the domain's [`DomandaEsito`](cigo_domain::DomandaEsito)
+//! (what prevalidation produced) with its protocol number, if it has one.
+//!
 //! Everything here is synchronous and writes to any `io::Write` (or returns bytes): no clock,
 //! no network, no file system. The same input always gives the same bytes.
 //!
@@ -41,25 +44,9 @@ pub use esito_xml::EsitoXml;
 pub use pdf::{attestato_pdf, PdfError};
 
 use chrono::NaiveDate;
-use cigo_domain::{EsitoDomanda, Finding};
 
 /// The XML Schema of the esito format, version 1 (namespace [`esito_xml::NAMESPACE`]).
 pub const ESITO_XSD_V1: &str = include_str!("../schema/esito-v1.xsd");
-
-/// One domanda of a richiesta's esito, as the esito files show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DomandaEsitoFile {
-    /// 1-based position of the domanda in the file.
-    pub progressivo: u32,
-    pub matricola: Option<String>,
-    pub denominazione: Option<String>,
-    pub unita_produttiva: Option<String>,
-    pub periodo_dal: Option<NaiveDate>,
-    pub periodo_al: Option<NaiveDate>,
-    pub esito: EsitoDomanda,
-    pub protocollo: Option<String>,
-    pub findings: Vec<Finding>,
-}
 
 /// A period as `dal - al` with dates written by `date`; one side alone if the other is unknown.
 fn periodo_leggibile(dal: Option<NaiveDate>, al: Option<NaiveDate>, date: fn(NaiveDate) -> String) -> String {

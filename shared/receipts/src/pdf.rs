@@ -352,9 +352,9 @@ fn trasmissione(l: &mut Layout, a: &AttestatoTrasmissione, codice: &CodiceVerifi
         col("Prog.", 28.0, Align::Right),
         col("Matricola", 56.0, Align::Left),
         col("Denominazione", 105.0, Align::Left),
-        col("Unità produttiva", 110.0, Align::Left),
+        col("Unità produttiva", 102.0, Align::Left),
         col("Periodo", 58.0, Align::Left),
-        col("Causale", 80.0, Align::Left),
+        col("Causale", 88.0, Align::Left),
         col("Lavor.", 32.0, Align::Right),
         col("Ore CIG", 46.276, Align::Right),
     ];

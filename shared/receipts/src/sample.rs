@@ -2,14 +2,13 @@
 //! (Niccolò, Città di Castello), a domanda in ten scartata in prevalidazione, one in fifty
 //! scartata in fase d'invio, the rest protocollata.
 
-use crate::DomandaEsitoFile;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use cigo_domain::attestato::{
     Attestato, AttestatoConsegna, AttestatoTrasmissione, DatiRichiesta, DomandaProtocollata, DomandaScartataInInvio,
     DomandaTrasmessa, Motivo, Totali,
 };
 use cigo_domain::model::Ore;
-use cigo_domain::{EsitoDomanda, Finding, Layer, Severity};
+use cigo_domain::{DomandaEsito, EsitoDomanda, Finding, Layer, Severity};
 
 const DENOMINAZIONI: [&str; 4] =
     ["Officine Niccolò S.r.l.", "Città di Castello Tessile S.p.A.", "Caffè Perù & C. s.n.c.", "Àncora Müller S.r.l."];
@@ -118,8 +117,9 @@ pub fn consegna(numero: i64, n: u32) -> Attestato {
     })
 }
 
-/// Domanda `i` of a sample esito: every tenth with two findings, every fifth with a warning.
-pub fn domanda_esito(i: u32) -> DomandaEsitoFile {
+/// Domanda `i` of a sample esito, with its protocol number: every tenth with two findings, every
+/// fifth with a warning.
+pub fn domanda_esito(i: u32) -> (DomandaEsito, Option<String>) {
     let finding = |code: &str, severity, message: &str, value: &str| Finding {
         code: code.into(),
         layer: Layer::Campi,
@@ -137,15 +137,17 @@ pub fn domanda_esito(i: u32) -> DomandaEsitoFile {
     } else if i.is_multiple_of(5) {
         findings.push(finding("COE-020", Severity::Avviso, "Orario ridotto superiore all'orario contrattuale", "41,5"));
     }
-    DomandaEsitoFile {
+    let d = DomandaEsito {
         progressivo: i,
         matricola: Some(matricola(i)),
+        codice_fiscale_azienda: None,
         denominazione: Some(denominazione(i)),
         unita_produttiva: Some(unita(i)),
         periodo_dal: NaiveDate::from_ymd_opt(2026, 3, 2),
         periodo_al: NaiveDate::from_ymd_opt(2026, 3, 29),
         esito: esito(i),
-        protocollo: (esito(i) == EsitoDomanda::Protocollata).then(|| protocollo(i)),
         findings,
-    }
+        archivio: None,
+    };
+    (d, (esito(i) == EsitoDomanda::Protocollata).then(|| protocollo(i)))
 }

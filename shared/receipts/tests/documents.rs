@@ -152,9 +152,9 @@ fn the_csv_reads_in_python_as_excel_reads_it() {
     let n = 200;
     let mut expected_lines = 0;
     for i in 1..=n {
-        let d = sample::domanda_esito(i);
+        let (d, protocollo) = sample::domanda_esito(i);
         expected_lines += d.findings.len().max(1);
-        w.domanda(&d).unwrap();
+        w.domanda(&d, protocollo.as_deref()).unwrap();
     }
     w.finish().unwrap();
 
@@ -207,7 +207,8 @@ fn the_xml_is_valid_against_its_schema() {
     std::fs::write(&xsd, ESITO_XSD_V1).unwrap();
     let mut w = EsitoXml::new(Vec::new(), 4711).unwrap();
     for i in 1..=200 {
-        w.domanda(&sample::domanda_esito(i)).unwrap();
+        let (d, protocollo) = sample::domanda_esito(i);
+        w.domanda(&d, protocollo.as_deref()).unwrap();
     }
     let xml = String::from_utf8(w.finish().unwrap()).unwrap();
     assert!(

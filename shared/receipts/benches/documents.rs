@@ -74,14 +74,11 @@ fn main() {
 
     let a = sample::consegna(1, n);
     let (pdf_s, pdf) = best_of(3, || attestato_pdf(&a).expect("pdf"));
-    let pages = pdf
-        .windows(b"/Type /Page\n".len())
-        .filter(|w| w == b"/Type /Page\n")
-        .count();
+    let count = |needle: &[u8]| pdf.windows(needle.len()).filter(|w| *w == needle).count();
+    let pages = count(b"/Type/Page") - count(b"/Type/Pages");
     println!(
-        "attestato di consegna PDF, {n} domande: {pdf_s:.3} s, {} KiB{}, peak RSS {} MiB",
+        "attestato di consegna PDF, {n} domande: {pdf_s:.3} s, {} KiB, {pages} pages, peak RSS {} MiB",
         pdf.len() / 1024,
-        if pages > 0 { format!(", {pages} pages") } else { String::new() },
         vm_hwm_kib() / 1024
     );
 }

@@ -15,13 +15,13 @@
 //! ## Why krilla for the PDF
 //!
 //! The attestato di consegna of a 10,000-domanda richiesta is a table over ~250 pages, and it
-//! must be an archival PDF (PDF/A-2b) whose bytes depend on the content only.
+//! must be an archival PDF (PDF/A-2b at least; it is PDF/A-2u) whose bytes depend on the content only.
 //! - **typst as a library** lays out tables over pages by itself, but brings a compiler, a
 //!   layout engine, a font stack and ~300 crates: minutes of cold build on the 2 cores CI has,
 //!   for one table whose layout is fixed.
 //! - **printpdf** 0.12 pulls the azul layout engine for text, and embeds fonts without a PDF/A
 //!   check.
-//! - **krilla** (what typst itself uses to write PDF) writes PDF/A-2b and *validates* it at
+//! - **krilla** (what typst itself uses to write PDF) writes PDF/A-2b/2u and *validates* it at
 //!   export (a violation is an error, never a silently non-conforming file), subsets and embeds
 //!   TrueType fonts with a ToUnicode map (text can be copied and searched), and derives the file
 //!   ids from the content, so the output is deterministic. Built without its default features

@@ -1,7 +1,9 @@
 //! The attestati as PDF: A4, DejaVu Sans embedded (subset), a header with the numero richiesta
 //! and a footer with the verification code and "pagina N di M" on every page, tables that repeat
-//! their header row on each page and never split a row. PDF/A-2b, checked by krilla's validator
-//! at export (an export that would not conform fails instead of producing the file).
+//! their header row on each page and never split a row. PDF/A-2u (level B, the archival
+//! appearance, plus a Unicode mapping of every glyph so the text can be searched and copied),
+//! checked by krilla's validator at export: an export that would not conform fails instead of
+//! producing the file.
 //!
 //! Layout is done first, into pages of positioned items, so that the number of pages is known
 //! when the footers are drawn; then every page is drawn. The same attestato always gives the
@@ -502,7 +504,7 @@ pub fn attestato_pdf(a: &Attestato) -> Result<Vec<u8>, PdfError> {
 
     let settings = SerializeSettings {
         configuration: ConfigurationBuilder::new()
-            .with_archival_validator(Archival::A2_B)
+            .with_archival_validator(Archival::A2_U)
             .finish()
             .map_err(|e| PdfError::Export(format!("{e:?}")))?,
         ..Default::default()

@@ -82,7 +82,7 @@ fn the_consegna_of_2000_domande_prints_every_protocol_number_on_numbered_pages()
         assert_eq!(cols[cols.len() - 5], "yes", "font not embedded: {row}");
     }
     let raw = String::from_utf8_lossy(&bytes);
-    assert!(raw.contains("<pdfaid:part>2</pdfaid:part>") && raw.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+    assert!(raw.contains("<pdfaid:part>2</pdfaid:part>") && raw.contains("<pdfaid:conformance>U</pdfaid:conformance>"));
     assert!(raw.contains("/OutputIntents"), "an OutputIntent (sRGB)");
 
     // Pages for a person to look at: the first and a middle one.

@@ -207,16 +207,19 @@ impl Totali {
     /// The totals of a richiesta from the esito of each of its domande.
     pub fn da_esiti(esiti: impl IntoIterator<Item = EsitoDomanda>) -> Totali {
         let mut t = Totali::default();
-        for e in esiti {
-            t.domande += 1;
-            match e {
-                EsitoDomanda::Scartata => t.scartate_in_prevalidazione += 1,
-                EsitoDomanda::Protocollata => t.protocollate += 1,
-                EsitoDomanda::ScartataInInvio => t.scartate_in_invio += 1,
-                EsitoDomanda::Valida | EsitoDomanda::ValidaConAvvisi => {}
-            }
-        }
+        esiti.into_iter().for_each(|e| t.conta(e));
         t
+    }
+
+    /// Counts one more domanda with esito `e`.
+    pub fn conta(&mut self, e: EsitoDomanda) {
+        self.domande += 1;
+        match e {
+            EsitoDomanda::Scartata => self.scartate_in_prevalidazione += 1,
+            EsitoDomanda::Protocollata => self.protocollate += 1,
+            EsitoDomanda::ScartataInInvio => self.scartate_in_invio += 1,
+            EsitoDomanda::Valida | EsitoDomanda::ValidaConAvvisi => {}
+        }
     }
 
     /// The domande sent (valid at prevalidation).
@@ -403,6 +406,16 @@ impl<'de> Deserialize<'de> for CodiceVerifica {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The unità produttiva as a person reads it, from its normalised key `CAP|COMUNE|INDIRIZZO`
+/// (see `model::UnitaProduttiva::key`): `VIA ROMA 1, 06012 CITTÀ DI CASTELLO`. A string that is
+/// not such a key is returned as it is.
+pub fn unita_leggibile(key: &str) -> String {
+    match key.splitn(3, '|').collect::<Vec<_>>()[..] {
+        [cap, comune, indirizzo] => format!("{indirizzo}, {cap} {comune}"),
+        _ => key.to_string(),
     }
 }
 
@@ -639,6 +652,12 @@ mod tests {
         assert_eq!(quantita(1, "domanda", "domande"), "1 domanda");
         assert_eq!(numero_italiano(1_234_567), "1.234.567");
         assert_eq!(numero_italiano(999), "999");
+    }
+
+    #[test]
+    fn the_unita_key_reads_as_an_address() {
+        assert_eq!(unita_leggibile("06012|CITTÀ DI CASTELLO|VIA ROMA 1"), "VIA ROMA 1, 06012 CITTÀ DI CASTELLO");
+        assert_eq!(unita_leggibile("Via Roma 1"), "Via Roma 1");
     }
 
     #[test]

@@ -19,8 +19,11 @@ pub mod generate;
 pub mod job;
 pub mod model;
 pub mod parse;
+pub mod piano;
 pub mod rules;
 pub mod ruolo;
+#[cfg(feature = "sqlx")]
+mod sql;
 pub mod stato;
 pub mod validate;
 pub mod write;

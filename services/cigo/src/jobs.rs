@@ -9,31 +9,10 @@
 //! it has not acked go back to the queue.
 
 use crate::app::App;
+use crate::job::JobError;
 use cigo_domain::JobKind;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Worth retrying (database or blob store unreachable, a deadlock...).
-    #[error("transient: {0:#}")]
-    Transient(anyhow::Error),
-    /// Retrying cannot help (the file makes the parser fail in an unexpected way...).
-    #[error("permanent: {0:#}")]
-    Permanent(anyhow::Error),
-}
-
-impl From<cigo_store::StoreError> for JobError {
-    fn from(e: cigo_store::StoreError) -> Self {
-        JobError::Transient(e.into())
-    }
-}
-
-impl From<cigo_blob::BlobError> for JobError {
-    fn from(e: cigo_blob::BlobError) -> Self {
-        JobError::Transient(e.into())
-    }
-}
 
 pub async fn run(app: App, kind: JobKind, concurrency: usize) {
     // Zero is allowed: an instance that only serves the API.
@@ -222,17 +201,21 @@ mod tests {
         app.blob.put_file(key, &path).await.unwrap();
         let r = app
             .store
-            .create_richiesta(cigo_store::NewRichiesta {
-                intermediario: "RSSMRA85T10A562S".into(),
-                blob_key: key.into(),
-                sha256: format!("{seed:064}"),
-                size_bytes: 1,
-                prevalidazione: true,
-                actor: "test".into(),
-                trace_context: None,
-            })
+            .create_richiesta_once(
+                cigo_store::NewRichiesta {
+                    intermediario: "RSSMRA85T10A562S".into(),
+                    blob_key: key.into(),
+                    sha256: format!("{seed:064}"),
+                    size_bytes: 1,
+                    prevalidazione: true,
+                    actor: "test".into(),
+                    trace_context: None,
+                },
+                None,
+            )
             .await
             .unwrap();
+        let cigo_store::CreateOutcome::Created(r) = r else { panic!("not created: {r:?}") };
         for row in app
             .store
             .lease_outbox(10, Duration::from_secs(60))

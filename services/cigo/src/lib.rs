@@ -21,6 +21,7 @@ pub mod archivio;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod job;
 pub mod jobs;
 pub mod offline;
 pub mod relay;

@@ -28,14 +28,11 @@ pub async fn validate(
         let store = cigo_store::connect(url, 1)
             .await
             .with_context(|| "cannot open the database of --database-url")?;
-        cigo_store::verifica_archivio(store.as_ref(), &mut esito)
+        let deleghe_di = intermediario.map(|cf| cf.trim().to_ascii_uppercase());
+        cigo_store::verifica_archivio(store.as_ref(), &mut esito, deleghe_di.as_deref())
             .await
             .context("the archive rules need a migrated database (`cigo migrate`)")?;
-        archivio = "con archivio";
-        if let Some(cf) = intermediario {
-            crate::worker::check_deleghe(store.as_ref(), &cf.trim().to_ascii_uppercase(), &mut esito).await?;
-            archivio = "con archivio e deleghe";
-        }
+        archivio = if deleghe_di.is_some() { "con archivio e deleghe" } else { "con archivio" };
     }
     let code = if esito.file_finding.is_some() {
         2

@@ -3,50 +3,16 @@
 //! killed at any point either left nothing or left the whole result, never half of it.
 
 use crate::app::App;
-use crate::jobs::JobError;
-use cigo_domain::{Event, StatoRichiesta};
-use cigo_store::{StoreError, TransitionRequest};
+use crate::job::{prendi, InMano, JobError};
+use cigo_domain::Event;
+use cigo_store::StoreError;
 
 pub const ACTOR: &str = "sistema:sender";
 
 pub async fn invia(app: &App, numero: i64) -> Result<(), JobError> {
-    let Some(richiesta) = app.store.get_richiesta(numero).await? else {
-        tracing::warn!(numero, "message for an unknown richiesta, dropped");
+    let InMano::Lavora(_) = prendi(app, numero, Event::StartSending, ACTOR).await? else {
         return Ok(());
     };
-    match richiesta.stato {
-        StatoRichiesta::Approvata => {
-            let to = richiesta
-                .stato
-                .apply(Event::StartSending)
-                .expect("APPROVATA allows StartSending");
-            match app
-                .store
-                .transition(TransitionRequest {
-                    numero,
-                    from: richiesta.stato,
-                    to,
-                    actor: ACTOR.into(),
-                    nota: None,
-                    enqueue: None,
-                    trace_context: None,
-                })
-                .await
-            {
-                Ok(_) => {}
-                Err(StoreError::StateConflict { current }) => {
-                    tracing::info!(numero, %current, "richiesta taken by another sender");
-                    return Ok(());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        StatoRichiesta::InInvio => tracing::info!(numero, "resuming an interrupted sending"),
-        other => {
-            tracing::debug!(numero, stato = %other, "not waiting to be sent, nothing to do");
-            return Ok(());
-        }
-    }
     match app
         .store
         .complete_invio(numero, ACTOR, chrono::Utc::now())

@@ -74,6 +74,7 @@ pub struct LavoratoreDomanda {
 
 /// A period of CIG the archive knows for a unità produttiva.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct PeriodoArchivio {
     pub matricola: String,
     /// Normalised key of the unità produttiva (`model::unita_key`).
@@ -89,6 +90,7 @@ pub struct PeriodoArchivio {
 /// An employment relation (imported): the worker was employed by the matricola from
 /// `assunto_dal` to `cessato_al` (still employed when `None`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct RapportoLavoro {
     pub matricola: String,
     pub codice_fiscale: String,
@@ -96,20 +98,138 @@ pub struct RapportoLavoro {
     pub cessato_al: Option<NaiveDate>,
 }
 
-/// What the archive holds about the unità produttive and matricole of one richiesta.
+/// What the archive holds about the unità produttive and matricole of one richiesta, indexed.
 #[derive(Debug, Default)]
 pub struct Archivio {
     periodi: HashMap<(String, String), Vec<PeriodoArchivio>>,
     rapporti: HashMap<String, Vec<RapportoLavoro>>,
 }
 
-/// What to load from the store for an esito: see [`Archivio::chiavi`].
+/// What the store must load for layer 5 of one richiesta: see [`ChiaviArchivio::di`]. The
+/// store loads it in one query per kind of record ([`FattiArchivio`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChiaviArchivio {
     /// Matricole of the domande (for the periods and the employment relations).
     pub matricole: Vec<String>,
-    /// Periods ending before this day cannot fall in any window of the richiesta.
+    /// Periods ending before this day cannot fall in any window of the richiesta; `None` when no
+    /// domanda can be judged against the archive (nothing to load).
     pub dal: Option<NaiveDate>,
+    /// When the deleghe are checked (ARC-050): whose, and for which matricole.
+    pub deleghe: Option<ChiaviDeleghe>,
+}
+
+/// The deleghe to look up: of `intermediario`, for the matricole of its domande that need one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChiaviDeleghe {
+    pub intermediario: String,
+    pub matricole: Vec<String>,
+}
+
+/// What the archive holds for a [`ChiaviArchivio`]: everything layer 5 judges on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FattiArchivio {
+    pub periodi: Vec<PeriodoArchivio>,
+    pub rapporti: Vec<RapportoLavoro>,
+    /// When the deleghe are checked: the intermediario and the matricole (of those asked) it
+    /// holds a delega for.
+    pub deleghe: Option<DelegheTenute>,
+}
+
+/// The deleghe an intermediario holds, of the matricole asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DelegheTenute {
+    pub intermediario: String,
+    pub matricole: Vec<String>,
+}
+
+impl ChiaviArchivio {
+    /// The keys of `esito`: the matricole and the earliest day the archive rules can look at, and,
+    /// when `deleghe_di` names the intermediario whose deleghe are required, the matricole that
+    /// need one (a domanda whose azienda, QuadroA CodiceFiscale, is the intermediario itself does
+    /// not).
+    pub fn di(esito: &EsitoPrevalidazione, deleghe_di: Option<&str>) -> ChiaviArchivio {
+        let giudicabili = || esito.domande.iter().filter(|d| d.archivio.is_some());
+        let deleghe = deleghe_di.map(|intermediario| ChiaviDeleghe {
+            intermediario: intermediario.to_string(),
+            matricole: ordinate(
+                esito
+                    .domande
+                    .iter()
+                    .filter(|d| serve_delega(d, intermediario))
+                    .filter_map(|d| d.matricola.clone()),
+            ),
+        });
+        ChiaviArchivio {
+            matricole: ordinate(giudicabili().filter_map(|d| d.matricola.clone())),
+            dal: giudicabili()
+                .filter_map(|d| Some(inizio_utile(d.periodo_dal?, d.periodo_al?)))
+                .min(),
+            deleghe,
+        }
+    }
+
+    /// The keys of the domande still to be sent (no deleghe: they were checked at prevalidation).
+    pub fn invio(domande: &[DomandaInvio]) -> ChiaviArchivio {
+        ChiaviArchivio {
+            matricole: ordinate(domande.iter().filter_map(|d| d.matricola.clone())),
+            dal: domande
+                .iter()
+                .filter_map(|d| Some(inizio_utile(d.periodo_dal?, d.periodo_al?)))
+                .min(),
+            deleghe: None,
+        }
+    }
+}
+
+/// Sorted, without repeats.
+fn ordinate(matricole: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = matricole.collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The earliest day the archive rules look at for a domanda of `[dal, al]`: the start of its
+/// quinquennio mobile (or its own start, if earlier).
+fn inizio_utile(dal: NaiveDate, al: NaiveDate) -> NaiveDate {
+    dal.min(inizio_finestra(al, 60))
+}
+
+/// The domanda needs a delega of `intermediario` (ARC-050): it names a matricola and its azienda
+/// is not the intermediario itself.
+fn serve_delega(d: &DomandaEsito, intermediario: &str) -> bool {
+    d.matricola.is_some() && d.codice_fiscale_azienda.as_deref() != Some(intermediario)
+}
+
+/// Layer 5 of prevalidation, the one function the worker and `cigo validate --database-url` call:
+/// the archive rules ([`verifica`]: ARC-001..007) then, when `fatti` carries the deleghe, ARC-050.
+pub fn giudica(esito: &mut EsitoPrevalidazione, fatti: FattiArchivio) {
+    verifica(esito, &Archivio::new(fatti.periodi, fatti.rapporti));
+    if let Some(deleghe) = fatti.deleghe {
+        verifica_deleghe(esito, &deleghe);
+    }
+}
+
+/// ARC-050: each domanda for a matricola the intermediario holds no delega for gets the finding
+/// and its esito recomputed.
+fn verifica_deleghe(esito: &mut EsitoPrevalidazione, deleghe: &DelegheTenute) {
+    let intermediario = deleghe.intermediario.as_str();
+    for d in esito
+        .domande
+        .iter_mut()
+        .filter(|d| serve_delega(d, intermediario))
+    {
+        let matricola = d.matricola.clone().unwrap_or_default();
+        if deleghe.matricole.contains(&matricola) {
+            continue;
+        }
+        let mut f = rules::ARC_DELEGA_MANCANTE
+            .finding(format!("l'intermediario {intermediario} non ha una delega per la matricola {matricola}"));
+        f.xpath = Some(format!("/RichiestaCIGO/Domanda[{}]/QuadroA/Matricola", d.progressivo));
+        f.value = Some(matricola);
+        d.findings.push(f);
+        d.esito = DomandaEsito::esito_from(&d.findings);
+    }
 }
 
 impl Archivio {
@@ -125,28 +245,6 @@ impl Archivio {
             a.rapporti.entry(r.matricola.clone()).or_default().push(r);
         }
         a
-    }
-
-    /// The matricole and the earliest day the archive rules can look at for `esito`.
-    pub fn chiavi(esito: &EsitoPrevalidazione) -> ChiaviArchivio {
-        Archivio::chiavi_domande(&esito.domande)
-    }
-
-    /// [`Archivio::chiavi`] of a list of domande.
-    pub fn chiavi_domande(domande: &[DomandaEsito]) -> ChiaviArchivio {
-        let mut matricole: Vec<String> = domande
-            .iter()
-            .filter(|d| d.archivio.is_some())
-            .filter_map(|d| d.matricola.clone())
-            .collect();
-        matricole.sort();
-        matricole.dedup();
-        let dal = domande
-            .iter()
-            .filter(|d| d.archivio.is_some())
-            .filter_map(|d| Some(d.periodo_dal?.min(inizio_finestra(d.periodo_al?, 60))))
-            .min();
-        ChiaviArchivio { matricole, dal }
     }
 
     fn periodi(&self, matricola: &str, unita: &str) -> &[PeriodoArchivio] {
@@ -182,85 +280,192 @@ fn data(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
-fn finding(rule: &RuleInfo, d: &DomandaEsito, elemento: &str, message: String, value: String) -> Finding {
+fn finding(rule: &RuleInfo, progressivo: u32, elemento: &str, message: String, value: String) -> Finding {
     let mut f = rule.finding(message);
-    f.xpath = Some(format!("/RichiestaCIGO/Domanda[{}]/{elemento}", d.progressivo));
+    f.xpath = Some(format!("/RichiestaCIGO/Domanda[{progressivo}]/{elemento}"));
     f.value = Some(value);
     f
 }
 
+/// A domanda as the store keeps it for the sending: its keys and what prevalidation kept of its
+/// [`DatiArchivio`] (the file is not read again, so there are no workers: ARC-005..007 stay as
+/// prevalidation found them). The columns of the hours, the causale and the months were added
+/// after the first domande were saved: for those they are `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct DomandaInvio {
+    /// 1-based position of the domanda in the file.
+    pub progressivo: i64,
+    pub matricola: Option<String>,
+    pub unita_produttiva: Option<String>,
+    pub periodo_dal: Option<NaiveDate>,
+    pub periodo_al: Option<NaiveDate>,
+    /// Quadro C, TotaleOreCIG, in hundredths of an hour.
+    pub ore_cig_centesimi: Option<i64>,
+    pub evento_non_evitabile: Option<bool>,
+    /// Ordinary weekly hours of the unit, in hundredths of an hour (0: unknown, ARC-003 skipped).
+    pub ore_lavorabili_centesimi: Option<i64>,
+    pub mesi_quinquennio: Option<i32>,
+}
+
+impl DomandaInvio {
+    /// 1-based position in the file, as the findings' xpaths carry it.
+    pub fn progressivo(&self) -> u32 {
+        u32::try_from(self.progressivo).unwrap_or(u32::MAX)
+    }
+
+    /// What the limits are judged on. A domanda saved before the archive columns existed counts
+    /// with what is known of it: no hours (ARC-003 skipped), not an evento non evitabile, and the
+    /// general limit of 24 months of the quinquennio (D.Lgs. 148/2015 art. 4 c. 1), as
+    /// [`DatiArchivio::default`] says.
+    fn dati(&self) -> DatiArchivio {
+        let base = DatiArchivio::default();
+        DatiArchivio {
+            ore_cig: self.ore_cig_centesimi.map_or(base.ore_cig, Ore),
+            evento_non_evitabile: self
+                .evento_non_evitabile
+                .unwrap_or(base.evento_non_evitabile),
+            mesi_quinquennio: self
+                .mesi_quinquennio
+                .map_or(base.mesi_quinquennio, |m| u32::try_from(m).unwrap_or(0)),
+            ore_lavorabili_settimanali: self
+                .ore_lavorabili_centesimi
+                .map_or(base.ore_lavorabili_settimanali, Ore),
+            lavoratori: Vec::new(),
+        }
+    }
+}
+
+/// One domanda under judgement: its keys and what the rules need from the file.
+struct Giudicanda<'a> {
+    progressivo: u32,
+    matricola: &'a str,
+    unita: &'a str,
+    dal: NaiveDate,
+    al: NaiveDate,
+    dati: &'a DatiArchivio,
+}
+
+/// The archive rules over the domande of one richiesta in file order: each is judged against
+/// the archive and against the earlier domande of the same richiesta that can be sent (two
+/// domande that together pass the 52 weeks are caught although neither is in the archive yet).
+#[derive(Default)]
+struct Giudizio {
+    /// Periods of earlier sendable domande of this richiesta, by (matricola, unità).
+    stessa_richiesta: HashMap<(String, String), Vec<PeriodoArchivio>>,
+}
+
+impl Giudizio {
+    /// The new findings of `g`; `inviabile` says, given them, whether it can still be sent (then
+    /// it counts for the domande after it).
+    fn giudica(
+        &mut self,
+        g: &Giudicanda<'_>,
+        archivio: &Archivio,
+        inviabile: impl FnOnce(&[Finding]) -> bool,
+    ) -> Vec<Finding> {
+        let key = (g.matricola.to_string(), g.unita.to_string());
+        let archivio_unita = archivio.periodi(g.matricola, g.unita);
+        let precedenti = self
+            .stessa_richiesta
+            .get(&key)
+            .map_or(&[][..], Vec::as_slice);
+        let mut nuovi = Vec::new();
+        sovrapposizioni(g.progressivo, archivio_unita, g.dal, g.al, &mut nuovi);
+        limiti(g.progressivo, g.dati, archivio_unita.iter().chain(precedenti), g.dal, g.al, &mut nuovi);
+        if let Some(rapporti) = archivio.rapporti.get(g.matricola) {
+            lavoratori(g.progressivo, g.dati, g.matricola, rapporti, g.dal, g.al, &mut nuovi);
+        }
+        if inviabile(&nuovi) {
+            self.stessa_richiesta
+                .entry(key)
+                .or_default()
+                .push(PeriodoArchivio {
+                    matricola: g.matricola.to_string(),
+                    unita_produttiva: g.unita.to_string(),
+                    riferimento: format!("domanda {} di questa richiesta", g.progressivo),
+                    dal: g.dal,
+                    al: g.al,
+                    ore: g.dati.ore_cig,
+                    evento_non_evitabile: g.dati.evento_non_evitabile,
+                });
+        }
+        nuovi
+    }
+}
+
 /// The archive rules again at sending, under the store's protocol lock (so that two senders
 /// cannot both pass a limit): `domande` are the domande of the richiesta still to be sent, in file
-/// order, as the store keeps them (keys, hours, causale, workable hours, months; no workers: the
-/// file is not re-read, so ARC-005..007 stay as prevalidation found them), `periodi` what the
-/// archive holds now. Returns, for each domanda the rules now reject, its new findings.
-pub fn rivalida_invio(domande: Vec<DomandaEsito>, periodi: Vec<PeriodoArchivio>) -> Vec<(u32, Vec<Finding>)> {
-    let mut esito = EsitoPrevalidazione { file_finding: None, domande, rule_set: String::new() };
-    for d in &mut esito.domande {
-        d.findings.clear();
-        d.esito = crate::stato::EsitoDomanda::Valida;
+/// order, as the store keeps them, `periodi` what the archive holds now. Returns, for each
+/// domanda the rules now reject, its new findings.
+pub fn rivalida_invio(domande: &[DomandaInvio], periodi: Vec<PeriodoArchivio>) -> Vec<(u32, Vec<Finding>)> {
+    let archivio = Archivio::new(periodi, Vec::new());
+    let mut giudizio = Giudizio::default();
+    let mut rifiutate = Vec::new();
+    for d in domande {
+        let (Some(matricola), Some(dal), Some(al)) = (d.matricola.as_deref(), d.periodo_dal, d.periodo_al) else {
+            continue;
+        };
+        if al < dal {
+            continue;
+        }
+        let dati = d.dati();
+        let g = Giudicanda {
+            progressivo: d.progressivo(),
+            matricola,
+            unita: d.unita_produttiva.as_deref().unwrap_or_default(),
+            dal,
+            al,
+            dati: &dati,
+        };
+        let nuovi = giudizio.giudica(&g, &archivio, |f| DomandaEsito::esito_from(f).is_sendable());
+        if !DomandaEsito::esito_from(&nuovi).is_sendable() {
+            rifiutate.push((g.progressivo, nuovi));
+        }
     }
-    verifica(&mut esito, &Archivio::new(periodi, Vec::new()));
-    esito
-        .domande
-        .into_iter()
-        .filter(|d| !d.esito.is_sendable())
-        .map(|d| (d.progressivo, d.findings))
-        .collect()
+    rifiutate
 }
 
 /// Applies the archive rules to every domanda of `esito` that carries its [`DatiArchivio`], adds
-/// the findings and recomputes the esito. The domande of the richiesta that can be sent count,
-/// in file order, for the limits of the ones after them (two domande that together pass the 52
-/// weeks are caught although neither is in the archive yet).
+/// the findings and recomputes the esito (see [`Giudizio`] for how the domande of the richiesta
+/// count for each other).
 pub fn verifica(esito: &mut EsitoPrevalidazione, archivio: &Archivio) {
-    // Periods of earlier domande of this richiesta, by (matricola, unità).
-    let mut stessa_richiesta: HashMap<(String, String), Vec<PeriodoArchivio>> = HashMap::new();
+    let mut giudizio = Giudizio::default();
     for d in &mut esito.domande {
         let (Some(dati), Some(matricola), Some(dal), Some(al)) =
-            (d.archivio.take(), d.matricola.clone(), d.periodo_dal, d.periodo_al)
+            (d.archivio.as_ref(), d.matricola.as_deref(), d.periodo_dal, d.periodo_al)
         else {
             continue;
         };
         if al < dal {
-            d.archivio = Some(dati);
             continue;
         }
-        let unita = d.unita_produttiva.clone().unwrap_or_default();
-        let key = (matricola.clone(), unita.clone());
-        let archivio_unita = archivio.periodi(&matricola, &unita);
-        let precedenti = stessa_richiesta.get(&key).map_or(&[][..], Vec::as_slice);
-        let mut nuovi = Vec::new();
-        sovrapposizioni(d, archivio_unita, dal, al, &mut nuovi);
-        limiti(d, &dati, archivio_unita.iter().chain(precedenti), dal, al, &mut nuovi);
-        if let Some(rapporti) = archivio.rapporti.get(&matricola) {
-            lavoratori(d, &dati, &matricola, rapporti, dal, al, &mut nuovi);
-        }
+        let g = Giudicanda {
+            progressivo: d.progressivo,
+            matricola,
+            unita: d.unita_produttiva.as_deref().unwrap_or_default(),
+            dal,
+            al,
+            dati,
+        };
+        let (findings, esito_ora) = (&d.findings, d.esito);
+        let nuovi = giudizio.giudica(&g, archivio, |nuovi| {
+            if nuovi.is_empty() {
+                return esito_ora.is_sendable();
+            }
+            let tutti: Vec<Finding> = findings.iter().chain(nuovi).cloned().collect();
+            DomandaEsito::esito_from(&tutti).is_sendable()
+        });
         if !nuovi.is_empty() {
             d.findings.extend(nuovi);
             d.esito = DomandaEsito::esito_from(&d.findings);
         }
-        if d.esito.is_sendable() {
-            stessa_richiesta
-                .entry(key)
-                .or_default()
-                .push(PeriodoArchivio {
-                    matricola,
-                    unita_produttiva: unita,
-                    riferimento: format!("domanda {} di questa richiesta", d.progressivo),
-                    dal,
-                    al,
-                    ore: dati.ore_cig,
-                    evento_non_evitabile: dati.evento_non_evitabile,
-                });
-        }
-        d.archivio = Some(dati);
     }
 }
 
 /// ARC-001: a period of the archive overlaps this one.
 fn sovrapposizioni(
-    d: &DomandaEsito,
+    progressivo: u32,
     periodi: &[PeriodoArchivio],
     dal: NaiveDate,
     al: NaiveDate,
@@ -272,7 +477,7 @@ fn sovrapposizioni(
     {
         out.push(finding(
             &rules::ARC_PERIODO_SOVRAPPOSTO,
-            d,
+            progressivo,
             "QuadroC/PeriodoDal",
             format!(
                 "Per la stessa unità produttiva risulta già {} per il periodo dal {} al {}, che si sovrappone a questo (dal {} al {}): presentare una domanda per un periodo diverso.",
@@ -319,7 +524,7 @@ fn elenco<'a>(periodi: impl Iterator<Item = &'a PeriodoArchivio>) -> String {
 /// ARC-002 (52 weeks in the biennio), ARC-003 (one third of the workable hours in the biennio),
 /// ARC-004 (24 or 30 months in the quinquennio).
 fn limiti<'a>(
-    d: &DomandaEsito,
+    progressivo: u32,
     dati: &DatiArchivio,
     periodi: impl Iterator<Item = &'a PeriodoArchivio> + Clone,
     dal: NaiveDate,
@@ -347,7 +552,7 @@ fn limiti<'a>(
             let restano = SETTIMANE_BIENNIO.saturating_sub(gia);
             out.push(finding(
                 &rules::ARC_52_SETTIMANE,
-                d,
+                progressivo,
                 "QuadroC/NumeroSettimane",
                 format!(
                     "Nel biennio mobile dal {} al {} l'unità produttiva ha già {gia} settimane di CIG ({}); con le {queste} di questa domanda sarebbero {}, oltre il limite di {SETTIMANE_BIENNIO}: {}",
@@ -385,7 +590,7 @@ fn limiti<'a>(
             let ore = |c: i128| Ore(c.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
             out.push(finding(
                 &rules::ARC_UN_TERZO_ORE,
-                d,
+                progressivo,
                 "QuadroC/TotaleOreCIG",
                 format!(
                     "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} lavoratori in forza per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
@@ -416,7 +621,7 @@ fn limiti<'a>(
     if gia + questi > limite {
         out.push(finding(
             &rules::ARC_QUINQUENNIO,
-            d,
+            progressivo,
             "QuadroC/PeriodoAl",
             format!(
                 "Nel quinquennio mobile dal {} al {} l'unità produttiva ha già {gia} giorni di CIG ({}); con i {questi} di questa domanda sarebbero {}, oltre il limite di {} mesi ({limite} giorni): restano {} giorni.",
@@ -435,7 +640,7 @@ fn limiti<'a>(
 /// ARC-005..007: the workers against the employment relations of the matricola. Only when the
 /// archive holds relations for it (otherwise it knows nothing about its workers).
 fn lavoratori(
-    d: &DomandaEsito,
+    progressivo: u32,
     dati: &DatiArchivio,
     matricola: &str,
     rapporti: &[RapportoLavoro],
@@ -457,7 +662,7 @@ fn lavoratori(
             let mut f = rule.finding(message);
             f.xpath = Some(format!(
                 "/RichiestaCIGO/Domanda[{}]/Lavoratori/Lavoratore[{}]/{elemento}",
-                d.progressivo, l.posizione
+                progressivo, l.posizione
             ));
             f.line = Some(l.line);
             f.column = Some(l.column);
@@ -726,7 +931,22 @@ mod tests {
             .push(rules::COE_TERMINE.finding("a warning of prevalidation, not repeated"));
         let b = domanda(2, "2026-03-02", "2026-03-22", 0, vec![]);
         let c = domanda(3, "2025-03-03", "2025-03-09", 0, vec![]);
-        let rejected = rivalida_invio(vec![a, b, c], periodi);
+        // What the store keeps of them (the findings of prevalidation are not among it).
+        let invio = |d: &DomandaEsito| {
+            let dati = d.archivio.as_ref().unwrap();
+            DomandaInvio {
+                progressivo: i64::from(d.progressivo),
+                matricola: d.matricola.clone(),
+                unita_produttiva: d.unita_produttiva.clone(),
+                periodo_dal: d.periodo_dal,
+                periodo_al: d.periodo_al,
+                ore_cig_centesimi: Some(dati.ore_cig.0),
+                evento_non_evitabile: Some(dati.evento_non_evitabile),
+                ore_lavorabili_centesimi: Some(dati.ore_lavorabili_settimanali.0),
+                mesi_quinquennio: Some(dati.mesi_quinquennio as i32),
+            }
+        };
+        let rejected = rivalida_invio(&[invio(&a), invio(&b), invio(&c)], periodi);
         let codes: Vec<(u32, Vec<&str>)> = rejected
             .iter()
             .map(|(p, f)| (*p, f.iter().map(|f| f.code.as_str()).collect()))

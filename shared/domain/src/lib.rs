@@ -21,8 +21,11 @@ pub mod job;
 pub mod limits;
 pub mod model;
 pub mod parse;
+pub mod piano;
 pub mod rules;
 pub mod ruolo;
+#[cfg(feature = "sqlx")]
+mod sql;
 pub mod stato;
 mod str_enum;
 pub mod validate;

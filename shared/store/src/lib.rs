@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use cigo_domain::archivio::Archivio;
+use cigo_domain::archivio::{ChiaviArchivio, FattiArchivio};
 pub use cigo_domain::archivio::{PeriodoArchivio, RapportoLavoro};
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Ruolo, StatoRichiesta};
 use serde::Serialize;
@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
+mod forward;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 pub type Timestamp = DateTime<Utc>;
@@ -60,7 +62,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> 
 }
 
 /// An API token, as stored (only the SHA-256 of the token is kept).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct TokenRecord {
     pub id: i64,
     /// Codice fiscale of the intermediario the token acts for.
@@ -88,7 +90,7 @@ pub struct NewRichiesta {
     pub trace_context: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Richiesta {
     pub numero: i64,
     pub intermediario: String,
@@ -109,13 +111,14 @@ pub struct Richiesta {
     pub domande_scartate: i64,
     pub domande_protocollate: i64,
     /// The file-level failure, when prevalidation rejected the file as a whole.
+    #[sqlx(json(nullable))]
     pub file_finding: Option<Finding>,
     /// Id and version of the rule set of the last esito.
     pub rule_set: Option<String>,
 }
 
 /// One recorded change of state of a richiesta.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Transizione {
     pub numero_richiesta: i64,
     /// `None` for the creation of the richiesta.
@@ -157,7 +160,7 @@ pub struct Page<T> {
 }
 
 /// One domanda of a richiesta, with its esito and every finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct DomandaRecord {
     pub numero_richiesta: i64,
     pub progressivo: i64,
@@ -172,6 +175,7 @@ pub struct DomandaRecord {
     pub protocollo: Option<String>,
     pub data_protocollo: Option<Timestamp>,
     /// Prevalidation findings first, then those of the sending re-validation, each in file order.
+    #[sqlx(skip)]
     pub findings: Vec<Finding>,
 }
 
@@ -190,7 +194,7 @@ pub struct TransitionRequest {
 }
 
 /// A row of the outbox: "publish a message for this job on this richiesta".
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub id: i64,
     pub kind: JobKind,
@@ -201,7 +205,12 @@ pub struct OutboxMessage {
     pub attempts: i32,
 }
 
-/// The storage contract. Implementations: [`sqlite::SqliteStore`] and [`postgres::PgStore`].
+/// The storage contract. Implementations: [`sqlite::SqliteStore`] and [`postgres::PgStore`],
+/// laid out alike, one file per aggregate (`richieste`, `outbox`, `access`, `archivio`).
+///
+/// The store decides nothing about states: the domain does ([`cigo_domain::piano`],
+/// `StatoRichiesta::apply`); the store locks, loads the facts, asks the domain and writes its
+/// answer, each change in one transaction guarded by a compare-and-set on the state.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is: `"sqlite"` or `"postgres"`.
@@ -213,25 +222,19 @@ pub trait Store: Send + Sync + 'static {
     /// A round trip to the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
-    // --- API tokens -------------------------------------------------------------------------
+    // --- Richieste: the uploaded files, their state, their domande and esiti ------------------
 
-    async fn create_token(
-        &self,
-        token_hash: &str,
-        intermediario: &str,
-        nome: Option<&str>,
-        ruolo: Ruolo,
-        expires_at: Option<Timestamp>,
-    ) -> Result<TokenRecord>;
+    /// A new richiesta, guarded against repeats, in one transaction serialised per
+    /// intermediario: if `idempotency_key` was already used by `new.intermediario` nothing is
+    /// written and [`CreateOutcome::Replayed`] returns the richiesta it created; else if a
+    /// richiesta of the intermediario with the same `sha256` exists and is not `ELIMINATA`,
+    /// nothing is written and [`CreateOutcome::Duplicate`] returns it (the newest); otherwise the
+    /// richiesta is created in `RICEVUTA` with the next numero, its creation transition and an
+    /// outbox row for [`JobKind::Prevalidazione`], and the key is remembered.
+    async fn create_richiesta_once(&self, new: NewRichiesta, idempotency_key: Option<&str>) -> Result<CreateOutcome>;
 
-    /// The token with this hash, whatever its expiry or revocation (the caller checks those).
-    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
-
-    // --- Richieste --------------------------------------------------------------------------
-
-    /// In one transaction: a new richiesta in `RICEVUTA` with the next numero, its creation
-    /// transition, and an outbox row for [`JobKind::Prevalidazione`].
-    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta>;
+    /// The richiesta created by an upload of `intermediario` with this `Idempotency-Key`.
+    async fn find_idempotency_key(&self, intermediario: &str, key: &str) -> Result<Option<Richiesta>>;
 
     async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>>;
 
@@ -250,10 +253,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// In one transaction, for a richiesta in `IN_ELABORAZIONE` (else `StateConflict`): replaces
     /// its domande and findings with `esito` (batched inserts), sets the counters, `rule_set`,
-    /// `file_finding` and `data_prevalidazione`, moves it to `esito.stato_finale()` recording the
-    /// transition. When `auto_approve` is set (direct mode) and the final state is `PREVALIDATA`,
-    /// it goes on to `APPROVATA` (second transition, `data_approvazione`, outbox row for
-    /// [`JobKind::Invio`]).
+    /// `file_finding` and `data_prevalidazione`, and walks the plan of the domain
+    /// ([`cigo_domain::piano::piano_esito`]) recording each transition: `PREVALIDATA` or
+    /// `SCARTATA`; with `auto_approve` (direct mode) a `PREVALIDATA` richiesta goes on to
+    /// `APPROVATA` (`data_approvazione`, outbox row for [`JobKind::Invio`]).
     async fn save_esito(
         &self,
         numero: i64,
@@ -273,18 +276,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<DomandaRecord>>;
 
     /// In one transaction, for a richiesta in `IN_INVIO` (else `StateConflict`), serialised
-    /// against every other sending (the protocol counter row is locked first): each domanda that
-    /// is `VALIDA` or `VALIDA_CON_AVVISI`, in progressivo order, is re-validated against what the
-    /// archive holds now (`cigo_domain::archivio::rivalida_invio`: overlaps and the limits of
-    /// the biennio and quinquennio, ARC-001..004): if rejected it becomes `SCARTATA_IN_INVIO`
-    /// with those findings (phase INVIO); otherwise it gets the next protocol
-    /// number of the year of `at` (`CIGO-YYYY-NNNNNNN`, unique and increasing) and becomes
-    /// `PROTOCOLLATA` with `data_protocollo = at`. The richiesta becomes `CONSEGNATA` (at least
-    /// one protocollata) or `SCARTATA_IN_INVIO`, with `data_consegna = at`, its counters and the
+    /// against every other sending (the protocol counter row of the year of `at` is locked
+    /// first): loads the domande still to be sent and what the archive holds for them, and
+    /// writes the plan of the domain ([`cigo_domain::piano::piano_invio`]): the rejected domande
+    /// become `SCARTATA_IN_INVIO` with their findings (phase INVIO), the others `PROTOCOLLATA`
+    /// with their protocol numbers and `data_protocollo = at`; the richiesta becomes
+    /// `CONSEGNATA` or `SCARTATA_IN_INVIO`, with `data_consegna = at`, its counters and the
     /// transition recorded.
     async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta>;
 
-    // --- Outbox -----------------------------------------------------------------------------
+    // --- Outbox and jobs: the work that follows a change, its failures, its SLA ---------------
 
     /// Leases up to `limit` unpublished outbox rows, oldest first, that are not leased by someone
     /// else (or whose lease expired): sets their lease to now + `lease` and bumps `attempts`.
@@ -294,58 +295,15 @@ pub trait Store: Send + Sync + 'static {
     /// Marks rows as published (after the broker confirmed them).
     async fn mark_published(&self, ids: &[i64]) -> Result<()>;
 
-    /// The SLA reaper: for every richiesta in `RICEVUTA` or `IN_ELABORAZIONE` (job prevalidazione)
-    /// or `APPROVATA` or `IN_INVIO` (job invio) not updated for `older_than`, and with no
-    /// unpublished outbox row of its own, writes a new outbox row and bumps `updated_at`.
-    /// Returns how many it re-queued.
-    async fn requeue_stale(&self, older_than: Duration) -> Result<u64>;
-
-    // --- Access (issue 5): token administration, deleghe, audit trail ------------------------
-
-    /// Every token (of one intermediario when given), oldest first. Only metadata: the hash is
-    /// never returned.
-    async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>>;
-
-    /// Revokes the token `id` (keeps the first revocation time if already revoked); `None` when
-    /// there is no such token.
-    async fn revoke_token(&self, id: i64) -> Result<Option<TokenRecord>>;
-
-    /// Adds the deleghe `(intermediario, matricola)` in one transaction, ignoring those already
-    /// held; returns how many were new.
-    async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64>;
-
-    /// Removes one delega; `false` when it was not held.
-    async fn remove_delega(&self, intermediario: &str, matricola: &str) -> Result<bool>;
-
-    /// The deleghe, optionally of one intermediario and/or for one matricola, ordered.
-    async fn list_deleghe(&self, intermediario: Option<&str>, matricola: Option<&str>) -> Result<Vec<Delega>>;
-
-    /// Of `matricole`, those `intermediario` holds a delega for (one query).
-    async fn deleghe_held(&self, intermediario: &str, matricole: &[String]) -> Result<Vec<String>>;
-
-    /// Appends one row to the audit trail (append-only: there is no method to change it).
-    async fn append_audit(&self, entry: NewAudit) -> Result<()>;
-
-    /// The audit trail, oldest first: the rows of [`Store::append_audit`] merged with every
-    /// transition (`action` = `transizione`, `detail` = `DA -> A`), optionally of one richiesta.
-    async fn list_audit(&self, numero: Option<i64>, page: u32, page_size: u32) -> Result<Page<AuditEntry>>;
-
-    // --- Reliability (issue 4): duplicate uploads, idempotency keys, dead letters, SLA ---------
-
-    /// [`Store::create_richiesta`] guarded against repeats, in one transaction serialised per
-    /// intermediario: if `idempotency_key` was already used by `new.intermediario` nothing is
-    /// written and [`CreateOutcome::Replayed`] returns the richiesta it created; else if a
-    /// richiesta of the intermediario with the same `sha256` exists and is not `ELIMINATA`,
-    /// nothing is written and [`CreateOutcome::Duplicate`] returns it (the newest); otherwise the
-    /// richiesta is created (with its transition and outbox row) and the key remembered.
-    async fn create_richiesta_once(&self, new: NewRichiesta, idempotency_key: Option<&str>) -> Result<CreateOutcome>;
-
-    /// The richiesta created by an upload of `intermediario` with this `Idempotency-Key`.
-    async fn find_idempotency_key(&self, intermediario: &str, key: &str) -> Result<Option<Richiesta>>;
-
     /// Ends the lease of outbox rows the relay could not publish, so that the next lease (of any
     /// relay) takes them at once, in order, instead of after the lease expires.
     async fn release_outbox(&self, ids: &[i64]) -> Result<()>;
+
+    /// The SLA reaper: for every richiesta in a state in progress (the job that moves it on is
+    /// [`cigo_domain::piano::lavoro_in_corso`]) not updated for `older_than`, with no
+    /// unpublished outbox row of its own and no recorded failure, writes a new outbox row and
+    /// bumps `updated_at`. Returns how many it re-queued.
+    async fn requeue_stale(&self, older_than: Duration) -> Result<u64>;
 
     /// Records that the job `kind` of richiesta `numero` failed for good after `tentativi`
     /// attempts (its message is dead-lettered): the text its owner sees as
@@ -368,14 +326,53 @@ pub trait Store: Send + Sync + 'static {
     /// last `window`, how many have their esito and how many got it within `bound`.
     async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats>;
 
-    // --- Archive (issue 3, layer 5) -----------------------------------------------------------
+    // --- Access: API tokens, deleghe, the audit trail ----------------------------------------
 
-    /// The periods of CIG of these matricole that end on or after `dal`: the domande
-    /// protocollate and the imported authorisations, ordered by matricola and start.
-    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>>;
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        intermediario: &str,
+        nome: Option<&str>,
+        ruolo: Ruolo,
+        expires_at: Option<Timestamp>,
+    ) -> Result<TokenRecord>;
 
-    /// The imported employment relations of these matricole.
-    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>>;
+    /// The token with this hash, whatever its expiry or revocation (the caller checks those).
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Every token (of one intermediario when given), oldest first. Only metadata: the hash is
+    /// never returned.
+    async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes the token `id` (keeps the first revocation time if already revoked); `None` when
+    /// there is no such token.
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenRecord>>;
+
+    /// Adds the deleghe `(intermediario, matricola)` in one transaction, ignoring those already
+    /// held; returns how many were new.
+    async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64>;
+
+    /// Removes one delega; `false` when it was not held.
+    async fn remove_delega(&self, intermediario: &str, matricola: &str) -> Result<bool>;
+
+    /// The deleghe, optionally of one intermediario and/or for one matricola, ordered.
+    async fn list_deleghe(&self, intermediario: Option<&str>, matricola: Option<&str>) -> Result<Vec<Delega>>;
+
+    /// Appends one row to the audit trail (append-only: there is no method to change it).
+    async fn append_audit(&self, entry: NewAudit) -> Result<()>;
+
+    /// The audit trail, oldest first: the rows of [`Store::append_audit`] merged with every
+    /// transition (`action` = `transizione`, `detail` = `DA -> A`), optionally of one richiesta.
+    async fn list_audit(&self, numero: Option<i64>, page: u32, page_size: u32) -> Result<Page<AuditEntry>>;
+
+    // --- Archivio: what layer 5 judges against ------------------------------------------------
+
+    /// What the archive holds for `chiavi`, in one read snapshot and one query per kind of
+    /// record: the periods of CIG of the matricole ending on or after `chiavi.dal` (the domande
+    /// protocollate and the imported authorisations, ordered by matricola and start; none when
+    /// `dal` is `None`), their imported employment relations, and, when `chiavi.deleghe` is set,
+    /// which of its matricole the intermediario holds a delega for.
+    async fn fatti_archivio(&self, chiavi: &ChiaviArchivio) -> Result<FattiArchivio>;
 
     /// Imports authorisations in one transaction; a row with the same (matricola, riferimento)
     /// is replaced, so importing the same file twice changes nothing. Returns the rows written.
@@ -386,20 +383,24 @@ pub trait Store: Send + Sync + 'static {
     async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64>;
 }
 
-/// Loads what the archive holds for the domande of `esito` (two queries) and applies the archive
-/// rules (layer 5) to it: what the worker does after the pure prevalidation, and what
-/// `cigo validate --database-url` does.
-pub async fn verifica_archivio(store: &dyn Store, esito: &mut EsitoPrevalidazione) -> Result<()> {
-    let chiavi = Archivio::chiavi(esito);
-    let Some(dal) = chiavi.dal else { return Ok(()) };
-    let periodi = store.archivio_periodi(&chiavi.matricole, dal).await?;
-    let rapporti = store.archivio_rapporti(&chiavi.matricole).await?;
-    cigo_domain::archivio::verifica(esito, &Archivio::new(periodi, rapporti));
+/// Layer 5 of prevalidation, the one entry point of the worker and of `cigo validate
+/// --database-url`: loads what the archive holds for the domande of `esito` (and, when
+/// `deleghe_di` names an intermediario, its deleghe) with [`Store::fatti_archivio`], then the
+/// domain judges it ([`cigo_domain::archivio::giudica`]: ARC-001..007, ARC-050).
+pub async fn verifica_archivio(
+    store: &dyn Store,
+    esito: &mut EsitoPrevalidazione,
+    deleghe_di: Option<&str>,
+) -> Result<()> {
+    let fatti = store
+        .fatti_archivio(&ChiaviArchivio::di(esito, deleghe_di))
+        .await?;
+    cigo_domain::archivio::giudica(esito, fatti);
     Ok(())
 }
 
 /// A delega: `intermediario` may file domande for the employer with this matricola.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Delega {
     pub intermediario: String,
     pub matricola: String,
@@ -418,7 +419,7 @@ pub struct NewAudit {
 }
 
 /// One entry of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: Timestamp,
     pub actor: String,
@@ -439,7 +440,7 @@ pub enum CreateOutcome {
 }
 
 /// A job that failed for good (see [`Store::set_errore_elaborazione`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ErroreElaborazione {
     pub numero_richiesta: i64,
     pub kind: JobKind,

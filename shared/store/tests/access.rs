@@ -2,12 +2,42 @@
 //! trail), on SQLite and on PostgreSQL (ignored by default: `.ci/run` runs it with
 //! `--include-ignored`).
 
+use cigo_domain::archivio::{ChiaviArchivio, ChiaviDeleghe};
 use cigo_domain::{Ruolo, StatoRichiesta};
 use cigo_store::postgres::PgStore;
 use cigo_store::sqlite::SqliteStore;
-use cigo_store::{NewAudit, NewRichiesta, Store, TransitionRequest};
+use cigo_store::{CreateOutcome, NewAudit, NewRichiesta, Richiesta, Store, StoreError, TransitionRequest};
 use sqlx::{Connection, Executor, PgConnection};
 use std::sync::Arc;
+
+/// The reads and writes these tests make, through the public methods of [`Store`].
+trait Uso {
+    /// A new richiesta.
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta, StoreError>;
+    /// Of `matricole`, those `intermediario` holds a delega for, as [`Store::fatti_archivio`] loads them.
+    async fn deleghe_held(&self, intermediario: &str, matricole: &[String]) -> Result<Vec<String>, StoreError>;
+}
+
+impl<S: Store + ?Sized> Uso for S {
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta, StoreError> {
+        match self.create_richiesta_once(new, None).await? {
+            CreateOutcome::Created(r) => Ok(r),
+            other => panic!("not created: {other:?}"),
+        }
+    }
+    async fn deleghe_held(&self, intermediario: &str, matricole: &[String]) -> Result<Vec<String>, StoreError> {
+        let chiavi = ChiaviArchivio {
+            deleghe: Some(ChiaviDeleghe { intermediario: intermediario.into(), matricole: matricole.to_vec() }),
+            ..ChiaviArchivio::default()
+        };
+        Ok(self
+            .fatti_archivio(&chiavi)
+            .await?
+            .deleghe
+            .map(|d| d.matricole)
+            .unwrap_or_default())
+    }
+}
 
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -7,12 +7,13 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use cigo_domain::archivio::ARC_PERIODO_SOVRAPPOSTO;
+use cigo_domain::archivio::{ChiaviArchivio, PeriodoArchivio, RapportoLavoro};
 use cigo_domain::{
     DomandaEsito, EsitoDomanda, EsitoPrevalidazione, Finding, JobKind, Layer, Ruolo, Severity, StatoRichiesta,
 };
 use cigo_store::postgres::PgStore;
 use cigo_store::sqlite::SqliteStore;
-use cigo_store::{NewRichiesta, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest};
+use cigo_store::{CreateOutcome, NewRichiesta, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest};
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::HashSet;
 use std::future::Future;
@@ -20,6 +21,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 // --- Fixtures -----------------------------------------------------------------------------------
+
+/// The reads and writes these tests make, through the public methods of [`Store`].
+trait Uso {
+    /// A new richiesta (every file of these tests is a new one).
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta, StoreError>;
+    /// The periods of `matricole` ending on or after `dal`, as [`Store::fatti_archivio`] loads them.
+    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>, StoreError>;
+    /// The employment relations of `matricole`, as [`Store::fatti_archivio`] loads them.
+    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>, StoreError>;
+}
+
+impl<S: Store + ?Sized> Uso for S {
+    async fn create_richiesta(&self, new: NewRichiesta) -> Result<Richiesta, StoreError> {
+        match self.create_richiesta_once(new, None).await? {
+            CreateOutcome::Created(r) => Ok(r),
+            other => panic!("not created: {other:?}"),
+        }
+    }
+    async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>, StoreError> {
+        let chiavi = ChiaviArchivio { matricole: matricole.to_vec(), dal: Some(dal), deleghe: None };
+        Ok(self.fatti_archivio(&chiavi).await?.periodi)
+    }
+    async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>, StoreError> {
+        let chiavi =
+            ChiaviArchivio { matricole: matricole.to_vec(), dal: NaiveDate::from_ymd_opt(1900, 1, 1), deleghe: None };
+        Ok(self.fatti_archivio(&chiavi).await?.rapporti)
+    }
+}
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -226,7 +255,7 @@ fn new_richiesta(intermediario: &str, prevalidazione: bool) -> NewRichiesta {
     NewRichiesta {
         intermediario: intermediario.into(),
         blob_key: format!("blobs/{}", uuid::Uuid::new_v4()),
-        sha256: "ab".repeat(32),
+        sha256: uuid::Uuid::new_v4().simple().to_string().repeat(2),
         size_bytes: 1234,
         prevalidazione,
         actor: "token:1".into(),
@@ -1879,7 +1908,7 @@ async fn archivio_import_and_periodi(store: Arc<dyn Store>) {
     let mut nuova = domanda(1, Some("7000000001"), Some("UP-1"), "2026-01-10", "2026-01-20", vec![]);
     nuova.archivio = Some(DatiArchivio { mesi_quinquennio: 24, ..DatiArchivio::default() });
     let mut e = esito(vec![nuova]);
-    cigo_store::verifica_archivio(store.as_ref(), &mut e)
+    cigo_store::verifica_archivio(store.as_ref(), &mut e, None)
         .await
         .unwrap();
     let codes: Vec<&str> = e.domande[0]

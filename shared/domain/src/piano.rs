@@ -1,0 +1,295 @@
+//! What the store writes when a prevalidation or a sending ends, decided here from the facts it
+//! loaded: the store locks, loads, asks these functions and writes the plan they return, in one
+//! transaction. Every state a plan passes through comes from [`StatoRichiesta::apply`].
+
+use crate::archivio::{rivalida_invio, DomandaInvio, PeriodoArchivio};
+use crate::esito::EsitoPrevalidazione;
+use crate::finding::Finding;
+use crate::job::JobKind;
+use crate::stato::{Event, StatoRichiesta, TransitionError};
+
+/// One change of state of a richiesta: the store's compare-and-set from `da` to `a`, recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Passo {
+    pub da: StatoRichiesta,
+    pub a: StatoRichiesta,
+}
+
+impl Passo {
+    /// The step `event` takes from `da`, if the state machine allows it.
+    pub fn di(da: StatoRichiesta, event: Event) -> Result<Passo, TransitionError> {
+        Ok(Passo { da, a: da.apply(event)? })
+    }
+}
+
+/// The state a new richiesta starts in (the upload, before any work).
+pub const STATO_INIZIALE: StatoRichiesta = StatoRichiesta::Ricevuta;
+
+/// What is known when the esito of a prevalidation is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FattiEsito {
+    /// The state the richiesta is in (`IN_ELABORAZIONE` when all is well).
+    pub stato: StatoRichiesta,
+    /// At least one domanda can be sent and the file as a whole was not rejected
+    /// ([`crate::EsitoPrevalidazione::stato_finale`] is `PREVALIDATA`).
+    pub inviabile: bool,
+    /// Direct mode: the richiesta was uploaded without the approval step (`prevalidazione =
+    /// false`), so a richiesta that can be sent is approved at once.
+    pub approvazione_automatica: bool,
+}
+
+impl FattiEsito {
+    /// The facts of `esito` for a richiesta in `stato`.
+    pub fn di(stato: StatoRichiesta, esito: &EsitoPrevalidazione, approvazione_automatica: bool) -> FattiEsito {
+        FattiEsito { stato, inviabile: esito.stato_finale() == StatoRichiesta::Prevalidata, approvazione_automatica }
+    }
+}
+
+/// What the store writes with an esito: the steps in order (the first is the compare-and-set
+/// that guards the whole transaction), and the job that follows, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PianoEsito {
+    pub passi: Vec<Passo>,
+    pub accoda: Option<JobKind>,
+}
+
+impl PianoEsito {
+    /// The state the richiesta ends in.
+    pub fn finale(&self) -> StatoRichiesta {
+        self.passi
+            .last()
+            .map_or(StatoRichiesta::InElaborazione, |p| p.a)
+    }
+}
+
+/// The plan of an esito: `PREVALIDATA` or `SCARTATA`; in direct mode a `PREVALIDATA` richiesta
+/// goes on to `APPROVATA` and its sending is queued. An error when `fatti.stato` does not allow
+/// an esito (the store answers it with the current state).
+pub fn piano_esito(fatti: &FattiEsito) -> Result<PianoEsito, TransitionError> {
+    let evento = if fatti.inviabile { Event::Prevalidated } else { Event::Rejected };
+    let mut passi = vec![Passo::di(fatti.stato, evento)?];
+    let mut accoda = None;
+    if fatti.approvazione_automatica && fatti.inviabile {
+        passi.push(Passo::di(passi[0].a, Event::Approve)?);
+        accoda = Some(JobKind::Invio);
+    }
+    Ok(PianoEsito { passi, accoda })
+}
+
+/// What is known inside the sending transaction, after the protocol counter of the year is locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FattiInvio {
+    /// The state the richiesta is in (`IN_INVIO` when all is well).
+    pub stato: StatoRichiesta,
+    /// The year of the sending (of its protocol numbers).
+    pub anno: i32,
+    /// The last protocol number given in `anno` (0: none yet).
+    pub ultimo_protocollo: i64,
+    /// The domande still to be sent (`VALIDA` or `VALIDA_CON_AVVISI`), in file order.
+    pub domande: Vec<DomandaInvio>,
+    /// What the archive holds now for their keys (`archivio::ChiaviArchivio::invio`).
+    pub periodi: Vec<PeriodoArchivio>,
+}
+
+/// A domanda protocollata by a sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protocollazione {
+    pub progressivo: i64,
+    /// `CIGO-YYYY-NNNNNNN`, see [`protocollo`].
+    pub protocollo: String,
+}
+
+/// A domanda rejected at sending, with the findings that say why (phase INVIO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScartoInvio {
+    pub progressivo: i64,
+    pub findings: Vec<Finding>,
+}
+
+/// What the store writes at the end of a sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PianoInvio {
+    /// In progressivo order, with consecutive protocol numbers after `ultimo_protocollo`.
+    pub protocollate: Vec<Protocollazione>,
+    pub scartate: Vec<ScartoInvio>,
+    /// The new value of the protocol counter of the year.
+    pub ultimo_protocollo: i64,
+    /// `IN_INVIO` to `CONSEGNATA` (at least one protocollata) or `SCARTATA_IN_INVIO`.
+    pub passo: Passo,
+}
+
+/// The plan of a sending: each domanda still to be sent is judged again by the archive rules
+/// against what the archive holds now (ARC-001..004, see [`rivalida_invio`]); the rejected ones
+/// become `SCARTATA_IN_INVIO`, the others get the next protocol numbers of the year in file
+/// order. An error when `fatti.stato` does not allow the end of a sending.
+pub fn piano_invio(fatti: FattiInvio) -> Result<PianoInvio, TransitionError> {
+    // Checked first: a richiesta not in sending gets no plan at all.
+    Passo::di(fatti.stato, Event::Delivered)?;
+    let rifiutate = rivalida_invio(&fatti.domande, fatti.periodi);
+    let mut scartate = Vec::new();
+    let mut protocollate = Vec::new();
+    let mut ultimo = fatti.ultimo_protocollo;
+    for d in &fatti.domande {
+        match rifiutate.iter().find(|(p, _)| *p == d.progressivo()) {
+            Some((_, findings)) => {
+                scartate.push(ScartoInvio { progressivo: d.progressivo, findings: findings.clone() })
+            }
+            None => {
+                ultimo += 1;
+                protocollate
+                    .push(Protocollazione { progressivo: d.progressivo, protocollo: protocollo(fatti.anno, ultimo) });
+            }
+        }
+    }
+    let evento = if protocollate.is_empty() { Event::RejectedInSending } else { Event::Delivered };
+    Ok(PianoInvio { protocollate, scartate, ultimo_protocollo: ultimo, passo: Passo::di(fatti.stato, evento)? })
+}
+
+/// The protocol number `n` of year `anno`: `CIGO-2026-0000042`.
+pub fn protocollo(anno: i32, n: i64) -> String {
+    format!("CIGO-{anno}-{n:07}")
+}
+
+/// The job that moves a richiesta on from a state in progress: what the SLA reaper re-queues
+/// when it has been stuck there too long (`None` for states that wait for a person, or final).
+pub fn lavoro_in_corso(stato: StatoRichiesta) -> Option<JobKind> {
+    match stato {
+        StatoRichiesta::Ricevuta | StatoRichiesta::InElaborazione => Some(JobKind::Prevalidazione),
+        StatoRichiesta::Approvata | StatoRichiesta::InInvio => Some(JobKind::Invio),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stato::StatoRichiesta as S;
+    use chrono::NaiveDate;
+
+    fn fatti_esito(inviabile: bool, approvazione_automatica: bool) -> FattiEsito {
+        FattiEsito { stato: S::InElaborazione, inviabile, approvazione_automatica }
+    }
+
+    #[test]
+    fn an_esito_is_prevalidata_or_scartata() {
+        let p = piano_esito(&fatti_esito(true, false)).unwrap();
+        assert_eq!(p.passi, [Passo { da: S::InElaborazione, a: S::Prevalidata }]);
+        assert_eq!((p.finale(), p.accoda), (S::Prevalidata, None));
+        let p = piano_esito(&fatti_esito(false, true)).unwrap();
+        assert_eq!((p.finale(), p.accoda), (S::Scartata, None), "a rejected richiesta is never approved");
+    }
+
+    #[test]
+    fn direct_mode_approves_and_queues_the_sending() {
+        let p = piano_esito(&fatti_esito(true, true)).unwrap();
+        assert_eq!(
+            p.passi,
+            [Passo { da: S::InElaborazione, a: S::Prevalidata }, Passo { da: S::Prevalidata, a: S::Approvata }]
+        );
+        assert_eq!(p.accoda, Some(JobKind::Invio));
+    }
+
+    #[test]
+    fn an_esito_needs_a_richiesta_in_elaborazione() {
+        let e = piano_esito(&FattiEsito { stato: S::Prevalidata, ..fatti_esito(true, false) }).unwrap_err();
+        assert_eq!(e.from, S::Prevalidata);
+    }
+
+    fn domanda(progressivo: i64, dal: &str, al: &str) -> DomandaInvio {
+        DomandaInvio {
+            progressivo,
+            matricola: Some("1234567890".into()),
+            unita_produttiva: Some("U".into()),
+            periodo_dal: Some(dal.parse().unwrap()),
+            periodo_al: Some(al.parse().unwrap()),
+            ore_cig_centesimi: None,
+            evento_non_evitabile: None,
+            ore_lavorabili_centesimi: None,
+            mesi_quinquennio: None,
+        }
+    }
+
+    fn periodo(dal: &str, al: &str) -> PeriodoArchivio {
+        PeriodoArchivio {
+            matricola: "1234567890".into(),
+            unita_produttiva: "U".into(),
+            riferimento: "CIGO-2026-0000001".into(),
+            dal: dal.parse::<NaiveDate>().unwrap(),
+            al: al.parse::<NaiveDate>().unwrap(),
+            ore: crate::model::Ore(0),
+            evento_non_evitabile: false,
+        }
+    }
+
+    #[test]
+    fn a_sending_numbers_the_domande_that_pass_in_file_order() {
+        let fatti = FattiInvio {
+            stato: S::InInvio,
+            anno: 2026,
+            ultimo_protocollo: 41,
+            domande: vec![
+                domanda(1, "2026-03-02", "2026-03-08"),
+                domanda(2, "2026-05-04", "2026-05-10"),
+                domanda(3, "2026-06-01", "2026-06-07"),
+            ],
+            periodi: vec![periodo("2026-05-01", "2026-05-31")],
+        };
+        let p = piano_invio(fatti).unwrap();
+        assert_eq!(
+            p.protocollate,
+            [
+                Protocollazione { progressivo: 1, protocollo: "CIGO-2026-0000042".into() },
+                Protocollazione { progressivo: 3, protocollo: "CIGO-2026-0000043".into() },
+            ]
+        );
+        assert_eq!(p.scartate.len(), 1);
+        assert_eq!(p.scartate[0].progressivo, 2);
+        assert_eq!(p.scartate[0].findings[0].code, "ARC-001");
+        assert_eq!((p.ultimo_protocollo, p.passo), (43, Passo { da: S::InInvio, a: S::Consegnata }));
+    }
+
+    #[test]
+    fn a_sending_with_nothing_left_is_scartata_in_invio() {
+        let fatti = FattiInvio {
+            stato: S::InInvio,
+            anno: 2026,
+            ultimo_protocollo: 7,
+            domande: vec![domanda(1, "2026-05-04", "2026-05-10")],
+            periodi: vec![periodo("2026-05-01", "2026-05-31")],
+        };
+        let p = piano_invio(fatti).unwrap();
+        assert!(p.protocollate.is_empty());
+        assert_eq!((p.ultimo_protocollo, p.passo.a), (7, S::ScartataInInvio));
+        let vuota = FattiInvio { domande: vec![], periodi: vec![], ..piano_fatti_in(S::InInvio) };
+        assert_eq!(piano_invio(vuota).unwrap().passo.a, S::ScartataInInvio);
+    }
+
+    fn piano_fatti_in(stato: StatoRichiesta) -> FattiInvio {
+        FattiInvio {
+            stato,
+            anno: 2026,
+            ultimo_protocollo: 0,
+            domande: vec![domanda(1, "2026-03-02", "2026-03-08")],
+            periodi: vec![],
+        }
+    }
+
+    #[test]
+    fn a_sending_needs_a_richiesta_in_invio() {
+        assert_eq!(piano_invio(piano_fatti_in(S::Approvata)).unwrap_err().from, S::Approvata);
+        assert_eq!(piano_invio(piano_fatti_in(S::Consegnata)).unwrap_err().from, S::Consegnata);
+    }
+
+    #[test]
+    fn protocol_numbers_are_padded() {
+        assert_eq!(protocollo(2026, 42), "CIGO-2026-0000042");
+    }
+
+    #[test]
+    fn the_reaper_requeues_the_job_of_a_state_in_progress() {
+        assert_eq!(lavoro_in_corso(S::Ricevuta), Some(JobKind::Prevalidazione));
+        assert_eq!(lavoro_in_corso(S::InInvio), Some(JobKind::Invio));
+        assert_eq!(lavoro_in_corso(S::Prevalidata), None);
+        assert_eq!(lavoro_in_corso(S::Consegnata), None);
+    }
+}

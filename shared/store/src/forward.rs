@@ -1,0 +1,177 @@
+//! The one `impl Store` of a backend, forwarding each method to the backend's own method of the
+//! same name (written in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
+//! `archivio.rs`), so that both backends are laid out alike.
+
+macro_rules! forward_store {
+    ($ty:ty, $backend:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $ty {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+            async fn migrate(&self) -> $crate::Result<()> {
+                <$ty>::migrate(self).await
+            }
+            async fn ping(&self) -> $crate::Result<()> {
+                <$ty>::ping(self).await
+            }
+
+            async fn create_richiesta_once(
+                &self,
+                new: $crate::NewRichiesta,
+                idempotency_key: Option<&str>,
+            ) -> $crate::Result<$crate::CreateOutcome> {
+                <$ty>::create_richiesta_once(self, new, idempotency_key).await
+            }
+            async fn find_idempotency_key(
+                &self,
+                intermediario: &str,
+                key: &str,
+            ) -> $crate::Result<Option<$crate::Richiesta>> {
+                <$ty>::find_idempotency_key(self, intermediario, key).await
+            }
+            async fn get_richiesta(&self, numero: i64) -> $crate::Result<Option<$crate::Richiesta>> {
+                <$ty>::get_richiesta(self, numero).await
+            }
+            async fn search_richieste(
+                &self,
+                filter: &$crate::RichiestaFilter,
+            ) -> $crate::Result<$crate::Page<$crate::Richiesta>> {
+                <$ty>::search_richieste(self, filter).await
+            }
+            async fn transizioni(&self, numero: i64) -> $crate::Result<Vec<$crate::Transizione>> {
+                <$ty>::transizioni(self, numero).await
+            }
+            async fn transition(&self, req: $crate::TransitionRequest) -> $crate::Result<$crate::Richiesta> {
+                <$ty>::transition(self, req).await
+            }
+            async fn save_esito(
+                &self,
+                numero: i64,
+                esito: &cigo_domain::EsitoPrevalidazione,
+                actor: &str,
+                auto_approve: bool,
+            ) -> $crate::Result<$crate::Richiesta> {
+                <$ty>::save_esito(self, numero, esito, actor, auto_approve).await
+            }
+            async fn list_domande(
+                &self,
+                numero: i64,
+                esito: Option<cigo_domain::EsitoDomanda>,
+                page: u32,
+                page_size: u32,
+            ) -> $crate::Result<$crate::Page<$crate::DomandaRecord>> {
+                <$ty>::list_domande(self, numero, esito, page, page_size).await
+            }
+            async fn complete_invio(
+                &self,
+                numero: i64,
+                actor: &str,
+                at: $crate::Timestamp,
+            ) -> $crate::Result<$crate::Richiesta> {
+                <$ty>::complete_invio(self, numero, actor, at).await
+            }
+
+            async fn lease_outbox(
+                &self,
+                limit: i64,
+                lease: std::time::Duration,
+            ) -> $crate::Result<Vec<$crate::OutboxMessage>> {
+                <$ty>::lease_outbox(self, limit, lease).await
+            }
+            async fn mark_published(&self, ids: &[i64]) -> $crate::Result<()> {
+                <$ty>::mark_published(self, ids).await
+            }
+            async fn release_outbox(&self, ids: &[i64]) -> $crate::Result<()> {
+                <$ty>::release_outbox(self, ids).await
+            }
+            async fn requeue_stale(&self, older_than: std::time::Duration) -> $crate::Result<u64> {
+                <$ty>::requeue_stale(self, older_than).await
+            }
+            async fn set_errore_elaborazione(
+                &self,
+                numero: i64,
+                kind: cigo_domain::JobKind,
+                errore: &str,
+                tentativi: i32,
+            ) -> $crate::Result<()> {
+                <$ty>::set_errore_elaborazione(self, numero, kind, errore, tentativi).await
+            }
+            async fn errore_elaborazione(&self, numero: i64) -> $crate::Result<Option<$crate::ErroreElaborazione>> {
+                <$ty>::errore_elaborazione(self, numero).await
+            }
+            async fn list_errori_elaborazione(&self, limit: i64) -> $crate::Result<Vec<$crate::ErroreElaborazione>> {
+                <$ty>::list_errori_elaborazione(self, limit).await
+            }
+            async fn replay_job(&self, numero: i64, kind: cigo_domain::JobKind) -> $crate::Result<()> {
+                <$ty>::replay_job(self, numero, kind).await
+            }
+            async fn sla_stats(
+                &self,
+                bound: std::time::Duration,
+                window: std::time::Duration,
+            ) -> $crate::Result<$crate::SlaStats> {
+                <$ty>::sla_stats(self, bound, window).await
+            }
+
+            async fn create_token(
+                &self,
+                token_hash: &str,
+                intermediario: &str,
+                nome: Option<&str>,
+                ruolo: cigo_domain::Ruolo,
+                expires_at: Option<$crate::Timestamp>,
+            ) -> $crate::Result<$crate::TokenRecord> {
+                <$ty>::create_token(self, token_hash, intermediario, nome, ruolo, expires_at).await
+            }
+            async fn find_token(&self, token_hash: &str) -> $crate::Result<Option<$crate::TokenRecord>> {
+                <$ty>::find_token(self, token_hash).await
+            }
+            async fn list_tokens(&self, intermediario: Option<&str>) -> $crate::Result<Vec<$crate::TokenRecord>> {
+                <$ty>::list_tokens(self, intermediario).await
+            }
+            async fn revoke_token(&self, id: i64) -> $crate::Result<Option<$crate::TokenRecord>> {
+                <$ty>::revoke_token(self, id).await
+            }
+            async fn add_deleghe(&self, deleghe: &[(String, String)]) -> $crate::Result<u64> {
+                <$ty>::add_deleghe(self, deleghe).await
+            }
+            async fn remove_delega(&self, intermediario: &str, matricola: &str) -> $crate::Result<bool> {
+                <$ty>::remove_delega(self, intermediario, matricola).await
+            }
+            async fn list_deleghe(
+                &self,
+                intermediario: Option<&str>,
+                matricola: Option<&str>,
+            ) -> $crate::Result<Vec<$crate::Delega>> {
+                <$ty>::list_deleghe(self, intermediario, matricola).await
+            }
+            async fn append_audit(&self, entry: $crate::NewAudit) -> $crate::Result<()> {
+                <$ty>::append_audit(self, entry).await
+            }
+            async fn list_audit(
+                &self,
+                numero: Option<i64>,
+                page: u32,
+                page_size: u32,
+            ) -> $crate::Result<$crate::Page<$crate::AuditEntry>> {
+                <$ty>::list_audit(self, numero, page, page_size).await
+            }
+
+            async fn fatti_archivio(
+                &self,
+                chiavi: &cigo_domain::archivio::ChiaviArchivio,
+            ) -> $crate::Result<cigo_domain::archivio::FattiArchivio> {
+                <$ty>::fatti_archivio(self, chiavi).await
+            }
+            async fn import_autorizzazioni(&self, rows: &[$crate::PeriodoArchivio]) -> $crate::Result<u64> {
+                <$ty>::import_autorizzazioni(self, rows).await
+            }
+            async fn import_rapporti(&self, rows: &[$crate::RapportoLavoro]) -> $crate::Result<u64> {
+                <$ty>::import_rapporti(self, rows).await
+            }
+        }
+    };
+}
+
+pub(crate) use forward_store;

@@ -14,6 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub mod local;
+#[cfg(feature = "moto")]
+pub mod moto;
 pub mod remote;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,15 +7,15 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 
-/// Files up to this size are sent with one PUT; bigger ones with a multipart upload.
-const SINGLE_PUT_MAX: u64 = 8 * 1024 * 1024;
-/// The size of the parts of a multipart upload (S3 wants at least 5 MiB but the last).
-const PART_SIZE: usize = 8 * 1024 * 1024;
+/// The size of the parts of a multipart upload; files up to this size are sent with one PUT.
+pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+/// The smallest part S3 accepts (every part but the last).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// Parts uploaded at the same time.
 const PART_CONCURRENCY: usize = 4;
 /// The size of the reads from the local file.
@@ -25,6 +25,7 @@ pub struct ObjectStoreBlobStore {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     url: String,
+    part_size: usize,
 }
 
 impl std::fmt::Debug for ObjectStoreBlobStore {
@@ -32,6 +33,7 @@ impl std::fmt::Debug for ObjectStoreBlobStore {
         f.debug_struct("ObjectStoreBlobStore")
             .field("url", &self.url)
             .field("store", &self.store.to_string())
+            .field("part_size", &self.part_size)
             .finish()
     }
 }
@@ -42,8 +44,15 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
 }
 
 impl ObjectStoreBlobStore {
-    /// `s3://bucket[/prefix]` (also `s3a://`) or `memory://[prefix]`.
+    /// `s3://bucket[/prefix]` (also `s3a://`; endpoint, region and credentials from the `AWS_*`
+    /// variables) or `memory://[prefix]`.
     pub fn from_url(url: &str) -> Result<Self> {
+        Self::from_url_with(url, object_store::aws::AmazonS3Builder::from_env())
+    }
+
+    /// Like [`ObjectStoreBlobStore::from_url`], with the settings of `s3` (endpoint, region,
+    /// credentials) for an `s3://` URL instead of those of the environment.
+    pub fn from_url_with(url: &str, s3: object_store::aws::AmazonS3Builder) -> Result<Self> {
         let (scheme, rest) = split_url(url).ok_or_else(|| BlobError::InvalidUrl(format!("{url}: no scheme")))?;
         let (store, prefix): (Arc<dyn ObjectStore>, &str) = match scheme {
             "memory" => (Arc::new(object_store::memory::InMemory::new()), rest),
@@ -52,10 +61,7 @@ impl ObjectStoreBlobStore {
                 if bucket.is_empty() {
                     return Err(BlobError::InvalidUrl(format!("{url}: no bucket")));
                 }
-                let store = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()?;
-                (Arc::new(store), prefix)
+                (Arc::new(s3.with_bucket_name(bucket).build()?), prefix)
             }
             other => {
                 return Err(BlobError::InvalidUrl(format!(
@@ -72,23 +78,41 @@ impl ObjectStoreBlobStore {
         Ok(Self::new(store, prefix, url))
     }
 
+    /// The metadata the backend keeps for `key` (size, ETag: a multipart upload's ETag ends in
+    /// `-<number of parts>` on S3).
+    pub async fn head(&self, key: &str) -> Result<object_store::ObjectMeta> {
+        let location = self.location(key)?;
+        self.store
+            .head(&location)
+            .await
+            .map_err(|e| not_found(key, e))
+    }
+
     /// Wraps any object store; keys are stored under `prefix`.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, url: &str) -> Self {
-        Self { store, prefix, url: url.to_string() }
+        Self { store, prefix, url: url.to_string(), part_size: DEFAULT_PART_SIZE }
+    }
+
+    /// Uploads files bigger than `bytes` in parts of `bytes` (at least [`MIN_PART_SIZE`]).
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes.max(MIN_PART_SIZE);
+        self
+    }
+
+    pub fn part_size(&self) -> usize {
+        self.part_size
     }
 
     fn location(&self, key: &str) -> Result<ObjectPath> {
         validate_key(key)?;
-        let mut location = self.prefix.clone();
-        for segment in key.split('/') {
-            location = location.child(segment);
-        }
-        Ok(location)
+        Ok(key
+            .split('/')
+            .fold(self.prefix.clone(), |location, segment| location.join(segment)))
     }
 
     async fn put_multipart(&self, location: &ObjectPath, file: &mut tokio::fs::File) -> Result<()> {
         let upload = self.store.put_multipart(location).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
         let mut buf = vec![0u8; READ_CHUNK];
         let result: Result<()> = async {
             loop {
@@ -128,7 +152,7 @@ impl BlobStore for ObjectStoreBlobStore {
         let location = self.location(key)?;
         let mut file = tokio::fs::File::open(path).await?;
         let size = file.metadata().await?.len();
-        if size <= SINGLE_PUT_MAX {
+        if size <= self.part_size as u64 {
             let mut content = Vec::with_capacity(size as usize);
             file.read_to_end(&mut content).await?;
             self.store
@@ -160,7 +184,7 @@ impl BlobStore for ObjectStoreBlobStore {
 
     async fn ping(&self) -> Result<()> {
         // Any answer from the backend, "not found" included, means it is reachable.
-        match self.store.head(&self.prefix.child(".ping")).await {
+        match self.store.head(&self.prefix.clone().join(".ping")).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }

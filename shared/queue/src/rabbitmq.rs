@@ -29,8 +29,8 @@ use lapin::options::{
     QueueDeleteOptions, QueuePurgeOptions,
 };
 use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
-use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -103,24 +103,29 @@ impl Topology {
     async fn declare(&self, channel: &Channel, delivery_limit: u32) -> lapin::Result<()> {
         let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
         channel
-            .exchange_declare(&self.exchange, ExchangeKind::Direct, durable, FieldTable::default())
+            .exchange_declare(self.exchange.as_str().into(), ExchangeKind::Direct, durable, FieldTable::default())
             .await?;
         channel
-            .exchange_declare(&self.dead_letter_exchange, ExchangeKind::Fanout, durable, FieldTable::default())
+            .exchange_declare(
+                self.dead_letter_exchange.as_str().into(),
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
             .await?;
         let queue_options = QueueDeclareOptions { durable: true, ..Default::default() };
         channel
             .queue_declare(
-                &self.dead_letter_queue,
+                self.dead_letter_queue.as_str().into(),
                 queue_options,
                 field_table(&self.queue_arguments(None, delivery_limit)),
             )
             .await?;
         channel
             .queue_bind(
-                &self.dead_letter_queue,
-                &self.dead_letter_exchange,
-                "",
+                self.dead_letter_queue.as_str().into(),
+                self.dead_letter_exchange.as_str().into(),
+                "".into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
@@ -128,9 +133,17 @@ impl Topology {
         for kind in JobKind::ALL {
             let args = field_table(&self.queue_arguments(Some(kind), delivery_limit));
             let queue = self.queue(kind);
-            channel.queue_declare(&queue, queue_options, args).await?;
             channel
-                .queue_bind(&queue, &self.exchange, kind.as_str(), QueueBindOptions::default(), FieldTable::default())
+                .queue_declare(queue.as_str().into(), queue_options, args)
+                .await?;
+            channel
+                .queue_bind(
+                    queue.into(),
+                    self.exchange.as_str().into(),
+                    kind.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
                 .await?;
         }
         Ok(())
@@ -230,19 +243,52 @@ fn long_string(s: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(s))
 }
 
+/// A soft AMQP error (the broker refused this operation and closed the channel) is a refusal;
+/// anything else means the connection is gone.
 fn connection_error(e: lapin::Error) -> QueueError {
-    match e {
-        lapin::Error::ProtocolError(ref amqp) => match amqp.kind() {
-            AMQPErrorKind::Soft(_) => QueueError::Refused(e.to_string()),
-            AMQPErrorKind::Hard(_) => QueueError::Connection(e.to_string()),
-        },
-        other => QueueError::Connection(other.to_string()),
+    if e.is_amqp_soft_error() {
+        QueueError::Refused(e.to_string())
+    } else {
+        QueueError::Connection(e.to_string())
     }
 }
 
 fn is_not_found(e: &lapin::Error) -> bool {
-    matches!(e, lapin::Error::ProtocolError(amqp)
+    matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp)
         if *amqp.kind() == AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
+}
+
+/// Logs the errors and the flow control of `connection` (a task that ends with the connection:
+/// without automatic recovery the first error is its last).
+fn log_connection_errors(connection: &Connection) {
+    let mut events = connection.events_listener();
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                lapin::Event::Error(e) => {
+                    tracing::warn!(error = %e, "RabbitMQ connection error");
+                    break;
+                }
+                lapin::Event::ConnectionBlocked(reason) => {
+                    tracing::warn!(%reason, "RabbitMQ blocked the connection (resource alarm)")
+                }
+                lapin::Event::ConnectionUnblocked => tracing::info!("RabbitMQ unblocked the connection"),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// The outcome of an ack, nack or reject. lapin answers `Ok(false)` when the delivery can no
+/// longer be settled: its channel closed, and the broker has already given the message back.
+fn settled(result: lapin::Result<bool>) -> Result<()> {
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            Err(QueueError::Connection("the channel of this delivery is closed (the message was given back)".into()))
+        }
+        Err(e) => Err(QueueError::Connection(e.to_string())),
+    }
 }
 
 /// The publishing side: its connection and its channel in confirm mode.
@@ -314,7 +360,7 @@ impl RabbitQueue {
             let connection = Connection::connect(&shared.url, properties)
                 .await
                 .map_err(|e| QueueError::Connection(e.to_string()))?;
-            connection.on_error(|e| tracing::warn!(error = %e, "RabbitMQ connection error"));
+            log_connection_errors(&connection);
             let channel = connection
                 .create_channel()
                 .await
@@ -324,7 +370,7 @@ impl RabbitQueue {
                 .declare(&channel, shared.options.delivery_limit)
                 .await
                 .map_err(connection_error)?;
-            let _ = channel.close(200, "topology declared").await;
+            let _ = channel.close(200, "topology declared".into()).await;
             Ok::<_, QueueError>(Arc::new(connection))
         };
         match tokio::time::timeout(shared.options.connect_timeout, attempt).await {
@@ -437,7 +483,7 @@ impl RabbitQueue {
             .declare(&channel, self.shared.options.delivery_limit)
             .await
             .map_err(connection_error)?;
-        let _ = channel.close(200, "topology declared").await;
+        let _ = channel.close(200, "topology declared".into()).await;
         Ok(())
     }
 
@@ -451,8 +497,8 @@ impl RabbitQueue {
     ) -> lapin::Result<Confirmation> {
         link.channel
             .basic_publish(
-                &self.shared.topology.exchange,
-                msg.kind.as_str(),
+                self.shared.topology.exchange.as_str().into(),
+                msg.kind.as_str().into(),
                 BasicPublishOptions { mandatory: true, immediate: false },
                 body,
                 properties,
@@ -473,7 +519,7 @@ impl RabbitQueue {
                 .map_err(connection_error)?;
             let declared = channel
                 .queue_declare(
-                    &queue,
+                    queue.as_str().into(),
                     QueueDeclareOptions { passive: true, ..Default::default() },
                     FieldTable::default(),
                 )
@@ -481,7 +527,7 @@ impl RabbitQueue {
             match declared {
                 Ok(q) => {
                     out.push(QueueDepth { kind, queue, ready: q.message_count(), consumers: q.consumer_count() });
-                    let _ = channel.close(200, "depth").await;
+                    let _ = channel.close(200, "depth".into()).await;
                 }
                 // A missing queue (deleted behind our back) is not an error here.
                 Err(e) if is_not_found(&e) => {}
@@ -501,11 +547,11 @@ impl RabbitQueue {
             .map_err(connection_error)?;
         for (_, queue) in self.shared.topology.all_queues() {
             channel
-                .queue_purge(&queue, QueuePurgeOptions::default())
+                .queue_purge(queue.into(), QueuePurgeOptions::default())
                 .await
                 .map_err(connection_error)?;
         }
-        let _ = channel.close(200, "purged").await;
+        let _ = channel.close(200, "purged".into()).await;
         Ok(())
     }
 
@@ -520,10 +566,10 @@ impl RabbitQueue {
     #[doc(hidden)]
     pub async fn close_connections(&self) {
         if let Some(link) = self.shared.publish.lock().await.as_ref() {
-            let _ = link.connection.close(320, "closed by cigo").await;
+            let _ = link.connection.close(320, "closed by cigo".into()).await;
         }
         if let Some(connection) = self.shared.consume.lock().await.as_ref() {
-            let _ = connection.close(320, "closed by cigo").await;
+            let _ = connection.close(320, "closed by cigo".into()).await;
         }
     }
 }
@@ -560,7 +606,7 @@ pub struct DeadLetter {
     pub from_queue: Option<String>,
     pub count: Option<i64>,
     pub time: Option<u64>,
-    acker: lapin::acker::Acker,
+    acker: lapin::Acker,
 }
 
 impl DeadLetters {
@@ -568,7 +614,7 @@ impl DeadLetters {
     pub async fn next(&self) -> Result<Option<DeadLetter>> {
         let got = self
             .channel
-            .basic_get(&self.queue, lapin::options::BasicGetOptions { no_ack: false })
+            .basic_get(self.queue.as_str().into(), lapin::options::BasicGetOptions { no_ack: false })
             .await
             .map_err(connection_error)?;
         let Some(got) = got else { return Ok(None) };
@@ -620,18 +666,16 @@ impl DeadLetters {
 impl DeadLetter {
     /// Removes it from the dead-letter queue (after it was replayed).
     pub async fn remove(self) -> Result<()> {
-        self.acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map_err(|e| QueueError::Connection(e.to_string()))
+        settled(self.acker.ack(BasicAckOptions::default()).await)
     }
 
     /// Leaves it in the dead-letter queue.
     pub async fn keep(self) -> Result<()> {
-        self.acker
-            .nack(BasicNackOptions { requeue: true, multiple: false })
-            .await
-            .map_err(|e| QueueError::Connection(e.to_string()))
+        settled(
+            self.acker
+                .nack(BasicNackOptions { requeue: true, multiple: false })
+                .await,
+        )
     }
 }
 
@@ -642,7 +686,7 @@ pub async fn delete_topology(url: &str, prefix: &str) -> Result<()> {
         .await
         .map_err(|e| QueueError::Connection(e.to_string()))?;
     let result = delete_topology_on(&connection, &Topology::new(prefix)).await;
-    let _ = connection.close(200, "cleanup done").await;
+    let _ = connection.close(200, "cleanup done".into()).await;
     result
 }
 
@@ -653,17 +697,17 @@ async fn delete_topology_on(connection: &Connection, topology: &Topology) -> Res
         .map_err(connection_error)?;
     for (_, queue) in topology.all_queues() {
         channel
-            .queue_delete(&queue, QueueDeleteOptions::default())
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
             .await
             .map_err(connection_error)?;
     }
     for exchange in [&topology.exchange, &topology.dead_letter_exchange] {
         channel
-            .exchange_delete(exchange, ExchangeDeleteOptions::default())
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
             .await
             .map_err(connection_error)?;
     }
-    let _ = channel.close(200, "deleted").await;
+    let _ = channel.close(200, "deleted".into()).await;
     Ok(())
 }
 
@@ -679,7 +723,7 @@ fn close_quietly(connection: Arc<Connection>) {
     if connection.status().connected() {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
-                let _ = connection.close(200, "reconnecting").await;
+                let _ = connection.close(200, "reconnecting".into()).await;
             });
         }
     }
@@ -816,7 +860,7 @@ async fn open_consumer(
         .basic_qos(prefetch, BasicQosOptions::default())
         .await?;
     let consumer = channel
-        .basic_consume(queue, "", BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
         .await?;
     Ok((channel, consumer))
 }
@@ -873,11 +917,12 @@ impl Consumer for RabbitConsumer {
                             body_len = delivery.data.len(),
                             "undecodable message rejected to the dead-letter queue"
                         );
-                        delivery
-                            .acker
-                            .reject(BasicRejectOptions { requeue: false })
-                            .await
-                            .map_err(|e| QueueError::Connection(e.to_string()))?;
+                        settled(
+                            delivery
+                                .acker
+                                .reject(BasicRejectOptions { requeue: false })
+                                .await,
+                        )?;
                     }
                 },
                 Some(Err(e)) => return Err(QueueError::Connection(e.to_string())),
@@ -894,16 +939,16 @@ impl Consumer for RabbitConsumer {
 }
 
 struct RabbitAcker {
-    acker: lapin::acker::Acker,
+    acker: lapin::Acker,
     settled: AtomicBool,
     /// Keeps the channel open until the delivery is settled, even if the consumer is dropped.
     _channel: Channel,
 }
 
 /// lapin never resolves an ack on a channel that closed meanwhile: bound the wait.
-async fn settle_within(settle: impl std::future::Future<Output = lapin::Result<()>>) -> Result<()> {
+async fn settle_within(settle: impl std::future::Future<Output = lapin::Result<bool>>) -> Result<()> {
     match tokio::time::timeout(SETTLE_TIMEOUT, settle).await {
-        Ok(result) => result.map_err(|e| QueueError::Connection(e.to_string())),
+        Ok(result) => settled(result),
         Err(_) => Err(QueueError::Connection("no answer from the broker to ack/nack".into())),
     }
 }

@@ -374,7 +374,7 @@ async fn raw_channel() -> (lapin::Connection, lapin::Channel) {
 
 async fn raw_publish(channel: &lapin::Channel, queue: &str, body: &[u8], props: lapin::BasicProperties) {
     channel
-        .basic_publish("", queue, Default::default(), body, props)
+        .basic_publish("".into(), queue.into(), Default::default(), body, props)
         .await
         .unwrap()
         .await
@@ -388,7 +388,7 @@ async fn dead_letters(channel: &lapin::Channel, queue: &str, n: usize) -> Vec<Ve
     while out.len() < n {
         assert!(tokio::time::Instant::now() < deadline, "only {} of {n} dead letters arrived", out.len());
         match channel
-            .basic_get(queue, lapin::options::BasicGetOptions { no_ack: true })
+            .basic_get(queue.into(), lapin::options::BasicGetOptions { no_ack: true })
             .await
             .unwrap()
         {
@@ -487,7 +487,10 @@ async fn rabbitmq_messages_are_persistent_json_with_message_id_and_header() {
     h.queue.publish(&sent).await.unwrap();
     let (_connection, channel) = raw_channel().await;
     let got = channel
-        .basic_get(&rabbit.topology().queue(JobKind::Prevalidazione), lapin::options::BasicGetOptions { no_ack: true })
+        .basic_get(
+            rabbit.topology().queue(JobKind::Prevalidazione).into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
         .await
         .unwrap()
         .expect("the message");

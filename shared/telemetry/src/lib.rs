@@ -8,14 +8,13 @@
 //! - the W3C trace context: [`current_traceparent`] to put into a queue message,
 //!   [`set_parent`] to continue it on the consumer side.
 //!
-//! With OTLP export on, [`init`] must run inside a Tokio runtime (multi-threaded: the batch
-//! exporter runs as a task of it).
+//! With OTLP export on, [`init`] must run inside a Tokio runtime: the gRPC channel of the
+//! exporter lives on it (the batch processor itself runs on a thread of its own).
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
-use opentelemetry::KeyValue;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::TracerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use std::collections::HashMap;
 use std::fmt;
@@ -98,7 +97,7 @@ pub enum TelemetryError {
 /// Flushes and shuts down the tracer provider when dropped (keep it alive in `main`).
 #[must_use = "dropping the guard shuts tracing export down"]
 pub struct TelemetryGuard {
-    provider: Option<TracerProvider>,
+    provider: Option<SdkTracerProvider>,
 }
 
 impl TelemetryGuard {
@@ -139,15 +138,17 @@ fn otlp_endpoint_set() -> bool {
         .any(|var| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))
 }
 
-fn tracer_provider(service_name: &str) -> Result<TracerProvider, TelemetryError> {
-    let resource = Resource::default().merge(&Resource::new([KeyValue::new("service.name", service_name.to_string())]));
-    let builder = TracerProvider::builder().with_resource(resource);
+fn tracer_provider(service_name: &str) -> Result<SdkTracerProvider, TelemetryError> {
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
     let builder = if otlp_endpoint_set() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-        builder.with_batch_exporter(exporter, opentelemetry_sdk::runtime::Tokio)
+        builder.with_batch_exporter(exporter)
     } else {
         builder
     };
@@ -222,7 +223,8 @@ pub fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {
     carrier.insert(TRACEPARENT.to_string(), traceparent.trim().to_string());
     let cx = TraceContextPropagator::new().extract(&carrier);
     if cx.span().span_context().is_valid() {
-        span.set_parent(cx);
+        // Fails only when the span is disabled (filtered out): then there is nothing to link.
+        let _ = span.set_parent(cx);
     }
 }
 

@@ -127,23 +127,10 @@ pub async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct T {
-        #[command(flatten)]
-        s: Settings,
-    }
-
-    fn settings(args: &[&str]) -> Settings {
-        let mut all = vec!["t"];
-        all.extend(args);
-        T::parse_from(all).s
-    }
 
     #[test]
     fn rate_limit_allows_the_burst_then_429_with_retry_after() {
-        let ac = AccessControl::new(&settings(&["--rate-limit-per-minute", "60", "--rate-limit-burst", "3"]));
+        let ac = AccessControl::new(&Settings { rate_limit_per_minute: 60, rate_limit_burst: 3, ..Default::default() });
         let t0 = Instant::now();
         for _ in 0..4 {
             ac.check_rate_at("A", t0).unwrap();
@@ -157,7 +144,7 @@ mod tests {
 
     #[test]
     fn upload_slots_are_released_on_drop() {
-        let ac = AccessControl::new(&settings(&["--max-concurrent-uploads", "2"]));
+        let ac = AccessControl::new(&Settings { max_concurrent_uploads: 2, ..Default::default() });
         let a = ac.upload_slot("A").unwrap();
         let _b = ac.upload_slot("A").unwrap();
         assert!(ac.upload_slot("A").is_err());

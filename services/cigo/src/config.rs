@@ -135,8 +135,7 @@ impl Settings {
         for layer in layers {
             table.extend(layer.clone());
         }
-        Settings::deserialize(toml::Value::Table(table))
-            .map_err(|e| ConfigError::File { path: PathBuf::from("(flags)"), message: e.to_string() })
+        Settings::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Flags(e.message().to_string()))
     }
 
     /// The default value of every setting that has one, as text (shown by `--help`).
@@ -161,6 +160,9 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
     #[error("config file {}: key `{key}`: {message}", path.display())]
     Key { path: PathBuf, key: String, message: String },
+    /// Cannot happen with the typed flag groups; kept so that a bug says so instead of panicking.
+    #[error("settings from the command line and environment: {0}")]
+    Flags(String),
 }
 
 /// The keys of a TOML config file, checked one by one (so that an error names its key):

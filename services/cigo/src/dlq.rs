@@ -140,18 +140,59 @@ mod tests {
         assert!(!pending(StatoRichiesta::Ricevuta, JobKind::Invio));
     }
 
+    async fn dead_letter(queue: &InProcessQueue, numero: i64) {
+        let msg =
+            JobMessage { kind: JobKind::Prevalidazione, numero_richiesta: numero, outbox_id: 1, trace_context: None };
+        queue.publish(&msg).await.unwrap();
+        let mut consumer = queue.consumer(JobKind::Prevalidazione, 1).await.unwrap();
+        consumer.next().await.unwrap().nack(false).await.unwrap();
+    }
+
     #[tokio::test]
-    async fn a_dead_letter_for_an_unknown_richiesta_is_removed() {
+    async fn dead_letters_become_recorded_failures_once() {
         let dir = tempfile::tempdir().unwrap();
         let settings = crate::config::Settings { data_dir: dir.path().join("data"), ..Default::default() };
         let store = crate::app::open_store(&settings, 1).await.unwrap();
         let queue = InProcessQueue::new();
-        let msg = JobMessage { kind: JobKind::Prevalidazione, numero_richiesta: 99, outbox_id: 1, trace_context: None };
-        queue.publish(&msg).await.unwrap();
-        let mut consumer = queue.consumer(JobKind::Prevalidazione, 1).await.unwrap();
-        consumer.next().await.unwrap().nack(false).await.unwrap();
+
+        // Unknown richiesta: removed, nothing recorded.
+        dead_letter(&queue, 99).await;
+        assert_eq!(drain(store.as_ref(), &queue).await.unwrap(), 1);
+        assert!(list(store.as_ref(), 10).await.unwrap().is_empty());
+
+        // A richiesta still waiting for its prevalidation, no failure recorded: one is.
+        let r = store
+            .create_richiesta(cigo_store::NewRichiesta {
+                intermediario: "RSSMRA85T10A562S".into(),
+                blob_key: "k".into(),
+                sha256: format!("{:064}", 1),
+                size_bytes: 1,
+                prevalidazione: true,
+                actor: "test".into(),
+                trace_context: None,
+            })
+            .await
+            .unwrap();
+        dead_letter(&queue, r.numero).await;
+        assert_eq!(drain(store.as_ref(), &queue).await.unwrap(), 1);
+        let errori = list(store.as_ref(), 10).await.unwrap();
+        assert_eq!(errori.len(), 1);
+        assert!(errori[0].errore.contains("rejected"), "{errori:?}");
+
+        // Already recorded (as a worker does before rejecting): left as it is.
+        store
+            .set_errore_elaborazione(r.numero, JobKind::Prevalidazione, "blob missing", 3)
+            .await
+            .unwrap();
+        dead_letter(&queue, r.numero).await;
         assert_eq!(drain(store.as_ref(), &queue).await.unwrap(), 1);
         assert_eq!(drain(store.as_ref(), &queue).await.unwrap(), 0);
+        let errori = list(store.as_ref(), 10).await.unwrap();
+        assert_eq!((errori[0].errore.as_str(), errori[0].tentativi), ("blob missing", 3));
+
+        // Replayed: the failure is gone.
+        let replayed = replay(store.as_ref(), None).await.unwrap();
+        assert_eq!(replayed.len(), 1);
         assert!(list(store.as_ref(), 10).await.unwrap().is_empty());
     }
 }

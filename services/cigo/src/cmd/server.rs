@@ -184,6 +184,12 @@ mod tests {
             assert!(p.needs_broker(), "{p:?}");
             assert!(p.roles.relay, "every process relays the outbox: {p:?}");
         }
-        assert!(Process::WORKER.roles.reaper && !Process::SENDER.roles.reaper);
+        let all = [Process::SERVE, Process::API, Process::WORKER, Process::SENDER];
+        let reapers: Vec<&str> = all
+            .iter()
+            .filter(|p| p.roles.reaper)
+            .map(|p| p.command)
+            .collect();
+        assert_eq!(reapers, ["serve", "worker"], "the reaper and the dead-letter drain run beside the workers");
     }
 }

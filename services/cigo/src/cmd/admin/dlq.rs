@@ -33,8 +33,15 @@ pub enum DlqCommand {
 
 pub async fn run(command: DlqCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(settings, 2).await?;
-    let queue = crate::app::connect_queue(settings).await?;
-    crate::dlq::drain(store.as_ref(), queue.as_ref()).await?;
+    // A broker that is down does not hide what the database holds.
+    let drained = async {
+        // One attempt (the queue client itself retries for a few seconds): an operator waits.
+        let queue = cigo_queue::connect(&settings.queue_url(), &settings.queue_prefix).await?;
+        crate::dlq::drain(store.as_ref(), queue.as_ref()).await
+    };
+    if let Err(e) = drained.await {
+        eprintln!("warning: the queue's dead letters were not drained ({e:#}); showing the failures recorded so far");
+    }
     match command {
         DlqCommand::List { limit } => {
             let reason = if settings.amqp_url.is_some() { "rejected" } else { "failed" };

@@ -26,14 +26,7 @@ pub struct App {
 impl App {
     /// Opens the database (applying migrations when `migrate`), the queue and the blob store.
     pub async fn open(settings: Settings, migrate: bool) -> anyhow::Result<App> {
-        let embedded = settings.database_url.is_none();
-        if embedded {
-            std::fs::create_dir_all(&settings.data_dir)
-                .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
-        }
-        let store = cigo_store::connect(&settings.database_url(), settings.db_max_connections)
-            .await
-            .context("cannot open the database")?;
+        let store = connect_store(&settings, settings.db_max_connections).await?;
         if migrate {
             store
                 .migrate()
@@ -53,23 +46,62 @@ impl App {
             shutdown: CancellationToken::new(),
         })
     }
+
+    /// Waits `delay`, or less if shutdown is requested meanwhile; `false` when it was.
+    pub async fn pause(&self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => false,
+            _ = tokio::time::sleep(delay) => true,
+        }
+    }
 }
 
-/// Connects to the queue, retrying for a while: at boot the broker may still be starting.
-async fn connect_queue(settings: &Settings) -> anyhow::Result<Arc<dyn Queue>> {
+/// The database of `settings` with its migrations applied: how the admin commands (and
+/// `cigo migrate`) open it. The embedded mode's data directory is created first.
+pub async fn open_store(settings: &Settings, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let store = connect_store(settings, max_connections).await?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the migrations")?;
+    Ok(store)
+}
+
+async fn connect_store(settings: &Settings, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+    }
+    cigo_store::connect(&settings.database_url(), max_connections)
+        .await
+        .context("cannot open the database")
+}
+
+/// Connects to the queue, retrying for a while (about 20 s): at boot the broker may still be
+/// starting.
+pub async fn connect_queue(settings: &Settings) -> anyhow::Result<Arc<dyn Queue>> {
+    use cigo_retry::Retryable;
     let url = settings.queue_url();
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 0;
-    loop {
-        match cigo_queue::connect(&url, &settings.queue_prefix).await {
-            Ok(q) => return Ok(q),
-            Err(e) if attempt < 8 => {
-                tracing::warn!(error = %e, ?delay, "queue not reachable yet, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
-            }
-            Err(e) => return Err(e).context("cannot connect to the queue"),
+    let policy = cigo_retry::exponential(Duration::from_millis(200), Duration::from_secs(5)).with_max_times(8);
+    (|| cigo_queue::connect(&url, &settings.queue_prefix))
+        .retry(policy)
+        .notify(|e, delay| tracing::warn!(error = %e, ?delay, "queue not reachable yet, retrying"))
+        .await
+        .context("cannot connect to the queue")
+}
+
+/// Logs (and traces, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set) of a process named `service`.
+pub fn init_telemetry(settings: &Settings, service: &str) -> Option<cigo_telemetry::TelemetryGuard> {
+    let cfg = cigo_telemetry::TelemetryConfig {
+        service_name: service.to_string(),
+        log_format: settings.log_format,
+        log_filter: settings.log.clone(),
+    };
+    match cigo_telemetry::init(&cfg) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("warning: telemetry not initialised: {e}");
+            None
         }
     }
 }

@@ -149,7 +149,6 @@ mod tests {
     use super::*;
     use cigo_blob::{BlobStore, ByteStream};
     use cigo_queue::JobMessage;
-    use clap::Parser;
     use futures::StreamExt;
     use std::path::Path;
     use std::sync::Arc;
@@ -238,8 +237,8 @@ mod tests {
     async fn a_file_that_crashes_the_parser_is_dead_lettered_and_the_worker_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let cli = crate::cli::Cli::parse_from(["cigo", "--data-dir", data.to_str().unwrap(), "serve"]);
-        let mut app = App::open(cli.settings, true).await.unwrap();
+        let settings = crate::config::Settings { data_dir: data, ..Default::default() };
+        let mut app = App::open(settings, true).await.unwrap();
         app.blob = Arc::new(PoisonedBlobs(app.blob.clone()));
         let worker = tokio::spawn(run(app.clone(), JobKind::Prevalidazione, 1));
 

@@ -10,15 +10,16 @@
 //!   commits the esito in one transaction.
 //! - [`sender`]: consumes `invio` jobs: archive re-validation, protocol numbers, attestato di
 //!   consegna.
-//! - [`cli`] and [`config`]: the command line, environment and config file.
+//! - [`cli`], [`cmd`] and [`config`]: the command line (one module per command), environment
+//!   and config file.
+//! - [`dlq`]: the dead letters, recorded on the richieste.
 //!
 //! Data flows one way: HTTP -> store + outbox -> queue -> worker/sender -> store.
 
-pub mod admin;
 pub mod api;
 pub mod app;
-pub mod archivio;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod dlq;
 pub mod job;

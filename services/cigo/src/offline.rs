@@ -1,6 +1,6 @@
 //! The commands that need no server: `cigo validate` and `cigo regole`.
 
-use crate::cli::OutputFormat;
+use crate::cmd::output::OutputFormat;
 use crate::config::Settings;
 use anyhow::Context;
 use cigo_domain::validate::{prevalidate, Limits};

@@ -9,6 +9,7 @@
 
 use crate::app::App;
 use cigo_queue::JobMessage;
+use cigo_retry::BackoffBuilder;
 use std::time::Duration;
 
 /// How long a leased row is ours before another relay may take it.
@@ -17,12 +18,13 @@ const BATCH: i64 = 100;
 
 pub async fn run(app: App) {
     let poll = Duration::from_millis(app.settings.relay_poll_ms);
-    let mut backoff = Duration::from_millis(100);
+    let policy = cigo_retry::exponential(Duration::from_millis(100), Duration::from_secs(10));
+    let mut backoff = policy.build();
     loop {
         match relay_once(&app).await {
             Ok(n) if n as i64 == BATCH => continue, // more may be waiting
             Ok(_) => {
-                backoff = Duration::from_millis(100);
+                backoff = policy.build();
                 tokio::select! {
                     _ = app.shutdown.cancelled() => return,
                     _ = app.outbox_written.notified() => {},
@@ -30,12 +32,11 @@ pub async fn run(app: App) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, ?backoff, "outbox relay: publishing failed, retrying");
-                tokio::select! {
-                    _ = app.shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {},
+                let delay = backoff.next().unwrap_or(poll);
+                tracing::warn!(error = %e, ?delay, "outbox relay: publishing failed, retrying");
+                if !app.pause(delay).await {
+                    return;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }
@@ -95,11 +96,7 @@ pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
 pub async fn run_reaper(app: App) {
     let bound = Duration::from_secs(app.settings.sla_requeue_after_secs);
     let every = (bound / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    loop {
-        tokio::select! {
-            _ = app.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {},
-        }
+    while app.pause(every).await {
         match app.store.requeue_stale(bound).await {
             Ok(0) => {}
             Ok(n) => {
@@ -142,9 +139,8 @@ pub async fn update_sla_gauges(app: &App) {
 pub async fn run_sla_gauges(app: App) {
     loop {
         update_sla_gauges(&app).await;
-        tokio::select! {
-            _ = app.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(15)) => {},
+        if !app.pause(Duration::from_secs(15)).await {
+            return;
         }
     }
 }

@@ -63,6 +63,44 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Checks the connection to the broker (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// Takes the oldest dead letter (a message rejected without requeue, or, on RabbitMQ, one
+    /// returned more than `x-delivery-limit` times), if there is one. It is held, unseen by other
+    /// callers, until acked (removed for good) or nacked with requeue (kept for later).
+    async fn take_dead_letter(&self) -> Result<Option<DeadLetter>>;
+}
+
+/// A message the queue gave up on (see [`Queue::take_dead_letter`]).
+pub struct DeadLetter {
+    /// The job, when the body decodes as one.
+    pub message: Option<JobMessage>,
+    /// The body as text (lossy), to report one that does not decode.
+    pub body: String,
+    /// Why it was dead-lettered, in RabbitMQ's words (`rejected`, `delivery_limit`, `expired`).
+    pub reason: Option<String>,
+    /// How many times it was dead-lettered or delivered, when the queue knows.
+    pub count: Option<i64>,
+    pub acker: Box<dyn Acker>,
+}
+
+impl DeadLetter {
+    pub async fn ack(self) -> Result<()> {
+        self.acker.ack().await
+    }
+
+    pub async fn nack(self, requeue: bool) -> Result<()> {
+        self.acker.nack(requeue).await
+    }
+}
+
+impl std::fmt::Debug for DeadLetter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeadLetter")
+            .field("message", &self.message)
+            .field("reason", &self.reason)
+            .field("count", &self.count)
+            .finish()
+    }
 }
 
 #[async_trait]

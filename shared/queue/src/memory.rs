@@ -5,12 +5,14 @@
 //! Semantics, close to the broker's:
 //! - each message goes to exactly one consumer of its kind;
 //! - `nack(requeue = true)` puts the message back (at the tail) marked as redelivered;
+//! - `nack(requeue = false)` moves it to the dead letters ([`Queue::take_dead_letter`]), reason
+//!   `rejected`;
 //! - a delivery dropped without being acked or nacked is put back too, as the broker does with the
 //!   unacknowledged messages of a closed channel;
 //! - `prefetch` is ignored (a consumer only takes a message when it asks for the next one);
 //! - after [`InProcessQueue::shutdown`], `publish` and `next` return [`QueueError::Closed`].
 
-use crate::{Acker, Consumer, Delivery, JobMessage, Queue, QueueError, Result};
+use crate::{Acker, Consumer, DeadLetter, Delivery, JobMessage, Queue, QueueError, Result};
 use async_trait::async_trait;
 use cigo_domain::JobKind;
 use std::collections::HashMap;
@@ -30,6 +32,8 @@ struct Lane {
 
 struct Inner {
     lanes: HashMap<JobKind, Lane>,
+    /// The messages rejected without requeue.
+    dead: Lane,
     closed: AtomicBool,
 }
 
@@ -74,14 +78,15 @@ impl InProcessQueue {
                 (kind, Lane { tx, rx })
             })
             .collect();
-        Self { inner: Arc::new(Inner { lanes, closed: AtomicBool::new(false) }) }
+        let (tx, rx) = async_channel::unbounded();
+        Self { inner: Arc::new(Inner { lanes, dead: Lane { tx, rx }, closed: AtomicBool::new(false) }) }
     }
 
     /// Closes the queue: further publishes fail with [`QueueError::Closed`], waiting consumers
     /// wake up with [`QueueError::Closed`], and the messages still queued are dropped.
     pub fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
-        for lane in self.inner.lanes.values() {
+        for lane in self.inner.lanes.values().chain([&self.inner.dead]) {
             lane.tx.close();
             while lane.rx.try_recv().is_ok() {}
         }
@@ -131,6 +136,26 @@ impl Queue for InProcessQueue {
             Ok(())
         }
     }
+
+    async fn take_dead_letter(&self) -> Result<Option<DeadLetter>> {
+        if self.inner.is_closed() {
+            return Err(QueueError::Closed);
+        }
+        let dead = &self.inner.dead;
+        let Ok(envelope) = dead.rx.try_recv() else { return Ok(None) };
+        Ok(Some(DeadLetter {
+            body: serde_json::to_string(&envelope.message).unwrap_or_default(),
+            message: Some(envelope.message.clone()),
+            reason: Some("rejected".into()),
+            count: None,
+            // Kept: back among the dead letters; removed: gone.
+            acker: Box::new(InProcessAcker {
+                tx: dead.tx.clone(),
+                dead: None,
+                pending: std::sync::Mutex::new(Some(envelope.message)),
+            }),
+        }))
+    }
 }
 
 struct InProcessConsumer {
@@ -154,6 +179,7 @@ impl Consumer for InProcessConsumer {
             redelivered: envelope.redelivered,
             acker: Box::new(InProcessAcker {
                 tx: lane.tx.clone(),
+                dead: Some(self.inner.dead.tx.clone()),
                 pending: std::sync::Mutex::new(Some(envelope.message)),
             }),
         })
@@ -161,7 +187,10 @@ impl Consumer for InProcessConsumer {
 }
 
 struct InProcessAcker {
+    /// Where a requeued message goes.
     tx: async_channel::Sender<Envelope>,
+    /// Where a message rejected without requeue goes (`None`: it is dropped).
+    dead: Option<async_channel::Sender<Envelope>>,
     /// The message while it is not settled yet.
     pending: std::sync::Mutex<Option<JobMessage>>,
 }
@@ -193,7 +222,12 @@ impl Acker for InProcessAcker {
     async fn nack(&self, requeue: bool) -> Result<()> {
         match self.take() {
             Some(message) if requeue => self.requeue(message),
-            Some(_) => Ok(()),
+            Some(message) => match &self.dead {
+                Some(dead) => dead
+                    .try_send(Envelope { message, redelivered: false })
+                    .map_err(|_| QueueError::Closed),
+                None => Ok(()),
+            },
             None => Err(QueueError::Refused("delivery already settled".into())),
         }
     }

@@ -574,108 +574,41 @@ impl RabbitQueue {
     }
 }
 
-impl RabbitQueue {
-    /// Access to the dead-letter queue of the prefix (`cigo admin dlq`), on a channel of its own.
-    pub async fn dead_letters(&self) -> Result<DeadLetters> {
-        let link = self.publish_link().await?;
-        let channel = link
-            .connection
-            .create_channel()
-            .await
-            .map_err(connection_error)?;
-        Ok(DeadLetters { channel, queue: self.shared.topology.dead_letter_queue.clone() })
-    }
-}
-
-/// The dead-letter queue, read one message at a time. Messages taken and not settled go back to
-/// the queue when this is dropped (the channel closes).
-pub struct DeadLetters {
-    channel: Channel,
-    queue: String,
-}
-
-/// One dead-lettered message, held (unacked) until [`DeadLetter::remove`] or [`DeadLetter::keep`].
-pub struct DeadLetter {
-    /// The job, when the body decodes.
-    pub message: Option<JobMessage>,
-    /// The body as text (lossy), for messages that do not decode.
-    pub body: String,
-    /// `x-death` of the broker: why (`rejected`, `delivery_limit`, `expired`...), from which
-    /// queue, how many times, and when it was first dead-lettered (seconds since the epoch).
-    pub reason: Option<String>,
-    pub from_queue: Option<String>,
-    pub count: Option<i64>,
-    pub time: Option<u64>,
-    acker: lapin::Acker,
-}
-
-impl DeadLetters {
-    /// The next dead letter not already held; `None` when there is none.
-    pub async fn next(&self) -> Result<Option<DeadLetter>> {
-        let got = self
-            .channel
-            .basic_get(self.queue.as_str().into(), lapin::options::BasicGetOptions { no_ack: false })
-            .await
-            .map_err(connection_error)?;
-        let Some(got) = got else { return Ok(None) };
-        let delivery = got.delivery;
-        let message = serde_json::from_slice::<JobMessage>(&delivery.data).ok();
-        let body = String::from_utf8_lossy(&delivery.data).into_owned();
-        let death = delivery
-            .properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get("x-death").cloned())
-            .and_then(|v| match v {
-                AMQPValue::FieldArray(a) => a.as_slice().first().cloned(),
-                _ => None,
-            })
-            .and_then(|v| match v {
-                AMQPValue::FieldTable(t) => Some(t),
-                _ => None,
-            });
-        let text = |key: &str| {
-            death.as_ref().and_then(|t| match t.inner().get(key) {
-                Some(AMQPValue::LongString(s)) => Some(s.to_string()),
-                Some(AMQPValue::ShortString(s)) => Some(s.to_string()),
-                _ => None,
-            })
-        };
-        let count = death.as_ref().and_then(|t| match t.inner().get("count") {
-            Some(AMQPValue::LongLongInt(i)) => Some(*i),
-            Some(AMQPValue::LongInt(i)) => Some(*i as i64),
-            Some(AMQPValue::ShortInt(i)) => Some(*i as i64),
+/// A dead letter taken from the dead-letter queue: the job, and why the broker dead-lettered it
+/// (the first `x-death` entry: its `reason` and `count`).
+fn dead_letter(delivery: lapin::message::Delivery, channel: Channel) -> crate::DeadLetter {
+    let message = serde_json::from_slice::<JobMessage>(&delivery.data).ok();
+    let body = String::from_utf8_lossy(&delivery.data).into_owned();
+    let death = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get("x-death").cloned())
+        .and_then(|v| match v {
+            AMQPValue::FieldArray(a) => a.as_slice().first().cloned(),
+            _ => None,
+        })
+        .and_then(|v| match v {
+            AMQPValue::FieldTable(t) => Some(t),
             _ => None,
         });
-        let time = death.as_ref().and_then(|t| match t.inner().get("time") {
-            Some(AMQPValue::Timestamp(t)) => Some(*t),
-            _ => None,
-        });
-        Ok(Some(DeadLetter {
-            message,
-            body,
-            reason: text("reason"),
-            from_queue: text("queue"),
-            count,
-            time,
-            acker: delivery.acker,
-        }))
-    }
-}
-
-impl DeadLetter {
-    /// Removes it from the dead-letter queue (after it was replayed).
-    pub async fn remove(self) -> Result<()> {
-        settled(self.acker.ack(BasicAckOptions::default()).await)
-    }
-
-    /// Leaves it in the dead-letter queue.
-    pub async fn keep(self) -> Result<()> {
-        settled(
-            self.acker
-                .nack(BasicNackOptions { requeue: true, multiple: false })
-                .await,
-        )
+    let reason = death.as_ref().and_then(|t| match t.inner().get("reason") {
+        Some(AMQPValue::LongString(s)) => Some(s.to_string()),
+        Some(AMQPValue::ShortString(s)) => Some(s.to_string()),
+        _ => None,
+    });
+    let count = death.as_ref().and_then(|t| match t.inner().get("count") {
+        Some(AMQPValue::LongLongInt(i)) => Some(*i),
+        Some(AMQPValue::LongInt(i)) => Some(*i as i64),
+        Some(AMQPValue::ShortInt(i)) => Some(*i as i64),
+        _ => None,
+    });
+    crate::DeadLetter {
+        message,
+        body,
+        reason,
+        count,
+        acker: Box::new(RabbitAcker { acker: delivery.acker, settled: AtomicBool::new(false), _channel: channel }),
     }
 }
 
@@ -847,6 +780,26 @@ impl Queue for RabbitQueue {
             self.consume_connection().await?;
         }
         Ok(())
+    }
+
+    /// One `basic.get` on a channel of its own, which the dead letter holds until it is settled.
+    async fn take_dead_letter(&self) -> Result<Option<crate::DeadLetter>> {
+        let connection = self.consume_connection().await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(connection_error)?;
+        let got = channel
+            .basic_get(self.shared.topology.dead_letter_queue.as_str().into(), lapin::options::BasicGetOptions { no_ack: false })
+            .await
+            .map_err(connection_error)?;
+        match got {
+            Some(got) => Ok(Some(dead_letter(got.delivery, channel))),
+            None => {
+                let _ = channel.close(200, "no dead letter").await;
+                Ok(None)
+            }
+        }
     }
 }
 

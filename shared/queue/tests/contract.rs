@@ -198,6 +198,37 @@ async fn nack_without_requeue_drops(h: &Harness) {
     assert_quiet(&mut consumer).await;
 }
 
+/// Waits for the next dead letter (RabbitMQ dead-letters asynchronously).
+async fn take_dead_letter(h: &Harness) -> cigo_queue::DeadLetter {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(letter) = h.queue.take_dead_letter().await.unwrap() {
+            return letter;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no dead letter in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn rejected_messages_are_dead_letters_until_removed(h: &Harness) {
+    assert!(h.queue.take_dead_letter().await.unwrap().is_none());
+    let sent = msg(JobKind::Prevalidazione, 42);
+    h.queue.publish(&sent).await.unwrap();
+    let mut consumer = h.consumer(JobKind::Prevalidazione, 1).await;
+    next(&mut consumer).await.nack(false).await.unwrap();
+    let letter = take_dead_letter(h).await;
+    assert_eq!(letter.message.as_ref(), Some(&sent));
+    assert_eq!(letter.reason.as_deref(), Some("rejected"));
+    // Kept: taken again later; removed: gone.
+    letter.nack(true).await.unwrap();
+    let letter = take_dead_letter(h).await;
+    assert_eq!(letter.message.as_ref(), Some(&sent));
+    letter.ack().await.unwrap();
+    tokio::time::sleep(QUIET).await;
+    assert!(h.queue.take_dead_letter().await.unwrap().is_none());
+    assert_quiet(&mut consumer).await;
+}
+
 async fn settling_twice_is_refused(h: &Harness) {
     h.queue.publish(&msg(JobKind::Invio, 1)).await.unwrap();
     let mut consumer = h.consumer(JobKind::Invio, 1).await;
@@ -314,6 +345,7 @@ contract_tests!(
     two_consumers_share_the_messages,
     nack_requeue_redelivers,
     nack_without_requeue_drops,
+    rejected_messages_are_dead_letters_until_removed,
     settling_twice_is_refused,
     unacked_when_the_consumer_is_dropped_is_redelivered,
     trace_context_survives,

@@ -7,7 +7,8 @@
 //! as decimal separator. All or nothing: every line is checked first and one bad line (reported
 //! with its number) imports nothing. Importing the same file twice changes nothing.
 
-use crate::config::Settings;
+use crate::cmd::csv::{matricola, records};
+use crate::config::{Sources, StoreArgs};
 use anyhow::Context;
 use chrono::NaiveDate;
 use cigo_domain::archivio::{PeriodoArchivio, RapportoLavoro};
@@ -16,6 +17,14 @@ use clap::Subcommand;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct ArchivioArgs {
+    #[command(subcommand)]
+    pub command: ArchivioCommand,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ArchivioCommand {
@@ -31,8 +40,9 @@ pub enum ArchivioCommand {
     },
 }
 
-pub async fn run(settings: &Settings, command: ArchivioCommand) -> anyhow::Result<ExitCode> {
-    let ArchivioCommand::Import { autorizzazioni, rapporti } = command;
+pub async fn run(args: ArchivioArgs, sources: &Sources) -> anyhow::Result<ExitCode> {
+    let settings = sources.settings(&[sources.layer(&args.store)])?;
+    let ArchivioCommand::Import { autorizzazioni, rapporti } = args.command;
     // Read and check both files before touching the database.
     let aut = autorizzazioni
         .as_deref()
@@ -42,7 +52,7 @@ pub async fn run(settings: &Settings, command: ArchivioCommand) -> anyhow::Resul
         .as_deref()
         .map(|p| read(p, parse_rapporti))
         .transpose()?;
-    let store = crate::admin::open_store(settings).await?;
+    let store = crate::app::open_store(&settings, 1).await?;
     if let (Some(rows), Some(path)) = (aut, &autorizzazioni) {
         let n = store.import_autorizzazioni(&rows).await?;
         eprintln!("{}: {} autorizzazioni read, {n} written", path.display(), rows.len());
@@ -79,45 +89,6 @@ struct RapportoCsv {
     data_assunzione: String,
     #[serde(default)]
     data_cessazione: String,
-}
-
-/// The records of a CSV text (header names matched case-insensitively). A record that does not
-/// decode is reported with its line; the checks after decoding report the record's number.
-fn records<T: for<'de> Deserialize<'de>>(text: &str) -> Result<Vec<T>, String> {
-    let text = text.trim_start_matches('\u{feff}');
-    let header = text.lines().next().unwrap_or("");
-    let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
-    reader.set_headers(headers.iter().map(str::to_ascii_lowercase).collect());
-    reader
-        .deserialize::<T>()
-        .map(|row| {
-            row.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                format!("line {line}: {}", csv_error(&e))
-            })
-        })
-        .collect()
-}
-
-fn csv_error(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
-        _ => e.to_string(),
-    }
-}
-
-fn matricola(s: &str) -> Result<String, String> {
-    if s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_string())
-    } else {
-        Err(format!("la matricola deve essere di 10 cifre: {s:?}"))
-    }
 }
 
 fn date(s: &str, campo: &str) -> Result<NaiveDate, String> {

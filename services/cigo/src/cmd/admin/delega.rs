@@ -1,15 +1,11 @@
-//! `cigo admin token list|revoke` and `cigo admin delega add|remove|list|import` (issue 5).
-//!
-//! Nothing printed here is a secret: tokens are listed by id and metadata only (the database
-//! keeps only their SHA-256 anyway).
+//! `cigo admin delega add | remove | list | import`: the matricole an intermediario may file
+//! domande for (ARC-050).
 
-use crate::cli::TokenCommand;
 use crate::config::Settings;
 use anyhow::Context;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub enum DelegaCommand {
@@ -35,76 +31,23 @@ pub enum DelegaCommand {
         matricola: Option<String>,
     },
     /// Adds the deleghe of a CSV file: columns `intermediario,matricola` (codice fiscale of the
-    /// intermediario, matricola INPS of 10 digits), separated by `,` or `;`, an optional header
-    /// line, blank lines and lines starting with `#` ignored. All or nothing: one bad line and no
-    /// delega is added.
+    /// intermediario, matricola INPS of 10 digits), separated by `,` or `;` (one of them for the
+    /// whole file), an optional header line, blank lines and lines starting with `#` ignored. All
+    /// or nothing: one bad line and no delega is added.
     Import { file: PathBuf },
 }
 
-pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn cigo_store::Store>> {
-    crate::cli::ensure_data_dir(settings)?;
-    let store = cigo_store::connect(&settings.database_url(), 1).await?;
-    store.migrate().await?;
-    Ok(store)
-}
-
-pub async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(settings).await?;
-    match command {
-        TokenCommand::Create { .. } => unreachable!("handled by the cli"),
-        TokenCommand::List { intermediario } => {
-            let now = chrono::Utc::now();
-            println!("id\tintermediario\truolo\tstato\tcreato\tscadenza\trevocato\tnome");
-            for t in store
-                .list_tokens(intermediario.as_deref().map(str::trim))
-                .await?
-            {
-                let stato = if t.revoked_at.is_some() {
-                    "revocato"
-                } else if t.expires_at.is_some_and(|e| e <= now) {
-                    "scaduto"
-                } else {
-                    "attivo"
-                };
-                let ts = |t: Option<cigo_store::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into());
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    t.id,
-                    t.intermediario,
-                    t.ruolo,
-                    stato,
-                    t.created_at.to_rfc3339(),
-                    ts(t.expires_at),
-                    ts(t.revoked_at),
-                    t.nome.as_deref().unwrap_or("")
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        TokenCommand::Revoke { id } => match store.revoke_token(id).await? {
-            Some(t) => {
-                eprintln!("token {} of {} ({}) revoked", t.id, t.intermediario, t.ruolo);
-                Ok(ExitCode::SUCCESS)
-            }
-            None => {
-                eprintln!("error: no token with id {id}");
-                Ok(ExitCode::from(1))
-            }
-        },
-    }
-}
-
-pub async fn delega(settings: &Settings, command: DelegaCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: DelegaCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     match command {
         DelegaCommand::Add { intermediario, matricola } => {
             let pair = checked(&intermediario, &matricola).map_err(|e| anyhow::anyhow!(e))?;
-            let store = open_store(settings).await?;
+            let store = crate::app::open_store(settings, 1).await?;
             let added = store.add_deleghe(std::slice::from_ref(&pair)).await?;
             eprintln!("delega {} -> {}: {}", pair.0, pair.1, if added == 1 { "added" } else { "already held" });
             Ok(ExitCode::SUCCESS)
         }
         DelegaCommand::Remove { intermediario, matricola } => {
-            let store = open_store(settings).await?;
+            let store = crate::app::open_store(settings, 1).await?;
             if store
                 .remove_delega(intermediario.trim(), matricola.trim())
                 .await?
@@ -117,7 +60,7 @@ pub async fn delega(settings: &Settings, command: DelegaCommand) -> anyhow::Resu
             }
         }
         DelegaCommand::List { intermediario, matricola } => {
-            let store = open_store(settings).await?;
+            let store = crate::app::open_store(settings, 1).await?;
             println!("intermediario,matricola,created_at");
             for d in store
                 .list_deleghe(intermediario.as_deref().map(str::trim), matricola.as_deref().map(str::trim))
@@ -129,7 +72,7 @@ pub async fn delega(settings: &Settings, command: DelegaCommand) -> anyhow::Resu
         }
         DelegaCommand::Import { file } => {
             let pairs = read_csv(&file)?;
-            let store = open_store(settings).await?;
+            let store = crate::app::open_store(settings, 1).await?;
             let added = store.add_deleghe(&pairs).await?;
             eprintln!("{} deleghe read from {}, {} new", pairs.len(), file.display(), added);
             Ok(ExitCode::SUCCESS)
@@ -148,10 +91,7 @@ fn checked(intermediario: &str, matricola: &str) -> Result<(String, String), Str
     if !(persona || azienda) {
         return Err(format!("codice fiscale dell'intermediario non valido: {cf:?}"));
     }
-    if m.len() != 10 || !m.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("la matricola deve essere di 10 cifre: {m:?}"));
-    }
-    Ok((cf, m.to_string()))
+    Ok((cf, crate::cmd::csv::matricola(m)?))
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
@@ -161,26 +101,20 @@ fn read_csv(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
 
 fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cols: Vec<&str> = line
-            .split([',', ';'])
-            .map(|c| c.trim().trim_matches('"'))
-            .collect();
-        if n == 0
-            && cols
-                .first()
+    for (i, record) in crate::cmd::csv::reader(text, false).records().enumerate() {
+        let record = record.map_err(|e| format!("line {}: {e}", crate::cmd::csv::line(&e)))?;
+        let n = record.position().map_or(0, |p| p.line());
+        if i == 0
+            && record
+                .get(0)
                 .is_some_and(|c| c.eq_ignore_ascii_case("intermediario"))
         {
             continue;
         }
-        if cols.len() != 2 {
-            return Err(format!("line {}: expected 2 columns (intermediario,matricola), found {}", n + 1, cols.len()));
+        if record.len() != 2 {
+            return Err(format!("line {n}: expected 2 columns (intermediario,matricola), found {}", record.len()));
         }
-        out.push(checked(cols[0], cols[1]).map_err(|e| format!("line {}: {e}", n + 1))?);
+        out.push(checked(&record[0], &record[1]).map_err(|e| format!("line {n}: {e}"))?);
     }
     Ok(out)
 }
@@ -190,8 +124,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_with_header_comments_and_semicolons() {
-        let text = "\u{feff}intermediario,matricola\n# a comment\nRSSMRA85T10A562S,1234567890\n\n\"rssmra85t10a562s\";0987654321\n";
+    fn csv_with_header_comments_and_quotes() {
+        let text = "\u{feff}intermediario,matricola\n# a comment\nRSSMRA85T10A562S,1234567890\n\n\"rssmra85t10a562s\",0987654321\n";
         let pairs = parse_csv(text).unwrap();
         assert_eq!(
             pairs,
@@ -210,5 +144,12 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         let e = parse_csv("RSSMRA85T10A562S,1234567890,x\n").unwrap_err();
         assert!(e.contains("2 columns"), "{e}");
+    }
+
+    #[test]
+    fn csv_with_semicolons_and_no_header() {
+        let pairs = parse_csv("RSSMRA85T10A562S;1234567890\n# x\n RSSMRA85T10A562S ; 0987654321\n").unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[1].1, "0987654321");
     }
 }

@@ -50,6 +50,12 @@ pub(super) fn stream_impl<R: BufRead, F: FnMut(&Tree, u32)>(
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Domande read by the fast path (the tests check that plain files take it).
+    pub(super) static FAST_DOMANDE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// Where the stream is in the document.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -167,7 +173,7 @@ impl<'l, R: BufRead> Streamer<'l, R> {
         };
         let Some(len) = done else { return false };
         #[cfg(test)]
-        super::tests::FAST_DOMANDE.with(|c| c.set(c.get() + 1));
+        FAST_DOMANDE.with(|c| c.set(c.get() + 1));
         self.xr.get_mut().consume(len);
         self.want = len.saturating_mul(2).clamp(CHUNK, WINDOW_MAX);
         self.n_domande += 1;

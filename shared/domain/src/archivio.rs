@@ -30,47 +30,7 @@ pub const SETTIMANE_BIENNIO: u32 = 52;
 /// Weeks in a biennio: the denominator of the one-third rule (art. 12 c. 5).
 pub const SETTIMANE_IN_BIENNIO: i64 = 104;
 
-/// What the archive rules need to know about one domanda, read from the file at prevalidation.
-/// Not part of the API's view of an esito (the store keeps `ore_cig` and `evento_non_evitabile`
-/// on the domanda, so that it counts for later domande once protocollata).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatiArchivio {
-    /// Quadro C, TotaleOreCIG.
-    pub ore_cig: Ore,
-    /// The causale is an "evento oggettivamente non evitabile": outside the 52-week count.
-    pub evento_non_evitabile: bool,
-    /// 24, or 30 for construction and stone (the activity of quadro A says so, or quadro B
-    /// describes a cantiere).
-    pub mesi_quinquennio: u32,
-    /// Ordinary weekly hours of the unit: the workers in force (quadro A) times the average
-    /// contractual weekly hours of the listed workers (40 when none is listed).
-    pub ore_lavorabili_settimanali: Ore,
-    pub lavoratori: Vec<LavoratoreDomanda>,
-}
-
-impl Default for DatiArchivio {
-    /// No hours, not an evento non evitabile, 24 months, workable hours unknown (ARC-003 skipped).
-    fn default() -> Self {
-        DatiArchivio {
-            ore_cig: Ore(0),
-            evento_non_evitabile: false,
-            mesi_quinquennio: 24,
-            ore_lavorabili_settimanali: Ore(0),
-            lavoratori: Vec::new(),
-        }
-    }
-}
-
-/// A worker of the domanda, with where it is in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LavoratoreDomanda {
-    pub codice_fiscale: String,
-    pub data_assunzione: Option<NaiveDate>,
-    /// 1-based position among the `Lavoratore` elements of the domanda.
-    pub posizione: u32,
-    pub line: u32,
-    pub column: u32,
-}
+pub use crate::esito::{DatiArchivio, LavoratoreDomanda};
 
 /// A period of CIG the archive knows for a unità produttiva.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,21 +12,12 @@ use super::text::{is_ws, text_of};
 use super::tree::{append_text, open_child, store_attr, NodeId, Tree, NONE};
 use crate::limits::Limits;
 
-/// What the fast path made of one domanda.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Fast {
-    /// Read whole into the tree: consume `len` bytes of the window.
-    Done { len: usize },
+/// Why the fast path did not read a domanda (one byte, so that its steps' results stay small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
     /// The window ends before the domanda does.
     NeedMore,
     /// Something the fast path does not read: quick-xml reads this domanda.
-    GiveUp,
-}
-
-/// Why a step of the fast path stopped (one byte, so that the steps' results stay small).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    NeedMore,
     GiveUp,
 }
 
@@ -86,24 +77,8 @@ struct StartTag {
 }
 
 /// Reads one domanda from `w` (stream offset `base`) into `tree`; see [`Mode`] for where the
-/// window starts and ends.
+/// window starts and ends. Returns the bytes of the window to consume.
 pub(super) fn fast_domanda(
-    w: &[u8],
-    base: u64,
-    mode: Mode,
-    lines: &mut Lines<'_>,
-    tree: &mut Tree,
-    scratch: &mut Scratch,
-    cx: &FastCx<'_>,
-) -> Fast {
-    match read_domanda(w, base, mode, lines, tree, scratch, cx) {
-        Ok(len) => Fast::Done { len },
-        Err(Stop::NeedMore) => Fast::NeedMore,
-        Err(Stop::GiveUp) => Fast::GiveUp,
-    }
-}
-
-fn read_domanda(
     w: &[u8],
     base: u64,
     mode: Mode,

@@ -1,11 +1,11 @@
 //! The streaming loop: quick-xml's events (or the fast path, between domande) turned into one
 //! tree per domanda, and every file-level failure into its finding.
 
-use super::fast::{fast_domanda, Fast, FastCx, Mode, Scratch};
+use super::fast::{fast_domanda, FastCx, Mode, Scratch, Stop};
 use super::ns::Ns;
 use super::reader::{CountingReader, CHUNK, WINDOW_MAX};
 use super::tag::Tag;
-use super::text::{file_finding, is_ws, text_of, utf8_or_fail, valid_xml_chars};
+use super::text::{file_finding, is_ws, text_of, utf8_or_fail, xml_chars_or_fail};
 use super::tree::{append_text, open_child, store_attrs, NodeId, Tree, NONE};
 use crate::finding::Finding;
 use crate::limits::Limits;
@@ -48,6 +48,12 @@ pub(super) fn stream_impl<R: BufRead, F: FnMut(&Tree, u32)>(
             return Ok(n);
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Domande read by the fast path (the tests check that plain files take it).
+    pub(super) static FAST_DOMANDE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Where the stream is in the document.
@@ -160,14 +166,14 @@ impl<'l, R: BufRead> Streamer<'l, R> {
             let (w, base, mut lines) = self.xr.get_mut().window(ask);
             let got = w.len();
             match fast_domanda(w, base, mode, &mut lines, &mut self.tree, &mut self.scratch, &cx) {
-                Fast::Done { len } => break Some(len),
-                Fast::NeedMore if got >= ask && ask < WINDOW_MAX => ask = (ask * 2).min(WINDOW_MAX),
+                Ok(len) => break Some(len),
+                Err(Stop::NeedMore) if got >= ask && ask < WINDOW_MAX => ask = (ask * 2).min(WINDOW_MAX),
                 _ => break None,
             }
         };
         let Some(len) = done else { return false };
         #[cfg(test)]
-        super::tests::FAST_DOMANDE.with(|c| c.set(c.get() + 1));
+        FAST_DOMANDE.with(|c| c.set(c.get() + 1));
         self.xr.get_mut().consume(len);
         self.want = len.saturating_mul(2).clamp(CHUNK, WINDOW_MAX);
         self.n_domande += 1;
@@ -339,14 +345,7 @@ impl<'l, R: BufRead> Streamer<'l, R> {
     /// A CDATA section: text of a leaf inside a domanda, white space between domande.
     fn cdata(&mut self, c: &BytesCData<'_>, pos: (u32, u32)) -> Result<(), Finding> {
         let s = utf8_or_fail(c, pos)?;
-        if !valid_xml_chars(s) {
-            return Err(file_finding(
-                &rules::FIL_UTF8,
-                "Il file contiene caratteri di controllo non ammessi in XML: rimuoverli.",
-                pos,
-                None,
-            ));
-        }
+        xml_chars_or_fail(s, pos)?;
         match self.state {
             State::InDomanda => append_text(&mut self.tree, self.cur, s, self.limits, pos),
             State::Root if is_ws(s.as_bytes()) => Ok(()),

@@ -1,16 +1,11 @@
 //! The parser: its fast path reads exactly what quick-xml reads, positions, file-level failures.
 
-use super::stream::stream_impl;
+use super::stream::{stream_impl, FAST_DOMANDE};
 use super::*;
 use crate::finding::Finding;
 use crate::limits::Limits;
 use proptest::prelude::*;
 use std::io;
-
-thread_local! {
-    /// Domande read by the fast path.
-    pub(super) static FAST_DOMANDE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
 
 #[test]
 fn the_fast_path_reads_plain_files() {

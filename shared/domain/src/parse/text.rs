@@ -52,14 +52,7 @@ pub(super) fn text_of<'a>(raw: &'a [u8], pos: (u32, u32)) -> Result<std::borrow:
             None,
         )
     })?;
-    if !valid_xml_chars(s) {
-        return Err(file_finding(
-            &rules::FIL_UTF8,
-            "Il file contiene caratteri di controllo non ammessi in XML: rimuoverli.",
-            pos,
-            None,
-        ));
-    }
+    xml_chars_or_fail(s, pos)?;
     quick_xml::escape::unescape(s).map_err(|e| match e {
         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name) => file_finding(
             &rules::FIL_ENTITA,
@@ -89,4 +82,17 @@ pub(super) fn utf8_or_fail(raw: &[u8], pos: (u32, u32)) -> Result<&str, Finding>
             None,
         )
     })
+}
+
+/// Only characters XML allows (FIL-007 otherwise).
+pub(super) fn xml_chars_or_fail(s: &str, pos: (u32, u32)) -> Result<(), Finding> {
+    if valid_xml_chars(s) {
+        return Ok(());
+    }
+    Err(file_finding(
+        &rules::FIL_UTF8,
+        "Il file contiene caratteri di controllo non ammessi in XML: rimuoverli.",
+        pos,
+        None,
+    ))
 }

@@ -414,6 +414,19 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// COE-030 for week `numero` of quadro `quadro` (G or H), past the `settimane` of the period.
+    pub(super) fn settimana_fuori_periodo(&mut self, node: NodeId, quadro: &str, numero: u32, settimane: u32) {
+        self.at_attr(
+            &rules::COE_GH_FUORI_PERIODO,
+            node,
+            "numero",
+            format!(
+                "Il quadro {quadro} indica la settimana {numero}, ma il periodo comprende {settimane} settimane: correggere il numero della settimana."
+            ),
+            Some(&numero.to_string()),
+        );
+    }
+
     /// An optional attribute: `Some(None)` when absent.
     pub(super) fn opt_attr_uint(
         &mut self,

@@ -69,16 +69,7 @@ fn check_settimane_h(cx: &mut Cx<'_>, h: &QuadroH, ids: &Ids, p: &Periodo) {
     let mut gi = ids.h_giorni.iter();
     for (s, &node) in h.settimane.iter().zip(&ids.h_sett) {
         if s.numero > settimane && p.dal <= p.al {
-            cx.at_attr(
-                &rules::COE_GH_FUORI_PERIODO,
-                node,
-                "numero",
-                format!(
-                    "Il quadro H indica la settimana {}, ma il periodo comprende {settimane} settimane: correggere il numero della settimana.",
-                    s.numero
-                ),
-                Some(&s.numero.to_string()),
-            );
+            cx.settimana_fuori_periodo(node, "H", s.numero, settimane);
         }
         if !viste.insert(s.numero) {
             cx.at_attr(

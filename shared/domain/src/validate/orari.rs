@@ -59,16 +59,7 @@ fn check_settimane(
         let k = (s.numero, s.tipo_orario, s.qualifica);
         gruppi.insert((s.tipo_orario, s.qualifica));
         if s.numero > settimane && p.dal <= p.al {
-            cx.at_attr(
-                &rules::COE_GH_FUORI_PERIODO,
-                node,
-                "numero",
-                format!(
-                    "Il quadro G indica la settimana {}, ma il periodo comprende {settimane} settimane: correggere il numero della settimana.",
-                    s.numero
-                ),
-                Some(&s.numero.to_string()),
-            );
+            cx.settimana_fuori_periodo(node, "G", s.numero, settimane);
         }
         if !viste.insert(k) {
             cx.at_attr(

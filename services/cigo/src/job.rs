@@ -28,22 +28,16 @@ impl From<cigo_blob::BlobError> for JobError {
     }
 }
 
-/// What a handler does with the richiesta named by a message.
-pub enum InMano {
-    /// Taken now (moved by `event`) or already in the state `event` leads to (an earlier attempt
-    /// took it and stopped before its result was saved): do the work.
-    Lavora(Richiesta),
-    /// Nothing to do: unknown, taken by another process meanwhile, or already past this job.
-    Niente,
-}
-
 /// Takes richiesta `numero` in hand with `event` (`RICEVUTA` → `IN_ELABORAZIONE` for the
 /// worker, `APPROVATA` → `IN_INVIO` for the sender), by the compare-and-set of the store, so
-/// that of two deliveries of one message only one does the work.
-pub async fn prendi(app: &App, numero: i64, event: Event, actor: &str) -> Result<InMano, JobError> {
+/// that of two deliveries of one message only one does the work. `Some`: taken now, or already in
+/// the state `event` leads to (an earlier attempt took it and stopped before its result was
+/// saved), do the work; `None`: nothing to do (unknown, taken by another process meanwhile, or
+/// already past this job).
+pub async fn prendi(app: &App, numero: i64, event: Event, actor: &str) -> Result<Option<Richiesta>, JobError> {
     let Some(richiesta) = app.store.get_richiesta(numero).await? else {
         tracing::warn!(numero, "message for an unknown richiesta, dropped");
-        return Ok(InMano::Niente);
+        return Ok(None);
     };
     let Ok(to) = richiesta.stato.apply(event) else {
         if StatoRichiesta::sources_of(event)
@@ -51,10 +45,10 @@ pub async fn prendi(app: &App, numero: i64, event: Event, actor: &str) -> Result
             .any(|s| s.apply(event).ok() == Some(richiesta.stato))
         {
             tracing::info!(numero, stato = %richiesta.stato, "resuming work interrupted before its result was saved");
-            return Ok(InMano::Lavora(richiesta));
+            return Ok(Some(richiesta));
         }
         tracing::debug!(numero, stato = %richiesta.stato, "nothing to do in this state");
-        return Ok(InMano::Niente);
+        return Ok(None);
     };
     let req = TransitionRequest {
         numero,
@@ -66,11 +60,11 @@ pub async fn prendi(app: &App, numero: i64, event: Event, actor: &str) -> Result
         trace_context: None,
     };
     match app.store.transition(req).await {
-        Ok(taken) => Ok(InMano::Lavora(taken)),
+        Ok(taken) => Ok(Some(taken)),
         // Another process took it (a duplicate message), or its owner deleted it.
         Err(StoreError::StateConflict { current }) => {
             tracing::info!(numero, %current, "richiesta taken or changed meanwhile, nothing to do");
-            Ok(InMano::Niente)
+            Ok(None)
         }
         Err(e) => Err(e.into()),
     }

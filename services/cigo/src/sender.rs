@@ -3,16 +3,19 @@
 //! killed at any point either left nothing or left the whole result, never half of it.
 
 use crate::app::App;
-use crate::job::{prendi, InMano, JobError};
+use crate::job::{prendi, JobError};
 use cigo_domain::Event;
 use cigo_store::StoreError;
 
 pub const ACTOR: &str = "sistema:sender";
 
 pub async fn invia(app: &App, numero: i64) -> Result<(), JobError> {
-    let InMano::Lavora(_) = prendi(app, numero, Event::StartSending, ACTOR).await? else {
+    if prendi(app, numero, Event::StartSending, ACTOR)
+        .await?
+        .is_none()
+    {
         return Ok(());
-    };
+    }
     match app
         .store
         .complete_invio(numero, ACTOR, chrono::Utc::now())

@@ -7,7 +7,7 @@
 //! is CPU work), and the esito is committed in one transaction by `Store::save_esito`.
 
 use crate::app::App;
-use crate::job::{prendi, InMano, JobError};
+use crate::job::{prendi, JobError};
 use cigo_domain::validate::{prevalidate, Limits};
 use cigo_domain::{Event, StatoRichiesta};
 use cigo_store::StoreError;
@@ -18,7 +18,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 pub const ACTOR: &str = "sistema:worker";
 
 pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
-    let InMano::Lavora(richiesta) = prendi(app, numero, Event::StartProcessing, ACTOR).await? else {
+    let Some(richiesta) = prendi(app, numero, Event::StartProcessing, ACTOR).await? else {
         return Ok(());
     };
 

@@ -162,17 +162,21 @@ mod tests {
 
         // A richiesta still waiting for its prevalidation, no failure recorded: one is.
         let r = store
-            .create_richiesta(cigo_store::NewRichiesta {
-                intermediario: "RSSMRA85T10A562S".into(),
-                blob_key: "k".into(),
-                sha256: format!("{:064}", 1),
-                size_bytes: 1,
-                prevalidazione: true,
-                actor: "test".into(),
-                trace_context: None,
-            })
+            .create_richiesta_once(
+                cigo_store::NewRichiesta {
+                    intermediario: "RSSMRA85T10A562S".into(),
+                    blob_key: "k".into(),
+                    sha256: format!("{:064}", 1),
+                    size_bytes: 1,
+                    prevalidazione: true,
+                    actor: "test".into(),
+                    trace_context: None,
+                },
+                None,
+            )
             .await
             .unwrap();
+        let cigo_store::CreateOutcome::Created(r) = r else { panic!("not created: {r:?}") };
         dead_letter(&queue, r.numero).await;
         assert_eq!(drain(store.as_ref(), &queue).await.unwrap(), 1);
         let errori = list(store.as_ref(), 10).await.unwrap();

@@ -790,13 +790,16 @@ impl Queue for RabbitQueue {
             .await
             .map_err(connection_error)?;
         let got = channel
-            .basic_get(self.shared.topology.dead_letter_queue.as_str().into(), lapin::options::BasicGetOptions { no_ack: false })
+            .basic_get(
+                self.shared.topology.dead_letter_queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
             .await
             .map_err(connection_error)?;
         match got {
             Some(got) => Ok(Some(dead_letter(got.delivery, channel))),
             None => {
-                let _ = channel.close(200, "no dead letter").await;
+                let _ = channel.close(200, "no dead letter".into()).await;
                 Ok(None)
             }
         }

@@ -112,11 +112,7 @@ mod tests {
 
     #[test]
     fn rate_limit_allows_the_burst_then_429_with_retry_after() {
-<<<<<<< HEAD:services/cigo/src/service/limits.rs
         let ac = Limits::new(60, 3, 4);
-=======
-        let ac = AccessControl::new(&Settings { rate_limit_per_minute: 60, rate_limit_burst: 3, ..Default::default() });
->>>>>>> refs/heads/commands:services/cigo/src/api/access.rs
         let t0 = Instant::now();
         for _ in 0..4 {
             ac.check_rate_at("A", t0).unwrap();
@@ -130,11 +126,7 @@ mod tests {
 
     #[test]
     fn upload_slots_are_released_on_drop() {
-<<<<<<< HEAD:services/cigo/src/service/limits.rs
         let ac = Limits::new(0, 1, 2);
-=======
-        let ac = AccessControl::new(&Settings { max_concurrent_uploads: 2, ..Default::default() });
->>>>>>> refs/heads/commands:services/cigo/src/api/access.rs
         let a = ac.upload_slot("A").unwrap();
         let _b = ac.upload_slot("A").unwrap();
         assert!(ac.upload_slot("A").is_err());

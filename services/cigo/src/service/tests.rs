@@ -5,7 +5,6 @@ use super::*;
 use crate::app::App;
 use cigo_domain::{Ruolo, StatoRichiesta};
 use cigo_store::TransitionRequest;
-use clap::Parser;
 
 struct Fixture {
     service: Service,
@@ -13,17 +12,10 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-/// The settings of the embedded mode, with the data in `data`.
-#[derive(Parser)]
-struct Embedded {
-    #[command(flatten)]
-    settings: crate::config::Settings,
-}
-
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let settings = Embedded::parse_from(["cigo", "--data-dir", data.to_str().unwrap()]).settings;
+    let settings = crate::config::Settings { data_dir: data, ..Default::default() };
     let app = App::open(settings, true).await.unwrap();
     Fixture { service: Service::new(app.clone()), app, _dir: dir }
 }

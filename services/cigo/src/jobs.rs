@@ -11,6 +11,7 @@
 use crate::app::App;
 use crate::job::JobError;
 use cigo_domain::JobKind;
+use cigo_retry::BackoffBuilder;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -25,20 +26,21 @@ pub async fn run(app: App, kind: JobKind, concurrency: usize) {
 }
 
 async fn consume(app: App, kind: JobKind, index: usize) {
-    let mut backoff = Duration::from_millis(200);
+    let policy = cigo_retry::exponential(Duration::from_millis(200), Duration::from_secs(10));
+    let mut delays = policy.build();
     while !app.shutdown.is_cancelled() {
         let mut consumer = match app.queue.consumer(kind, 1).await {
             Ok(c) => {
-                backoff = Duration::from_millis(200);
+                delays = policy.build();
                 c
             }
             Err(e) => {
+                let backoff = delays.next().unwrap_or(Duration::from_secs(10));
                 tracing::warn!(%kind, index, error = %e, ?backoff, "cannot start consumer, retrying");
                 tokio::select! {
                     _ = app.shutdown.cancelled() => return,
                     _ = tokio::time::sleep(backoff) => {},
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
         };
@@ -112,24 +114,25 @@ async fn consume(app: App, kind: JobKind, index: usize) {
 }
 
 /// Runs the job, retrying transient failures up to `--job-max-attempts` times with exponential
-/// backoff (`--job-retry-base-ms`, doubled each time, capped at 60 s). The message stays unacked
+/// backoff with jitter (`--job-retry-base-ms`, doubled each time, capped at 60 s; `cigo_retry`). The message stays unacked
 /// meanwhile: if the process dies the broker delivers it again. A permanent failure (the parser
 /// crashed on the file: a panic caught by `spawn_blocking`) is not retried. Returns the result
 /// and the attempts made. On shutdown no new attempt starts.
 async fn handle_with_retries(app: &App, kind: JobKind, numero: i64) -> (Result<(), JobError>, u32) {
     let max = app.settings.job_max_attempts.max(1);
-    let mut delay = Duration::from_millis(app.settings.job_retry_base_ms);
+    let mut delays =
+        cigo_retry::exponential(Duration::from_millis(app.settings.job_retry_base_ms), Duration::from_secs(60)).build();
     let mut attempt = 1;
     loop {
         match handle(app, kind, numero).await {
             Err(JobError::Transient(e)) if attempt < max && !app.shutdown.is_cancelled() => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(60));
                 tracing::warn!(error = %format!("{e:#}"), attempt, ?delay, "job failed, retrying");
                 metrics::counter!("cigo_job_retries_total", "kind" => kind.as_str()).increment(1);
                 tokio::select! {
                     _ = app.shutdown.cancelled() => return (Err(JobError::Transient(e)), attempt),
                     _ = tokio::time::sleep(delay) => {},
                 }
-                delay = (delay * 2).min(Duration::from_secs(60));
                 attempt += 1;
             }
             other => return (other, attempt),

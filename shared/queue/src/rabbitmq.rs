@@ -22,6 +22,7 @@
 use crate::{Acker, Consumer, Delivery, JobMessage, Queue, QueueError, Result};
 use async_trait::async_trait;
 use cigo_domain::JobKind;
+use cigo_retry::BackoffBuilder;
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
@@ -382,7 +383,7 @@ impl RabbitQueue {
         }
     }
 
-    /// Retries `open` with a backoff (100 ms doubling up to 2 s) until `reconnect_wait` is over.
+    /// Retries `open` with the one backoff policy (100 ms doubling up to 2 s, with jitter) until `reconnect_wait` is over.
     /// A refusal (e.g. a queue declared with other arguments) is not retried.
     async fn with_backoff<T, F, Fut>(&self, what: &str, mut open: F) -> Result<T>
     where
@@ -390,18 +391,18 @@ impl RabbitQueue {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let deadline = tokio::time::Instant::now() + self.shared.options.reconnect_wait;
-        let mut delay = Duration::from_millis(100);
+        let mut delays = cigo_retry::exponential(Duration::from_millis(100), Duration::from_secs(2)).build();
         loop {
             match open().await {
                 Ok(value) => return Ok(value),
                 Err(QueueError::Connection(e)) => {
+                    let delay = delays.next().unwrap_or(Duration::from_secs(2));
                     let now = tokio::time::Instant::now();
                     if now + delay > deadline {
                         return Err(QueueError::Connection(e));
                     }
                     tracing::warn!(error = %e, retry_in = ?delay, "{what}: RabbitMQ unreachable");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
                 }
                 Err(other) => return Err(other),
             }

@@ -1,6 +1,35 @@
-//! The one `impl Store` of a backend, forwarding each method to the backend's own method of the
-//! same name (written in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
-//! `archivio.rs`), so that both backends are laid out alike.
+//! What each backend declares alike, by macro: the types of the prelude of `both/`, and the one
+//! `impl Store` forwarding each method to the backend's own method of the same name (written once,
+//! in `both/`, in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
+//! `archivio.rs`).
+
+/// The types and pools the shared bodies of `both/` take from their backend (see `both/mod.rs`):
+/// `backend_prelude!(store, database, connection, reader: field, writer: field)`, the fields
+/// being the store's pools for reads and for writes.
+macro_rules! backend_prelude {
+    ($store:ident, $db:ty, $conn:ty, reader: $reader:ident, writer: $writer:ident) => {
+        /// The store the shared bodies add their methods to (`impl Backend`).
+        type Backend = $store;
+        /// The database of the shared bodies' `QueryBuilder`s and transactions.
+        type Db = $db;
+        /// The connection the shared bodies' helpers run on (a transaction derefs to it).
+        type Conn = $conn;
+
+        impl $store {
+            /// The pool of reads.
+            fn reader(&self) -> &sqlx::Pool<$db> {
+                &self.$reader
+            }
+
+            /// The pool of writes.
+            fn writer(&self) -> &sqlx::Pool<$db> {
+                &self.$writer
+            }
+        }
+    };
+}
+
+pub(crate) use backend_prelude;
 
 macro_rules! forward_store {
     ($ty:ty, $backend:literal) => {

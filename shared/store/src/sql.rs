@@ -1,6 +1,7 @@
 //! The SQL both backends run as it is: SQLite and PostgreSQL agree on these statements (`$N`
 //! placeholders, `CAST(… AS TEXT)` for a parameter that may be NULL, `ON CONFLICT`, `RETURNING`).
-//! What differs (lists, row locks, batch updates, date arithmetic) is written in each backend.
+//! What differs (lists, row locks, batch updates, date arithmetic) is written in each backend, the
+//! Rust around the statements once in `both/`.
 
 pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
     data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
@@ -130,6 +131,11 @@ pub(crate) const SELECT_OLDEST_UNFINISHED: &str = "SELECT MIN(data_inserimento) 
 
 // --- Access -------------------------------------------------------------------------------------
 
+/// Followed by the rows (`VALUES`) and [`DELEGHE_CONFLICT`]: a delega held already is left alone.
+pub(crate) const INSERT_DELEGHE: &str = "INSERT INTO deleghe (intermediario, matricola, created_at) ";
+
+pub(crate) const DELEGHE_CONFLICT: &str = " ON CONFLICT (intermediario, matricola) DO NOTHING";
+
 pub(crate) const REMOVE_DELEGA: &str = "DELETE FROM deleghe WHERE intermediario = $1 AND matricola = $2";
 
 pub(crate) const SELECT_DELEGHE: &str = "SELECT intermediario, matricola, created_at FROM deleghe \
@@ -180,6 +186,23 @@ pub(crate) fn select_rapporti(in_matricole: &str) -> String {
          WHERE matricola {in_matricole} ORDER BY matricola, codice_fiscale, assunto_dal"
     )
 }
+
+/// Followed by the rows (`VALUES`) and [`AUTORIZZAZIONI_CONFLICT`]: an authorisation imported
+/// again is rewritten.
+pub(crate) const INSERT_AUTORIZZAZIONI: &str = "INSERT INTO archivio_autorizzazioni (matricola, riferimento, \
+    unita_produttiva, periodo_dal, periodo_al, ore_centesimi, evento_non_evitabile, importata_il) ";
+
+pub(crate) const AUTORIZZAZIONI_CONFLICT: &str = " ON CONFLICT (matricola, riferimento) DO UPDATE SET \
+    unita_produttiva = excluded.unita_produttiva, periodo_dal = excluded.periodo_dal, periodo_al = excluded.periodo_al, \
+    ore_centesimi = excluded.ore_centesimi, evento_non_evitabile = excluded.evento_non_evitabile, \
+    importata_il = excluded.importata_il";
+
+/// Followed by the rows (`VALUES`) and [`RAPPORTI_CONFLICT`]: a rapporto imported again is rewritten.
+pub(crate) const INSERT_RAPPORTI: &str =
+    "INSERT INTO archivio_rapporti (matricola, codice_fiscale, assunto_dal, cessato_al, importato_il) ";
+
+pub(crate) const RAPPORTI_CONFLICT: &str = " ON CONFLICT (matricola, codice_fiscale, assunto_dal) \
+    DO UPDATE SET cessato_al = excluded.cessato_al, importato_il = excluded.importato_il";
 
 /// `$2` is the intermediario.
 pub(crate) fn select_deleghe_tenute(in_matricole: &str) -> String {

@@ -6,29 +6,24 @@
 //! of the year (taken first, before the richiesta: one lock order, no deadlocks); the outbox
 //! relays lease rows with `FOR UPDATE SKIP LOCKED`. Timestamps come from the application clock
 //! (see `common`). A list travels as one array parameter (`= ANY($1)`).
+//!
+//! The methods of the store are in `both/` (shared with SQLite, see its module doc); this folder
+//! holds the prelude they import (below) and, by aggregate, what PostgreSQL says its own way.
 
-mod access;
-mod archivio;
+// The shared bodies, compiled here with the prelude below as `super` (and again in the other
+// backend: that is the point, see `both/mod.rs`).
+#[path = "../both/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod both;
+
 mod outbox;
 mod richieste;
 
 use crate::{Result, Timestamp};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
-
-/// "`matricola` is in the list `$1`" (see [`list`]).
-const IN_LIST: &str = "= ANY($1)";
-
-/// Read-only work that runs more than one query (count + page, domande + findings) sees one
-/// snapshot.
-const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-
-/// Rows per batched statement (`UNNEST` of arrays).
-const BATCH: usize = 1_000;
 
 pub struct PgStore {
     pool: PgPool,
@@ -56,36 +51,35 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// A write transaction (the rows it needs are locked by its statements).
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
-
-    /// A read transaction: the queries in it see one snapshot.
-    async fn begin_read(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin_with(BEGIN_SNAPSHOT).await?)
-    }
 }
 
 crate::forward::forward_store!(PgStore, "postgres");
+
+// --- The prelude of `both/` (see there) ----------------------------------------------------------
+
+crate::forward::backend_prelude!(PgStore, Postgres, PgConnection, reader: pool, writer: pool);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// A timestamp as PostgreSQL stores it (`TIMESTAMPTZ`).
 fn ts(t: Timestamp) -> Timestamp {
     t
 }
 
+/// A write transaction: the rows it needs are locked by its statements.
+const BEGIN_WRITE: &str = "BEGIN";
+
+/// A read transaction: read-only work that runs more than one query (count + page, domande +
+/// findings) sees one snapshot.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// "`matricola` is in the list `$1`" (see [`list`]).
+const IN_LIST: &str = "= ANY($1)";
+
 /// A list as one parameter: an array.
 fn list<T: Clone>(items: &[T]) -> Result<Vec<T>> {
     Ok(items.to_vec())
 }
+
+/// Appended to a select whose rows the transaction must hold: they stay locked to its end.
+const FOR_UPDATE: &str = " FOR UPDATE";

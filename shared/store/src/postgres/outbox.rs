@@ -1,174 +1,33 @@
-//! Outbox and jobs: the rows the relay publishes, the SLA reaper, the failures of jobs and their
-//! replay, the SLA figures (PostgreSQL).
+//! Outbox and jobs, where PostgreSQL differs: the relays and reapers skip the rows another holds,
+//! unpublished rows are updated by an array of ids, the SLA bound is an interval. The rest is in
+//! `both/outbox.rs`.
 
-use super::{richieste::must_fetch_richiesta, ts, PgStore};
-use crate::common::{self, db_err, now};
-use crate::sql::{self, ERRORE_COLS, OUTBOX_COLS};
-use crate::{ErroreElaborazione, OutboxMessage, Result, SlaStats, Timestamp};
-use cigo_domain::piano::lavoro_in_corso;
-use cigo_domain::{JobKind, StatoRichiesta};
-use sqlx::PgConnection;
+use super::{ts, Backend};
+use crate::common::chrono_duration;
+use crate::{Result, Timestamp};
 use std::time::Duration;
 
-/// An outbox row for `kind` on `numero` (see [`sql::INSERT_OUTBOX`]), inside the caller's transaction.
-pub(super) async fn enqueue(
-    conn: &mut PgConnection,
-    kind: JobKind,
-    numero: i64,
-    trace_context: Option<&str>,
-    at: Timestamp,
-) -> Result<()> {
-    sqlx::query(sql::INSERT_OUTBOX)
-        .bind(kind)
-        .bind(numero)
-        .bind(trace_context)
-        .bind(ts(at))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// Appended to the selects of the relay and of the reaper: two processes at once take different
+/// rows.
+pub(super) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// The richieste prevalidated since `$1` and, of those, the ones that took at most `$2` (an
+/// interval, see [`sla_bound`]).
+pub(super) const FINISHED_WITHIN: &str = "SELECT COUNT(*), \
+    COUNT(*) FILTER (WHERE data_prevalidazione - data_inserimento <= $2) \
+    FROM richieste WHERE data_inserimento >= $1 AND data_prevalidazione IS NOT NULL";
+
+/// The SLA bound as [`FINISHED_WITHIN`] compares it.
+pub(super) fn sla_bound(bound: Duration) -> chrono::Duration {
+    chrono_duration(bound)
 }
 
 /// `UPDATE outbox SET {set} = value WHERE published_at IS NULL AND id IN (ids)`, one statement.
-async fn update_unpublished(store: &PgStore, set: &str, value: Option<Timestamp>, ids: &[i64]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
+pub(super) async fn set_outbox(store: &Backend, set: &str, value: Option<Timestamp>, ids: &[i64]) -> Result<()> {
     sqlx::query(&format!("UPDATE outbox SET {set} = $1 WHERE published_at IS NULL AND id = ANY($2)"))
-        .bind(value)
+        .bind(value.map(ts))
         .bind(ids)
-        .execute(&store.pool)
+        .execute(store.writer())
         .await?;
     Ok(())
-}
-
-impl PgStore {
-    pub async fn lease_outbox(&self, limit: i64, lease: Duration) -> Result<Vec<OutboxMessage>> {
-        if limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let now = now();
-        let mut rows: Vec<OutboxMessage> = sqlx::query_as(&format!(
-            "UPDATE outbox SET leased_until = $1, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL \
-                          AND (leased_until IS NULL OR leased_until < $2) \
-                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING {OUTBOX_COLS}"
-        ))
-        .bind(ts(common::plus(now, lease)))
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows)
-    }
-
-    pub async fn mark_published(&self, ids: &[i64]) -> Result<()> {
-        update_unpublished(self, "published_at", Some(ts(now())), ids).await
-    }
-
-    pub async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
-        update_unpublished(self, "leased_until", None, ids).await
-    }
-
-    pub async fn requeue_stale(&self, older_than: Duration) -> Result<u64> {
-        let now = now();
-        let mut tx = self.begin_write().await?;
-        // Two reapers at once take different richieste.
-        let stale: Vec<(i64, StatoRichiesta)> =
-            sqlx::query_as(&format!("{} FOR UPDATE SKIP LOCKED", sql::SELECT_STALE))
-                .bind(ts(common::minus(now, older_than)))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let mut requeued = 0u64;
-        for (numero, stato) in stale {
-            let Some(kind) = lavoro_in_corso(stato) else {
-                continue;
-            };
-            enqueue(&mut tx, kind, numero, None, now).await?;
-            sqlx::query(sql::TOUCH_RICHIESTA)
-                .bind(numero)
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?;
-            requeued += 1;
-        }
-        tx.commit().await?;
-        Ok(requeued)
-    }
-
-    pub async fn set_errore_elaborazione(
-        &self,
-        numero: i64,
-        kind: JobKind,
-        errore: &str,
-        tentativi: i32,
-    ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        must_fetch_richiesta(&mut tx, numero).await?;
-        sqlx::query(sql::UPSERT_ERRORE)
-            .bind(numero)
-            .bind(kind)
-            .bind(errore)
-            .bind(tentativi)
-            .bind(ts(now()))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn errore_elaborazione(&self, numero: i64) -> Result<Option<ErroreElaborazione>> {
-        sqlx::query_as(&format!("SELECT {ERRORE_COLS} FROM errori_elaborazione WHERE numero_richiesta = $1"))
-            .bind(numero)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)
-    }
-
-    pub async fn list_errori_elaborazione(&self, limit: i64) -> Result<Vec<ErroreElaborazione>> {
-        sqlx::query_as(&format!("SELECT {ERRORE_COLS} FROM errori_elaborazione ORDER BY at, numero_richiesta LIMIT $1"))
-            .bind(limit.max(0))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)
-    }
-
-    pub async fn replay_job(&self, numero: i64, kind: JobKind) -> Result<()> {
-        let now = now();
-        let mut tx = self.begin_write().await?;
-        must_fetch_richiesta(&mut tx, numero).await?;
-        sqlx::query(sql::DELETE_ERRORE)
-            .bind(numero)
-            .execute(&mut *tx)
-            .await?;
-        enqueue(&mut tx, kind, numero, None, now).await?;
-        sqlx::query(sql::TOUCH_RICHIESTA)
-            .bind(numero)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn sla_stats(&self, bound: Duration, window: Duration) -> Result<SlaStats> {
-        let now = now();
-        let oldest: Option<Timestamp> = sqlx::query_scalar(sql::SELECT_OLDEST_UNFINISHED)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let (finished, finished_within): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE data_prevalidazione - data_inserimento <= $2) \
-             FROM richieste WHERE data_inserimento >= $1 AND data_prevalidazione IS NOT NULL",
-        )
-        .bind(ts(common::minus(now, window)))
-        .bind(common::chrono_duration(bound))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(SlaStats { oldest_unfinished: oldest, finished, finished_within })
-    }
 }

@@ -1,490 +1,55 @@
-//! Richieste: creation, reading and search, transitions, the esito of a prevalidation and the
-//! end of a sending (PostgreSQL).
+//! Richieste, where PostgreSQL differs: the upload's advisory lock, `ILIKE`, the domande of a
+//! sending written in two statements. The rest is in `both/richieste.rs`.
 
-use super::outbox::enqueue;
-use super::{archivio::periodi, ts, PgStore};
-use crate::common::{
-    self, attach_findings, date_column_of, day_after, day_start, db_err, finding_of, findings_invio,
-    findings_prevalidazione, i64_of, like_substring, now, paging, trunc, FindingColumns, FindingInsert, INSERT_CHUNK,
-};
-use crate::sql::{self, RICHIESTA_COLS};
-use crate::{
-    CreateOutcome, DomandaRecord, NewRichiesta, Page, Result, Richiesta, RichiestaFilter, StoreError, Timestamp,
-    TransitionRequest, Transizione,
-};
-use cigo_domain::archivio::{ChiaviArchivio, DomandaInvio};
-use cigo_domain::piano::{FattiInvio, Passo, STATO_INIZIALE};
-use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, JobKind, StatoRichiesta};
-use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use super::{ts, Conn, Db};
+use crate::{Result, Timestamp};
+use cigo_domain::piano::PianoInvio;
+use cigo_domain::EsitoDomanda;
+use sqlx::QueryBuilder;
 
-pub(super) async fn fetch_richiesta(conn: &mut PgConnection, numero: i64) -> Result<Option<Richiesta>> {
-    sqlx::query_as(&format!("SELECT {RICHIESTA_COLS} FROM richieste WHERE numero = $1"))
-        .bind(numero)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)
-}
-
-pub(super) async fn must_fetch_richiesta(conn: &mut PgConnection, numero: i64) -> Result<Richiesta> {
-    fetch_richiesta(conn, numero)
-        .await?
-        .ok_or(StoreError::NotFound(numero))
-}
-
-/// The state of richiesta `numero`, its row locked to the end of the transaction (`NotFound` if
-/// there is none).
-async fn stato(conn: &mut PgConnection, numero: i64) -> Result<StatoRichiesta> {
-    sqlx::query_scalar(&format!("{} FOR UPDATE", sql::SELECT_STATO))
-        .bind(numero)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound(numero))
-}
-
-/// The error for a compare-and-set that changed no row: `StateConflict` or `NotFound`.
-async fn conflict(conn: &mut PgConnection, numero: i64) -> StoreError {
-    match stato(conn, numero).await {
-        Ok(current) => StoreError::StateConflict { current },
-        Err(e) => e,
-    }
-}
-
-/// The compare-and-set of `passo` with its transition recorded (inside the caller's transaction).
-async fn step(
-    conn: &mut PgConnection,
-    numero: i64,
-    passo: Passo,
-    actor: &str,
-    nota: Option<&str>,
-    at: Timestamp,
-) -> Result<()> {
-    let changed = sqlx::query(&sql::update_stato(date_column_of(passo.a)))
-        .bind(numero)
-        .bind(passo.da)
-        .bind(passo.a)
-        .bind(ts(at))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if changed == 0 {
-        return Err(conflict(conn, numero).await);
-    }
-    record_transition(conn, numero, Some(passo.da), passo.a, actor, at, nota).await
-}
-
-async fn record_transition(
-    conn: &mut PgConnection,
-    numero: i64,
-    da: Option<StatoRichiesta>,
-    a: StatoRichiesta,
-    actor: &str,
-    at: Timestamp,
-    nota: Option<&str>,
-) -> Result<()> {
-    sqlx::query(sql::INSERT_TRANSIZIONE)
-        .bind(numero)
-        .bind(da)
-        .bind(a)
-        .bind(actor)
-        .bind(ts(at))
-        .bind(nota)
+/// Serialises the uploads of one intermediario for the checks that follow (the advisory lock is
+/// held to the end of the transaction).
+pub(super) async fn serialise_uploads(conn: &mut Conn, intermediario: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('cigo.upload:' || $1, 0))")
+        .bind(intermediario)
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-/// A new richiesta in the initial state: the row, its first transition and the outbox row of its
-/// prevalidation (inside the caller's transaction). Returns its numero.
-async fn insert_richiesta(conn: &mut PgConnection, new: &NewRichiesta, now: Timestamp) -> Result<i64> {
-    let numero: i64 = sqlx::query_scalar(sql::INSERT_RICHIESTA)
-        .bind(&new.intermediario)
-        .bind(STATO_INIZIALE)
-        .bind(new.prevalidazione)
-        .bind(&new.blob_key)
-        .bind(&new.sha256)
-        .bind(new.size_bytes)
-        .bind(ts(now))
-        .fetch_one(&mut *conn)
-        .await?;
-    record_transition(conn, numero, None, STATO_INIZIALE, &new.actor, now, None).await?;
-    enqueue(conn, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
-    Ok(numero)
+/// `{column}` contains the `LIKE` pattern `pattern` (escaped with `\`), ignoring case.
+pub(super) fn contains_ci(qb: &mut QueryBuilder<'_, Db>, column: &str, pattern: String) {
+    qb.push(format!("{column} ILIKE "))
+        .push_bind(pattern)
+        .push(" ESCAPE '\\'");
 }
 
-async fn insert_findings(conn: &mut PgConnection, numero: i64, rows: &[FindingInsert<'_>]) -> Result<()> {
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Postgres>::new(sql::INSERT_FINDINGS);
-        qb.push_values(chunk, |mut b, (progressivo, fase, seq, f)| {
-            b.push_bind(numero)
-                .push_bind(*progressivo)
-                .push_bind(*fase)
-                .push_bind(*seq)
-                .push_bind(f.code.as_str())
-                .push_bind(f.layer)
-                .push_bind(f.severity)
-                .push_bind(f.message.as_str())
-                .push_bind(f.xpath.as_deref())
-                .push_bind(f.line.map(i64::from))
-                .push_bind(f.column.map(i64::from))
-                .push_bind(f.value.as_deref());
-        });
-        qb.build().persistent(false).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn insert_domande(conn: &mut PgConnection, numero: i64, esito: &EsitoPrevalidazione) -> Result<()> {
-    for chunk in esito.domande.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Postgres>::new(sql::INSERT_DOMANDE);
-        qb.push_values(chunk, |mut b, d| {
-            let dati = d.archivio.as_ref();
-            b.push_bind(numero)
-                .push_bind(i64::from(d.progressivo))
-                .push_bind(d.matricola.as_deref())
-                .push_bind(d.codice_fiscale_azienda.as_deref())
-                .push_bind(d.denominazione.as_deref())
-                .push_bind(d.unita_produttiva.as_deref())
-                .push_bind(d.periodo_dal)
-                .push_bind(d.periodo_al)
-                .push_bind(d.esito)
-                .push_bind(dati.map(|a| a.ore_cig))
-                .push_bind(dati.map(|a| a.evento_non_evitabile))
-                .push_bind(dati.map(|a| a.ore_lavorabili_settimanali))
-                .push_bind(dati.map(|a| i32::try_from(a.mesi_quinquennio).unwrap_or(i32::MAX)));
-        });
-        qb.build().persistent(false).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// The WHERE clause of the search form (on `richieste r`).
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &RichiestaFilter) {
-    qb.push(" WHERE TRUE");
-    if let Some(i) = &f.intermediario {
-        qb.push(" AND r.intermediario = ").push_bind(i.clone());
-    }
-    if let Some(n) = f.numero {
-        qb.push(" AND r.numero = ").push_bind(n);
-    }
-    if let Some(s) = f.stato {
-        qb.push(" AND r.stato = ").push_bind(s);
-    }
-    if let Some(d) = f.inserita_dal {
-        qb.push(" AND r.data_inserimento >= ")
-            .push_bind(ts(day_start(d)));
-    }
-    if let Some(d) = f.inserita_al {
-        qb.push(" AND r.data_inserimento < ")
-            .push_bind(ts(day_after(d)));
-    }
-    if let Some(d) = f.approvata_dal {
-        qb.push(" AND r.data_approvazione >= ")
-            .push_bind(ts(day_start(d)));
-    }
-    if let Some(d) = f.approvata_al {
-        qb.push(" AND r.data_approvazione < ")
-            .push_bind(ts(day_after(d)));
-    }
-    if f.matricola.is_some() || f.codice_fiscale.is_some() || f.denominazione.is_some() {
-        // One EXISTS: the conditions hold for the same domanda.
-        qb.push(" AND EXISTS (SELECT 1 FROM domande d WHERE d.numero_richiesta = r.numero");
-        if let Some(m) = &f.matricola {
-            qb.push(" AND d.matricola = ").push_bind(m.clone());
-        }
-        if let Some(cf) = &f.codice_fiscale {
-            qb.push(" AND d.codice_fiscale_azienda = ")
-                .push_bind(cf.clone());
-        }
-        if let Some(den) = &f.denominazione {
-            qb.push(" AND d.denominazione ILIKE ")
-                .push_bind(like_substring(den))
-                .push(" ESCAPE '\\'");
-        }
-        qb.push(")");
-    }
-}
-
-impl PgStore {
-    pub async fn create_richiesta_once(
-        &self,
-        new: NewRichiesta,
-        idempotency_key: Option<&str>,
-    ) -> Result<CreateOutcome> {
-        let now = now();
-        let mut tx = self.begin_write().await?;
-        // Serialises the uploads of one intermediario for the checks below (held to commit).
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('cigo.upload:' || $1, 0))")
-            .bind(&new.intermediario)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(key) = idempotency_key {
-            let seen: Option<i64> = sqlx::query_scalar(sql::SELECT_IDEMPOTENCY_KEY)
-                .bind(&new.intermediario)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(numero) = seen {
-                return Ok(CreateOutcome::Replayed(must_fetch_richiesta(&mut tx, numero).await?));
-            }
-        }
-        let duplicate: Option<i64> = sqlx::query_scalar(sql::SELECT_DUPLICATE)
-            .bind(&new.intermediario)
-            .bind(&new.sha256)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(numero) = duplicate {
-            return Ok(CreateOutcome::Duplicate(must_fetch_richiesta(&mut tx, numero).await?));
-        }
-        let numero = insert_richiesta(&mut tx, &new, now).await?;
-        if let Some(key) = idempotency_key {
-            sqlx::query(sql::INSERT_IDEMPOTENCY_KEY)
-                .bind(&new.intermediario)
-                .bind(key)
-                .bind(numero)
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?;
-        }
-        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
-        tx.commit().await?;
-        Ok(CreateOutcome::Created(richiesta))
-    }
-
-    pub async fn find_idempotency_key(&self, intermediario: &str, key: &str) -> Result<Option<Richiesta>> {
-        let mut conn = self.pool.acquire().await?;
-        let seen: Option<i64> = sqlx::query_scalar(sql::SELECT_IDEMPOTENCY_KEY)
-            .bind(intermediario)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
-        match seen {
-            Some(numero) => fetch_richiesta(&mut conn, numero).await,
-            None => Ok(None),
-        }
-    }
-
-    pub async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>> {
-        let mut conn = self.pool.acquire().await?;
-        fetch_richiesta(&mut conn, numero).await
-    }
-
-    pub async fn search_richieste(&self, filter: &RichiestaFilter) -> Result<Page<Richiesta>> {
-        let p = paging(filter.page, filter.page_size);
-        let mut tx = self.begin_read().await?;
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM richieste r");
-        push_filter(&mut count, filter);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let mut select = QueryBuilder::<Postgres>::new(format!("SELECT {RICHIESTA_COLS} FROM richieste r"));
-        push_filter(&mut select, filter);
-        select
-            .push(" ORDER BY r.numero DESC LIMIT ")
-            .push_bind(p.limit)
-            .push(" OFFSET ")
-            .push_bind(p.offset);
-        let items = select
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await?;
-        Ok(Page { items, total, page: p.page, page_size: p.page_size })
-    }
-
-    pub async fn transizioni(&self, numero: i64) -> Result<Vec<Transizione>> {
-        sqlx::query_as(sql::SELECT_TRANSIZIONI)
-            .bind(numero)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)
-    }
-
-    pub async fn transition(&self, req: TransitionRequest) -> Result<Richiesta> {
-        let now = now();
-        let mut tx = self.begin_write().await?;
-        let passo = Passo { da: req.from, a: req.to };
-        step(&mut tx, req.numero, passo, &req.actor, req.nota.as_deref(), now).await?;
-        if let Some(kind) = req.enqueue {
-            enqueue(&mut tx, kind, req.numero, req.trace_context.as_deref(), now).await?;
-        }
-        let richiesta = must_fetch_richiesta(&mut tx, req.numero).await?;
-        tx.commit().await?;
-        Ok(richiesta)
-    }
-
-    pub async fn save_esito(
-        &self,
-        numero: i64,
-        esito: &EsitoPrevalidazione,
-        actor: &str,
-        auto_approve: bool,
-    ) -> Result<Richiesta> {
-        let now = now();
-        let mut tx = self.begin_write().await?;
-        let piano = common::piano_esito(stato(&mut tx, numero).await?, esito, auto_approve)?;
-        let (primo, poi) = piano
-            .passi
-            .split_first()
-            .ok_or(StoreError::NotFound(numero))?;
-
-        let changed = sqlx::query(sql::UPDATE_ESITO)
-            .bind(numero)
-            .bind(primo.da)
-            .bind(primo.a)
-            .bind(i64_of(esito.domande.len()))
-            .bind(i64_of(esito.valide()))
-            .bind(i64_of(esito.scartate()))
-            .bind(&esito.rule_set)
-            .bind(esito.file_finding.as_ref().map(Json))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            return Err(conflict(&mut tx, numero).await);
-        }
-        // Idempotent: whatever an earlier attempt left is replaced.
-        sqlx::query(sql::DELETE_FINDINGS)
-            .bind(numero)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sql::DELETE_DOMANDE)
-            .bind(numero)
-            .execute(&mut *tx)
-            .await?;
-        insert_domande(&mut tx, numero, esito).await?;
-        insert_findings(&mut tx, numero, &findings_prevalidazione(esito)).await?;
-        record_transition(&mut tx, numero, Some(primo.da), primo.a, actor, now, None).await?;
-        for passo in poi {
-            step(&mut tx, numero, *passo, actor, None, now).await?;
-        }
-        if let Some(kind) = piano.accoda {
-            enqueue(&mut tx, kind, numero, None, now).await?;
-        }
-        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
-        tx.commit().await?;
-        Ok(richiesta)
-    }
-
-    pub async fn list_domande(
-        &self,
-        numero: i64,
-        esito: Option<EsitoDomanda>,
-        page: u32,
-        page_size: u32,
-    ) -> Result<Page<DomandaRecord>> {
-        let p = paging(page, page_size);
-        let mut tx = self.begin_read().await?;
-        let exists: Option<i64> = sqlx::query_scalar(sql::SELECT_NUMERO)
-            .bind(numero)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(numero));
-        }
-        let total: i64 = sqlx::query_scalar(sql::COUNT_DOMANDE)
-            .bind(numero)
-            .bind(esito)
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut domande: Vec<DomandaRecord> =
-            sqlx::query_as(&format!("SELECT {} {}", sql::DOMANDA_COLS, sql::PAGE_DOMANDE))
-                .bind(numero)
-                .bind(esito)
-                .bind(p.limit)
-                .bind(p.offset)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        if !domande.is_empty() {
-            let rows: Vec<FindingColumns> = sqlx::query_as(sql::PAGE_FINDINGS)
-                .bind(numero)
-                .bind(esito)
-                .bind(p.limit)
-                .bind(p.offset)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            let findings = rows.into_iter().map(finding_of).collect::<Result<_>>()?;
-            attach_findings(&mut domande, findings);
-        }
-        tx.commit().await?;
-        Ok(Page { items: domande, total, page: p.page, page_size: p.page_size })
-    }
-
-    pub async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta> {
-        let at = trunc(at);
-        let now = now();
-        let anno = common::anno(at);
-        let mut tx = self.begin_write().await?;
-        // The protocol counter of the year, locked first: every sender waits here, so that the
-        // archive read below holds every earlier sending.
-        sqlx::query(sql::INSERT_CONTATORE)
-            .bind(anno)
-            .execute(&mut *tx)
-            .await?;
-        let ultimo_protocollo: i64 = sqlx::query_scalar(&format!("{} FOR UPDATE", sql::SELECT_CONTATORE))
-            .bind(anno)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let stato = stato(&mut tx, numero).await?;
-        let domande: Vec<DomandaInvio> = sqlx::query_as(sql::SELECT_DOMANDE_INVIO)
-            .bind(numero)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let periodi = periodi(&mut tx, &ChiaviArchivio::invio(&domande)).await?;
-        let piano = common::piano_invio(FattiInvio { stato, anno, ultimo_protocollo, domande, periodi })?;
-
-        let scartate: Vec<i64> = piano.scartate.iter().map(|s| s.progressivo).collect();
-        sqlx::query("UPDATE domande SET esito = $3 WHERE numero_richiesta = $1 AND progressivo = ANY($2)")
-            .bind(numero)
-            .bind(&scartate)
-            .bind(EsitoDomanda::ScartataInInvio)
-            .execute(&mut *tx)
-            .await?;
-        let (progressivi, numeri): (Vec<i64>, Vec<&str>) = piano
-            .protocollate
-            .iter()
-            .map(|p| (p.progressivo, p.protocollo.as_str()))
-            .unzip();
-        sqlx::query(
-            "UPDATE domande AS d SET esito = $3, protocollo = v.protocollo, data_protocollo = $2 \
-             FROM UNNEST($4::bigint[], $5::text[]) AS v(progressivo, protocollo) \
-             WHERE d.numero_richiesta = $1 AND d.progressivo = v.progressivo",
-        )
+/// The domande of a sending marked as its plan says: one statement for the rejected ones, one for
+/// the protocollate (arrays, whatever their number).
+pub(super) async fn mark_invio(conn: &mut Conn, numero: i64, piano: &PianoInvio, at: Timestamp) -> Result<()> {
+    let scartate: Vec<i64> = piano.scartate.iter().map(|s| s.progressivo).collect();
+    sqlx::query("UPDATE domande SET esito = $3 WHERE numero_richiesta = $1 AND progressivo = ANY($2)")
         .bind(numero)
-        .bind(ts(at))
-        .bind(EsitoDomanda::Protocollata)
-        .bind(&progressivi)
-        .bind(&numeri)
-        .execute(&mut *tx)
+        .bind(&scartate)
+        .bind(EsitoDomanda::ScartataInInvio)
+        .execute(&mut *conn)
         .await?;
-        if piano.ultimo_protocollo != ultimo_protocollo {
-            sqlx::query(sql::UPDATE_CONTATORE)
-                .bind(anno)
-                .bind(piano.ultimo_protocollo)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_findings(&mut tx, numero, &findings_invio(&piano)).await?;
-        sqlx::query(sql::UPDATE_CONSEGNA)
-            .bind(numero)
-            .bind(piano.passo.a)
-            .bind(ts(at))
-            .bind(ts(now))
-            .bind(piano.passo.da)
-            .execute(&mut *tx)
-            .await?;
-        record_transition(&mut tx, numero, Some(piano.passo.da), piano.passo.a, actor, at, None).await?;
-        let richiesta = must_fetch_richiesta(&mut tx, numero).await?;
-        tx.commit().await?;
-        Ok(richiesta)
-    }
+    let (progressivi, numeri): (Vec<i64>, Vec<&str>) = piano
+        .protocollate
+        .iter()
+        .map(|p| (p.progressivo, p.protocollo.as_str()))
+        .unzip();
+    sqlx::query(
+        "UPDATE domande AS d SET esito = $3, protocollo = v.protocollo, data_protocollo = $2 \
+         FROM UNNEST($4::bigint[], $5::text[]) AS v(progressivo, protocollo) \
+         WHERE d.numero_richiesta = $1 AND d.progressivo = v.progressivo",
+    )
+    .bind(numero)
+    .bind(ts(at))
+    .bind(EsitoDomanda::Protocollata)
+    .bind(&progressivi)
+    .bind(&numeri)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -10,26 +10,28 @@
 //!
 //! Timestamps are TEXT in the fixed format of `common::sqlite_ts`, from the application clock.
 //! A list travels as one JSON array parameter (`IN (SELECT value FROM json_each($1))`).
+//!
+//! The methods of the store are in `both/` (shared with PostgreSQL, see its module doc); this
+//! folder holds the prelude they import (below) and, by aggregate, what SQLite says its own way.
 
-mod access;
-mod archivio;
+// The shared bodies, compiled here with the prelude below as `super` (and again in the other
+// backend: that is the point, see `both/mod.rs`).
+#[path = "../both/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod both;
+
 mod outbox;
 mod richieste;
 
 use crate::common::sqlite_ts;
 use crate::{Result, StoreError, Timestamp};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Sqlite, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
-
 /// Connections of the reader pool.
 const READERS: u32 = 4;
-
-/// "`matricola` is in the list `$1`" (see [`list`]).
-const IN_LIST: &str = "IN (SELECT value FROM json_each($1))";
 
 pub struct SqliteStore {
     /// Exactly one connection: every write transaction.
@@ -83,36 +85,35 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
-
-    pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
-    }
-
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
-    }
-
-    /// A write transaction: on the one writer, taking the write lock at once.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// A read transaction: the queries in it see one snapshot.
-    async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.reader.begin().await?)
-    }
 }
 
 crate::forward::forward_store!(SqliteStore, "sqlite");
+
+// --- The prelude of `both/` (see there) ----------------------------------------------------------
+
+crate::forward::backend_prelude!(SqliteStore, Sqlite, SqliteConnection, reader: reader, writer: writer);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// A timestamp as SQLite stores it.
 fn ts(t: Timestamp) -> String {
     sqlite_ts(t)
 }
 
+/// A write transaction (on the writer): taking the write lock at once.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// A read transaction (on a reader): the queries in it see one snapshot.
+const BEGIN_READ: &str = "BEGIN";
+
+/// "`matricola` is in the list `$1`" (see [`list`]).
+const IN_LIST: &str = "IN (SELECT value FROM json_each($1))";
+
 /// A list as one parameter: a JSON array, read with `json_each`.
 fn list<T: serde::Serialize>(items: &[T]) -> Result<String> {
     serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+/// Appended to a select whose rows the transaction must hold: nothing, as the one writer (and
+/// `BEGIN IMMEDIATE`) already serialises every write transaction.
+const FOR_UPDATE: &str = "";

@@ -1,15 +1,15 @@
-//! Archivio: the facts layer 5 judges against, and their import (SQLite).
+//! Archivio: the facts layer 5 judges against, and their import, for both backends (see the module
+//! doc of `both`).
 
-use super::{list, ts, SqliteStore, IN_LIST};
+use super::{insert_rows, list, ts, Backend, Conn, IN_LIST};
 use crate::common::{db_err, now};
 use crate::sql;
 use crate::{PeriodoArchivio, RapportoLavoro, Result};
 use cigo_domain::archivio::{ChiaviArchivio, DelegheTenute, FattiArchivio};
-use sqlx::SqliteConnection;
 
 /// The periods of CIG for `chiavi` (one query; none when no domanda can be judged), also used by
 /// the sending inside its transaction.
-pub(super) async fn periodi(conn: &mut SqliteConnection, chiavi: &ChiaviArchivio) -> Result<Vec<PeriodoArchivio>> {
+pub(super) async fn periodi(conn: &mut Conn, chiavi: &ChiaviArchivio) -> Result<Vec<PeriodoArchivio>> {
     let Some(dal) = chiavi.dal.filter(|_| !chiavi.matricole.is_empty()) else {
         return Ok(Vec::new());
     };
@@ -21,7 +21,7 @@ pub(super) async fn periodi(conn: &mut SqliteConnection, chiavi: &ChiaviArchivio
         .map_err(db_err)
 }
 
-impl SqliteStore {
+impl Backend {
     pub async fn fatti_archivio(&self, chiavi: &ChiaviArchivio) -> Result<FattiArchivio> {
         let mut tx = self.begin_read().await?;
         let periodi = periodi(&mut tx, chiavi).await?;
@@ -54,53 +54,35 @@ impl SqliteStore {
     }
 
     pub async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {
-        let now = ts(now());
+        let now = now();
         let mut tx = self.begin_write().await?;
-        let mut written = 0;
-        for p in rows {
-            written += sqlx::query(
-                "INSERT INTO archivio_autorizzazioni (matricola, riferimento, unita_produttiva, periodo_dal, \
-                 periodo_al, ore_centesimi, evento_non_evitabile, importata_il) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (matricola, riferimento) DO UPDATE SET unita_produttiva = excluded.unita_produttiva, \
-                 periodo_dal = excluded.periodo_dal, periodo_al = excluded.periodo_al, \
-                 ore_centesimi = excluded.ore_centesimi, evento_non_evitabile = excluded.evento_non_evitabile, \
-                 importata_il = excluded.importata_il",
-            )
-            .bind(&p.matricola)
-            .bind(&p.riferimento)
-            .bind(&p.unita_produttiva)
-            .bind(p.dal)
-            .bind(p.al)
-            .bind(p.ore)
-            .bind(p.evento_non_evitabile)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+        let written =
+            insert_rows(&mut tx, sql::INSERT_AUTORIZZAZIONI, rows, sql::AUTORIZZAZIONI_CONFLICT, |mut b, p| {
+                b.push_bind(&p.matricola)
+                    .push_bind(&p.riferimento)
+                    .push_bind(&p.unita_produttiva)
+                    .push_bind(p.dal)
+                    .push_bind(p.al)
+                    .push_bind(p.ore)
+                    .push_bind(p.evento_non_evitabile)
+                    .push_bind(ts(now));
+            })
+            .await?;
         tx.commit().await?;
         Ok(written)
     }
 
     pub async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64> {
-        let now = ts(now());
+        let now = now();
         let mut tx = self.begin_write().await?;
-        let mut written = 0;
-        for r in rows {
-            written += sqlx::query(
-                "INSERT INTO archivio_rapporti (matricola, codice_fiscale, assunto_dal, cessato_al, importato_il) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (matricola, codice_fiscale, assunto_dal) \
-                 DO UPDATE SET cessato_al = excluded.cessato_al, importato_il = excluded.importato_il",
-            )
-            .bind(&r.matricola)
-            .bind(&r.codice_fiscale)
-            .bind(r.assunto_dal)
-            .bind(r.cessato_al)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+        let written = insert_rows(&mut tx, sql::INSERT_RAPPORTI, rows, sql::RAPPORTI_CONFLICT, |mut b, r| {
+            b.push_bind(&r.matricola)
+                .push_bind(&r.codice_fiscale)
+                .push_bind(r.assunto_dal)
+                .push_bind(r.cessato_al)
+                .push_bind(ts(now));
+        })
+        .await?;
         tx.commit().await?;
         Ok(written)
     }

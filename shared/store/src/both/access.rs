@@ -1,12 +1,12 @@
-//! Access: API tokens, deleghe, the audit trail (SQLite).
+//! Access: API tokens, deleghe, the audit trail, for both backends (see the module doc of `both`).
 
-use super::{ts, SqliteStore};
+use super::{insert_rows, ts, Backend};
 use crate::common::{db_err, now, paging};
 use crate::sql::{self, TOKEN_COLS};
 use crate::{AuditEntry, Delega, NewAudit, Page, Result, Timestamp, TokenRecord};
 use cigo_domain::Ruolo;
 
-impl SqliteStore {
+impl Backend {
     pub async fn create_token(
         &self,
         token_hash: &str,
@@ -25,7 +25,7 @@ impl SqliteStore {
         .bind(ruolo)
         .bind(ts(now()))
         .bind(expires_at.map(ts))
-        .fetch_one(&self.writer)
+        .fetch_one(self.writer())
         .await
         .map_err(db_err)
     }
@@ -33,7 +33,7 @@ impl SqliteStore {
     pub async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         sqlx::query_as(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"))
             .bind(token_hash)
-            .fetch_optional(&self.reader)
+            .fetch_optional(self.reader())
             .await
             .map_err(db_err)
     }
@@ -43,7 +43,7 @@ impl SqliteStore {
             "SELECT {TOKEN_COLS} FROM api_tokens WHERE (CAST($1 AS TEXT) IS NULL OR intermediario = $1) ORDER BY id"
         ))
         .bind(intermediario)
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(db_err)
     }
@@ -54,27 +54,18 @@ impl SqliteStore {
         ))
         .bind(id)
         .bind(ts(now()))
-        .fetch_optional(&self.writer)
+        .fetch_optional(self.writer())
         .await
         .map_err(db_err)
     }
 
     pub async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64> {
-        let now = ts(now());
+        let now = now();
         let mut tx = self.begin_write().await?;
-        let mut added = 0;
-        for (intermediario, matricola) in deleghe {
-            added += sqlx::query(
-                "INSERT INTO deleghe (intermediario, matricola, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (intermediario, matricola) DO NOTHING",
-            )
-            .bind(intermediario)
-            .bind(matricola)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+        let added = insert_rows(&mut tx, sql::INSERT_DELEGHE, deleghe, sql::DELEGHE_CONFLICT, |mut b, (i, m)| {
+            b.push_bind(i).push_bind(m).push_bind(ts(now));
+        })
+        .await?;
         tx.commit().await?;
         Ok(added)
     }
@@ -83,7 +74,7 @@ impl SqliteStore {
         let done = sqlx::query(sql::REMOVE_DELEGA)
             .bind(intermediario)
             .bind(matricola)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -92,7 +83,7 @@ impl SqliteStore {
         sqlx::query_as(sql::SELECT_DELEGHE)
             .bind(intermediario)
             .bind(matricola)
-            .fetch_all(&self.reader)
+            .fetch_all(self.reader())
             .await
             .map_err(db_err)
     }
@@ -104,7 +95,7 @@ impl SqliteStore {
             .bind(&entry.action)
             .bind(entry.numero_richiesta)
             .bind(&entry.detail)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await?;
         Ok(())
     }

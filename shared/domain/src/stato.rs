@@ -5,9 +5,8 @@
 //! which transitions are legal: the store only performs a compare-and-set from the state this
 //! function was asked about to the state it returned.
 
+use crate::str_enum::str_enum;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// Where a richiesta (one uploaded file) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,18 +81,6 @@ pub struct TransitionError {
 }
 
 impl StatoRichiesta {
-    pub const ALL: [StatoRichiesta; 9] = [
-        S::Ricevuta,
-        S::InElaborazione,
-        S::Prevalidata,
-        S::Scartata,
-        S::Approvata,
-        S::InInvio,
-        S::Consegnata,
-        S::ScartataInInvio,
-        S::Eliminata,
-    ];
-
     /// The state after `event`, or the error that says the current state forbids it.
     pub fn apply(self, event: Event) -> Result<StatoRichiesta, TransitionError> {
         TRANSITIONS
@@ -117,20 +104,6 @@ impl StatoRichiesta {
         !TRANSITIONS.iter().any(|(from, _, _)| *from == self)
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            S::Ricevuta => "RICEVUTA",
-            S::InElaborazione => "IN_ELABORAZIONE",
-            S::Prevalidata => "PREVALIDATA",
-            S::Scartata => "SCARTATA",
-            S::Approvata => "APPROVATA",
-            S::InInvio => "IN_INVIO",
-            S::Consegnata => "CONSEGNATA",
-            S::ScartataInInvio => "SCARTATA_IN_INVIO",
-            S::Eliminata => "ELIMINATA",
-        }
-    }
-
     /// The "esito elaborazione" a person reads, in the words of the INPS screens.
     pub fn descrizione(self) -> &'static str {
         match self {
@@ -147,25 +120,21 @@ impl StatoRichiesta {
     }
 }
 
-impl fmt::Display for StatoRichiesta {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+str_enum!(StatoRichiesta {
+    Ricevuta => "RICEVUTA",
+    InElaborazione => "IN_ELABORAZIONE",
+    Prevalidata => "PREVALIDATA",
+    Scartata => "SCARTATA",
+    Approvata => "APPROVATA",
+    InInvio => "IN_INVIO",
+    Consegnata => "CONSEGNATA",
+    ScartataInInvio => "SCARTATA_IN_INVIO",
+    Eliminata => "ELIMINATA",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stato sconosciuto: {0}")]
 pub struct UnknownState(pub String);
-
-impl FromStr for StatoRichiesta {
-    type Err = UnknownState;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StatoRichiesta::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| UnknownState(s.to_string()))
-    }
-}
 
 /// Where a single domanda stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,45 +154,19 @@ pub enum EsitoDomanda {
 }
 
 impl EsitoDomanda {
-    pub const ALL: [EsitoDomanda; 5] = [
-        EsitoDomanda::Valida,
-        EsitoDomanda::ValidaConAvvisi,
-        EsitoDomanda::Scartata,
-        EsitoDomanda::Protocollata,
-        EsitoDomanda::ScartataInInvio,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EsitoDomanda::Valida => "VALIDA",
-            EsitoDomanda::ValidaConAvvisi => "VALIDA_CON_AVVISI",
-            EsitoDomanda::Scartata => "SCARTATA",
-            EsitoDomanda::Protocollata => "PROTOCOLLATA",
-            EsitoDomanda::ScartataInInvio => "SCARTATA_IN_INVIO",
-        }
-    }
-
     /// Valid at prevalidation: the sender will try to protocol it.
     pub fn is_sendable(self) -> bool {
         matches!(self, EsitoDomanda::Valida | EsitoDomanda::ValidaConAvvisi)
     }
 }
 
-impl fmt::Display for EsitoDomanda {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EsitoDomanda {
-    type Err = UnknownState;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EsitoDomanda::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| UnknownState(s.to_string()))
-    }
-}
+str_enum!(EsitoDomanda {
+    Valida => "VALIDA",
+    ValidaConAvvisi => "VALIDA_CON_AVVISI",
+    Scartata => "SCARTATA",
+    Protocollata => "PROTOCOLLATA",
+    ScartataInInvio => "SCARTATA_IN_INVIO",
+});
 
 #[cfg(test)]
 mod tests {

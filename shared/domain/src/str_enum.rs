@@ -42,7 +42,7 @@ pub(crate) use str_enum;
 
 #[cfg(test)]
 mod tests {
-    use crate::{JobKind, Layer, Ruolo, Severity};
+    use crate::{EsitoDomanda, JobKind, Layer, Ruolo, Severity, StatoRichiesta};
     use serde::{de::DeserializeOwned, Serialize};
     use std::fmt::Display;
     use std::str::FromStr;
@@ -66,6 +66,8 @@ mod tests {
         agrees(&Ruolo::ALL);
         agrees(&Layer::ALL);
         agrees(&Severity::ALL);
+        agrees(&StatoRichiesta::ALL);
+        agrees(&EsitoDomanda::ALL);
         assert_eq!(JobKind::ALL, [JobKind::Prevalidazione, JobKind::Invio]);
         assert_eq!("stato sconosciuto: x", "x".parse::<Ruolo>().unwrap_err().to_string());
     }

@@ -101,6 +101,7 @@ pub fn router_over(service: Service) -> Router {
         .merge(operations::router())
         .route_layer(middleware::from_fn(track_metrics))
         .fallback(error::fallback)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let span = tracing::info_span!(
                 "http",
@@ -122,6 +123,22 @@ async fn xsd() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V1)
 }
 
+/// The method as a metric label: one of a closed set, so that made-up methods cannot create
+/// series without bound (the route is the matched pattern or `unmatched`, the status a number).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts requests and their latency by route and status.
 async fn track_metrics(req: Request, next: Next) -> Response {
     let route = req
@@ -129,7 +146,7 @@ async fn track_metrics(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();

@@ -311,6 +311,76 @@ async fn run_everything(dep: &Deployment, api: Api) {
         .await
         .expect(404, Some("not_found"));
     ctx.still_healthy("numbers").await;
+    protocol(&ctx).await;
+}
+
+/// The HTTP protocol edges: the Authorization header, methods, long search values, and metric
+/// labels that a client without a token cannot multiply.
+async fn protocol(ctx: &Ctx) {
+    let url = format!("{}/api/v1/richieste", ctx.api.base);
+    let send = |req: reqwest::RequestBuilder| async move {
+        let r = req.send().await.expect("request failed");
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        (status, body)
+    };
+    // The scheme is case-insensitive (RFC 9110 section 11.1).
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let (status, body) = send(
+            ctx.api
+                .http
+                .get(&url)
+                .header("authorization", format!("{scheme} {}", ctx.token)),
+        )
+        .await;
+        assert_eq!(status, 200, "{scheme}: {body}");
+    }
+    // Two Authorization headers: which one would count? Neither.
+    let (status, body) = send(
+        ctx.api
+            .http
+            .get(&url)
+            .header("authorization", format!("Bearer {}", ctx.token))
+            .header("authorization", "Bearer someone-else"),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("multiple_authorization")), "{body}");
+    // A method the route does not have: 405 in the documented shape.
+    let (status, body) = send(ctx.api.http.put(&url).bearer_auth(&ctx.token)).await;
+    assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")), "{body}");
+    // A 60 KB search value is refused before the database sees it, naming the parameter.
+    let long = "a".repeat(60_000);
+    let (status, body) = send(
+        ctx.api
+            .http
+            .get(format!("{url}?denominazione={long}"))
+            .bearer_auth(&ctx.token),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("denominazione"), "{body}");
+
+    // Made-up methods without a token do not make new metric series.
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("cigo_http_requests_total"))
+            .count()
+    };
+    let metrics = || async { String::from_utf8(ctx.api.get(None, "/metrics").await.expect(200, None).body).unwrap() };
+    let before = series(&metrics().await);
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("XYZ{i}").as_bytes()).unwrap();
+        ctx.api
+            .http
+            .request(method, format!("{}/healthz", ctx.api.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = metrics().await;
+    assert!(!after.contains("XYZ"), "a made-up method became a label");
+    assert!(series(&after) <= before + 3, "series grew from {before} to {}", series(&after));
+    ctx.still_healthy("protocol").await;
 }
 
 fn hostile_deployment(dep: Deployment) -> Deployment {

@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use anyhow::Context;
 use cigo_blob::BlobStore;
-use cigo_queue::Queue;
+use cigo_queue::{Queue, QueueError};
 use cigo_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +24,14 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database (applying migrations when `migrate`), the queue and the blob store.
+    /// Opens the database (applying migrations when `migrate`), the queue and the blob store,
+    /// waiting for a broker that is still starting.
     pub async fn open(settings: Settings, migrate: bool) -> anyhow::Result<App> {
+        App::open_with(settings, migrate, BrokerAtStart::Wait).await
+    }
+
+    /// [`App::open`], with what to do when the broker is unreachable at start.
+    pub async fn open_with(settings: Settings, migrate: bool, broker: BrokerAtStart) -> anyhow::Result<App> {
         let store = connect_store(&settings, settings.db_max_connections).await?;
         if migrate {
             store
@@ -33,7 +39,10 @@ impl App {
                 .await
                 .context("cannot apply the migrations")?;
         }
-        let queue = connect_queue(&settings).await?;
+        let queue = match broker {
+            BrokerAtStart::Wait => connect_queue(&settings).await?,
+            BrokerAtStart::GoOn => connect_queue_or_go_on(&settings).await?,
+        };
         let blob = cigo_blob::open(&settings.blob_url()).context("cannot open the blob store")?;
         std::fs::create_dir_all(settings.spool_dir())
             .with_context(|| format!("cannot create spool dir {}", settings.spool_dir().display()))?;
@@ -77,17 +86,49 @@ async fn connect_store(settings: &Settings, max_connections: u32) -> anyhow::Res
         .context("cannot open the database")
 }
 
-/// Connects to the queue, retrying for a while (about 20 s): at boot the broker may still be
-/// starting.
+/// What a process does when the broker is unreachable at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerAtStart {
+    /// Retry for a while, then fail: the process has nothing to do without it (worker, sender).
+    Wait,
+    /// Start anyway and connect when it is back: the API accepts uploads into the outbox
+    /// meanwhile, and `/readyz` reports the broker down.
+    GoOn,
+}
+
+/// Connects to the queue, retrying for a while (about 20 s) while the broker is unreachable (at
+/// boot it may still be starting); a broker that refuses the login fails at once.
 pub async fn connect_queue(settings: &Settings) -> anyhow::Result<Arc<dyn Queue>> {
     use cigo_retry::Retryable;
     let url = settings.queue_url();
     let policy = cigo_retry::exponential(Duration::from_millis(200), Duration::from_secs(5)).with_max_times(8);
     (|| cigo_queue::connect(&url, &settings.queue_prefix))
         .retry(policy)
+        .when(|e| matches!(e, QueueError::Connection(_)))
         .notify(|e, delay| tracing::warn!(error = %e, ?delay, "queue not reachable yet, retrying"))
         .await
-        .context("cannot connect to the queue")
+        .map_err(queue_error)
+}
+
+/// The queue, connected if the broker answers within a few seconds, else deferred (it
+/// connects on first use). A broker that refuses the login fails at once.
+async fn connect_queue_or_go_on(settings: &Settings) -> anyhow::Result<Arc<dyn Queue>> {
+    let queue = cigo_queue::deferred(&settings.queue_url(), &settings.queue_prefix).map_err(queue_error)?;
+    match tokio::time::timeout(Duration::from_secs(3), queue.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e @ QueueError::Refused(_))) => return Err(queue_error(e)),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "broker unreachable: uploads go on into the outbox and are published when it is back")
+        }
+        Err(_) => {
+            tracing::warn!("broker not answering: uploads go on into the outbox and are published when it is back")
+        }
+    }
+    Ok(queue)
+}
+
+fn queue_error(e: QueueError) -> anyhow::Error {
+    anyhow::Error::new(e).context("cannot connect to the queue (--amqp-url, CIGO_AMQP_URL)")
 }
 
 /// Logs (and traces, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set) of a process named `service`.

@@ -32,6 +32,7 @@ pub struct Settings {
     pub blob_url: Option<String>,
     pub spool_dir: Option<PathBuf>,
     pub listen: String,
+    pub admin_listen: Option<String>,
     pub max_upload_bytes: u64,
     pub worker_concurrency: usize,
     pub sender_concurrency: usize,
@@ -67,6 +68,7 @@ impl Default for Settings {
             blob_url: None,
             spool_dir: None,
             listen: "127.0.0.1:8080".into(),
+            admin_listen: None,
             max_upload_bytes: 200 * 1024 * 1024,
             worker_concurrency: 2,
             sender_concurrency: 1,
@@ -301,6 +303,13 @@ pub struct ServerArgs {
     #[arg(long, env = "CIGO_LISTEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+
+    /// Address of the operations endpoints (`/healthz`, `/readyz`, `/metrics`) of this process,
+    /// for the processes without the API (`cigo worker`, `cigo sender`) to be probed and scraped;
+    /// off by default (`cigo serve` and `cigo api` have them on `--listen` as well).
+    #[arg(long, env = "CIGO_ADMIN_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<String>,
 
     /// Largest accepted upload, in bytes (413 above it).
     #[arg(long, env = "CIGO_MAX_UPLOAD_BYTES")]

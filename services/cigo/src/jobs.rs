@@ -57,8 +57,15 @@ async fn consume(app: App, kind: JobKind, index: usize) {
                 }
             };
             let numero = delivery.message.numero_richiesta;
-            let span = tracing::info_span!("job", %kind, numero_richiesta = numero, redelivered = delivery.redelivered);
+            let span = tracing::info_span!(
+                "job",
+                %kind,
+                numero_richiesta = numero,
+                redelivered = delivery.redelivered,
+                trace_id = tracing::field::Empty
+            );
             cigo_telemetry::set_parent(&span, delivery.message.trace_context.as_deref());
+            cigo_telemetry::record_trace_id(&span);
             let started = Instant::now();
             let (result, attempts) = handle_with_retries(&app, kind, numero)
                 .instrument(span.clone())

@@ -149,8 +149,17 @@ impl std::fmt::Debug for Delivery {
 /// Opens the queue named by a URL: `amqp://…` (RabbitMQ) or `memory:` (in-process).
 /// `prefix` is prepended to every queue and exchange name (tests use one per test).
 pub async fn connect(url: &str, prefix: &str) -> Result<Arc<dyn Queue>> {
+    let queue = deferred(url, prefix)?;
+    // RabbitMQ: the publishing connection, and the topology declared on it.
+    queue.ping().await?;
+    Ok(queue)
+}
+
+/// The queue named by a URL, as [`connect`], but without connecting: the first operation
+/// connects (see [`rabbitmq::RabbitQueue::deferred`]).
+pub fn deferred(url: &str, prefix: &str) -> Result<Arc<dyn Queue>> {
     if url.starts_with("amqp://") || url.starts_with("amqps://") {
-        Ok(Arc::new(rabbitmq::RabbitQueue::connect(url, prefix).await?))
+        Ok(Arc::new(rabbitmq::RabbitQueue::deferred(url, prefix, rabbitmq::RabbitOptions::default())))
     } else if url == "memory:" || url.is_empty() {
         Ok(Arc::new(memory::InProcessQueue::new()))
     } else {

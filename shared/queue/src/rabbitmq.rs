@@ -29,7 +29,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
     QueueDeleteOptions, QueuePurgeOptions,
 };
-use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -86,7 +86,15 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The names under `prefix`, joined to them with a `.` unless the prefix already ends with
+    /// a separator (`.`, `-`, `_`) or is empty: `staging` names `staging.cigo.prevalidazione`.
     pub fn new(prefix: &str) -> Self {
+        let prefix = if prefix.is_empty() || prefix.ends_with(['.', '-', '_']) {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.")
+        };
+        let prefix = prefix.as_str();
         Self {
             exchange: format!("{prefix}cigo"),
             dead_letter_exchange: format!("{prefix}cigo.dlx"),
@@ -254,6 +262,27 @@ fn connection_error(e: lapin::Error) -> QueueError {
     }
 }
 
+/// A failed connection attempt: the broker refusing the login or the virtual host is a
+/// [`QueueError::Refused`] (retrying cannot help: the settings are wrong); anything else means
+/// the broker is unreachable for now.
+fn login_error(e: lapin::Error) -> QueueError {
+    let refused = match e.kind() {
+        lapin::ErrorKind::ProtocolError(amqp) => matches!(
+            amqp.kind(),
+            AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED) | AMQPErrorKind::Hard(AMQPHardError::NOTALLOWED)
+        ),
+        _ => false,
+    };
+    let text = e.to_string();
+    if refused || text.contains("ACCESS_REFUSED") || text.contains("NOT_ALLOWED") {
+        QueueError::Refused(format!(
+            "RabbitMQ refused the connection (check the user, password and virtual host of the AMQP URL): {text}"
+        ))
+    } else {
+        QueueError::Connection(text)
+    }
+}
+
 fn is_not_found(e: &lapin::Error) -> bool {
     matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp)
         if *amqp.kind() == AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
@@ -331,7 +360,16 @@ impl RabbitQueue {
     /// Connects (publishing connection first, retrying up to `options.reconnect_wait`) and
     /// declares the topology of `prefix`.
     pub async fn connect_with(url: &str, prefix: &str, options: RabbitOptions) -> Result<Self> {
-        let queue = Self {
+        let queue = Self::deferred(url, prefix, options);
+        queue.publish_link().await?;
+        Ok(queue)
+    }
+
+    /// The queue without connecting: the first operation connects (and declares the topology).
+    /// For a process that must start while the broker is down (the API keeps accepting uploads
+    /// into the outbox; the relay publishes them once the broker is back).
+    pub fn deferred(url: &str, prefix: &str, options: RabbitOptions) -> Self {
+        Self {
             shared: Arc::new(Shared {
                 url: url.to_string(),
                 topology: Topology::new(prefix),
@@ -339,9 +377,7 @@ impl RabbitQueue {
                 publish: Mutex::new(None),
                 consume: Mutex::new(None),
             }),
-        };
-        queue.publish_link().await?;
-        Ok(queue)
+        }
     }
 
     pub fn topology(&self) -> &Topology {
@@ -360,7 +396,7 @@ impl RabbitQueue {
         let attempt = async {
             let connection = Connection::connect(&shared.url, properties)
                 .await
-                .map_err(|e| QueueError::Connection(e.to_string()))?;
+                .map_err(login_error)?;
             log_connection_errors(&connection);
             let channel = connection
                 .create_channel()
@@ -962,6 +998,21 @@ impl Drop for RabbitAcker {
                     drop(channel);
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_is_joined_with_a_separator() {
+        assert_eq!(Topology::new("").queue(JobKind::Prevalidazione), "cigo.prevalidazione");
+        assert_eq!(Topology::new("staging").queue(JobKind::Prevalidazione), "staging.cigo.prevalidazione");
+        assert_eq!(Topology::new("staging").dead_letter_queue, "staging.cigo.dead");
+        for given in ["e2e.1.", "blue-", "green_"] {
+            assert_eq!(Topology::new(given).exchange, format!("{given}cigo"), "{given} already ends with a separator");
         }
     }
 }

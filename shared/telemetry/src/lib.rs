@@ -171,7 +171,9 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
 
     let fmt = match cfg.log_format {
+        // Colours only for a person at a terminal: a file or a log collector gets plain text.
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -211,6 +213,21 @@ pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
     let mut carrier = HashMap::new();
     TraceContextPropagator::new().inject_context(&cx, &mut carrier);
     carrier.remove(TRACEPARENT)
+}
+
+/// The trace id of `span` (32 hex digits), to record as a log field so that the logs of one
+/// richiesta can be found from its trace and back.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let cx = span.context();
+    let context = cx.span().span_context().clone();
+    context.is_valid().then(|| context.trace_id().to_string())
+}
+
+/// Records the trace id of `span` in its `trace_id` field (declared `tracing::field::Empty`).
+pub fn record_trace_id(span: &tracing::Span) {
+    if let Some(id) = trace_id(span) {
+        span.record("trace_id", id.as_str());
+    }
 }
 
 /// Makes `span` a child of the remote context `traceparent` (from a queue message). Does

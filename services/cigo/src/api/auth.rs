@@ -12,15 +12,48 @@ impl FromRequestParts<Service> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
-        let header = parts
+        let mut headers = parts
             .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ServiceError::Unauthorized)?;
+            .get_all(axum::http::header::AUTHORIZATION)
+            .iter();
+        let (Some(header), None) = (headers.next(), headers.next()) else {
+            return Err(
+                match parts
+                    .headers
+                    .contains_key(axum::http::header::AUTHORIZATION)
+                {
+                    true => ApiError::bad_request("multiple_authorization", "più di un'intestazione Authorization"),
+                    false => ServiceError::Unauthorized.into(),
+                },
+            );
+        };
         let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
+            .to_str()
+            .ok()
+            .and_then(bearer_token)
             .ok_or(ServiceError::Unauthorized)?;
         Ok(service.authenticate(token).await?)
+    }
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 section 11.1).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for header in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(bearer_token(header), Some("abc"), "{header:?}");
+        }
+        for header in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", ""] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
     }
 }

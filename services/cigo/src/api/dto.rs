@@ -199,12 +199,15 @@ pub struct RichiesteQuery {
     #[serde(default, deserialize_with = "empty_as_none")]
     pub numero: Option<i64>,
     #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(max_length = 200)]
     pub matricola: Option<String>,
     /// Codice fiscale azienda.
     #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(max_length = 200)]
     pub codice_fiscale: Option<String>,
     /// Part of the denominazione azienda (case-insensitive).
     #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(max_length = 200)]
     pub denominazione: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub inserita_dal: Option<NaiveDate>,

@@ -156,6 +156,15 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
     }
 }
 
+/// Answer for a method a route does not have, in the documented error shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::Refused {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: "metodo non ammesso per questo indirizzo".into(),
+    }
+}
+
 /// Answer for routes that do not exist.
 pub async fn fallback() -> ApiError {
     ServiceError::NotFound.into()

@@ -10,13 +10,14 @@ pub mod dto;
 pub mod error;
 pub mod hostile;
 pub mod openapi_exact;
+pub mod operations;
 pub mod richieste;
 pub mod upload;
 
 use crate::app::App;
 use crate::service::Service;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,8 +45,8 @@ use utoipa::{Modify, OpenApi};
         richieste::xml,
         richieste::attestato,
         audit::audit,
-        healthz,
-        readyz,
+        operations::healthz,
+        operations::readyz,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -97,14 +98,20 @@ pub fn router_over(service: Service) -> Router {
         .route("/schema/richiesta.xsd", get(xsd));
     Router::new()
         .nest("/api/v1", api)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_endpoint))
+        .merge(operations::router())
         .route_layer(middleware::from_fn(track_metrics))
         .fallback(error::fallback)
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
-        ))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let span = tracing::info_span!(
+                "http",
+                method = %req.method(),
+                path = %req.uri().path(),
+                trace_id = tracing::field::Empty
+            );
+            cigo_telemetry::record_trace_id(&span);
+            span
+        }))
         .with_state(service)
 }
 
@@ -116,27 +123,20 @@ async fn xsd() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V1)
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-#[utoipa::path(
-    get, path = "/readyz", tag = "operations",
-    responses(
-        (status = 200, description = "Database, queue and blob store reachable"),
-        (status = 503, description = "A dependency is down", body = error::ErrorBody)
-    )
-)]
-async fn readyz(State(service): State<Service>) -> Response {
-    match service.readiness().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => error::ApiError::from(e).into_response(),
+/// The method as a metric label: one of a closed set, so that made-up methods cannot create
+/// series without bound (the route is the matched pattern or `unmatched`, the status a number).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
-}
-
-async fn metrics_endpoint() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::prometheus().render())
 }
 
 /// Counts requests and their latency by route and status.
@@ -146,7 +146,7 @@ async fn track_metrics(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();

@@ -1,8 +1,9 @@
 //! `cigo serve | api | worker | sender`: the long-running processes. They differ only in the
 //! [`Roles`] they run; [`start`] is the one place where the loops of a role are started.
 
-use crate::app::{cancel_on_signal, init_telemetry, App};
+use crate::app::{cancel_on_signal, init_telemetry, App, BrokerAtStart};
 use crate::config::{LogArgs, QueueArgs, ServerArgs, Sources, StoreArgs};
+use crate::service::Service;
 use anyhow::Context;
 use cigo_domain::JobKind;
 use std::process::ExitCode;
@@ -95,8 +96,16 @@ pub async fn run(process: Process, args: ServerCommandArgs, sources: &Sources) -
             process.command
         );
     }
+    if process.needs_broker() && settings.database_url.is_none() {
+        anyhow::bail!(
+            "`cigo {}` shares its work with other processes and needs PostgreSQL (--database-url, CIGO_DATABASE_URL); the embedded SQLite database serves `cigo serve` alone",
+            process.command
+        );
+    }
     let migrate = process.migrates && !settings.no_migrate;
-    let app = App::open(settings, migrate).await?;
+    // The API takes uploads while the broker is down (the outbox is in the database).
+    let broker = if process.roles.api { BrokerAtStart::GoOn } else { BrokerAtStart::Wait };
+    let app = App::open_with(settings, migrate, broker).await?;
     crate::telemetry::prometheus();
     cancel_on_signal(app.shutdown.clone());
     tracing::info!(database = app.store.backend(), queue = app.queue.backend(), "{service} starting");
@@ -124,15 +133,22 @@ pub async fn run(process: Process, args: ServerCommandArgs, sources: &Sources) -
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts the loops of `roles` on `tasks`. Binding the API's port is the only step that can
-/// fail here.
+/// Starts the loops of `roles` on `tasks`, and the operations endpoints on `--admin-listen`
+/// when it is set. Binding a port is the only step that can fail here.
 pub async fn start(app: &App, roles: Roles, tasks: &mut JoinSet<()>) -> anyhow::Result<()> {
+    if let Some(addr) = &app.settings.admin_listen {
+        let listener = bind(addr).await?;
+        let router = crate::api::operations::router().with_state(Service::new(app.clone()));
+        tasks.spawn(serve(app.clone(), listener, router, "operations endpoints"));
+    }
+    // The dependency gauges stay current even when nobody probes /readyz.
+    tasks.spawn(watch_dependencies(Service::new(app.clone()), app.clone()));
     if roles.relay {
         tasks.spawn(crate::relay::run(app.clone()));
     }
     if roles.api {
         let listener = bind(&app.settings.listen).await?;
-        tasks.spawn(serve_api(app.clone(), listener));
+        tasks.spawn(serve(app.clone(), listener, crate::api::router(app.clone()), "API"));
         if !roles.reaper {
             tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
         }
@@ -156,19 +172,31 @@ async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
-async fn serve_api(app: App, listener: tokio::net::TcpListener) {
+/// Serves `router` on `listener` until shutdown; `what` names it in the logs.
+async fn serve(app: App, listener: tokio::net::TcpListener, router: axum::Router, what: &'static str) {
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(%addr, "API listening on http://{addr}/api/v1");
+    tracing::info!(%addr, "{what} listening on http://{addr}");
     let shutdown = app.shutdown.clone();
-    let router = crate::api::router(app);
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
     {
-        tracing::error!(error = %e, "API server failed");
+        tracing::error!(error = %e, "{what} failed");
+    }
+}
+
+/// Checks the dependencies every 15 s (the readiness check sets `cigo_dependency_up`).
+async fn watch_dependencies(service: Service, app: App) {
+    loop {
+        if let Err(e) = service.readiness().await {
+            tracing::warn!(error = %e, "a dependency is down");
+        }
+        if !app.pause(Duration::from_secs(15)).await {
+            return;
+        }
     }
 }
 

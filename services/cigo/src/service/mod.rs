@@ -73,14 +73,16 @@ impl Service {
         let queue = tokio::time::timeout(timeout, self.app.queue.ping()).await;
         let blob = tokio::time::timeout(timeout, self.app.blob.ping()).await;
         let mut down = Vec::new();
-        if !matches!(db, Ok(Ok(()))) {
-            down.push("database");
-        }
-        if !matches!(queue, Ok(Ok(()))) {
-            down.push("queue");
-        }
-        if !matches!(blob, Ok(Ok(()))) {
-            down.push("blob store");
+        for (dependency, up, name) in [
+            ("database", matches!(db, Ok(Ok(()))), "database"),
+            ("broker", matches!(queue, Ok(Ok(()))), "queue"),
+            ("blob", matches!(blob, Ok(Ok(()))), "blob store"),
+        ] {
+            // What /readyz found, for the dashboards and alerts (1 up, 0 down).
+            metrics::gauge!("cigo_dependency_up", "dependency" => dependency).set(if up { 1.0 } else { 0.0 });
+            if !up {
+                down.push(name);
+            }
         }
         if down.is_empty() {
             Ok(())

@@ -11,6 +11,10 @@ use cigo_store::{
 /// The largest page any list answers.
 pub(super) const MAX_PAGE_SIZE: u32 = 1000;
 
+/// The longest text a search field takes, in characters (a denominazione of the tracciato is at
+/// most 200; a longer pattern is refused before the database sees it).
+pub const MAX_TESTO_RICERCA: usize = 200;
+
 /// Which page of a list, as the caller asked for it (`None`: the default).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Paging {
@@ -124,6 +128,21 @@ impl Service {
     /// Search: an intermediario finds only its own richieste, an operatore or admin all of them
     /// (in emulazione: those of the emulated intermediario). Audited with the numbers returned.
     pub async fn ricerca(&self, caller: &Caller, ricerca: Ricerca) -> Result<Page<Richiesta>, ServiceError> {
+        for (name, value) in [
+            ("matricola", &ricerca.matricola),
+            ("codice_fiscale", &ricerca.codice_fiscale),
+            ("denominazione", &ricerca.denominazione),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_TESTO_RICERCA)
+            {
+                return Err(ServiceError::invalid(
+                    "invalid_query",
+                    format!("{name}: al massimo {MAX_TESTO_RICERCA} caratteri"),
+                ));
+            }
+        }
         let filter = RichiestaFilter {
             intermediario: caller.scope().map(str::to_owned),
             numero: ricerca.numero,

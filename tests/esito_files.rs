@@ -81,7 +81,9 @@ async fn check_csv(api: &Api, token: &str, dir: &Path, numero: i64, domande: &[V
     for d in domande {
         let findings = d["findings"].as_array().unwrap();
         for i in 0..findings.len().max(1) {
-            let row = lines.next().unwrap_or_else(|| panic!("no line for domanda {d}"));
+            let row = lines
+                .next()
+                .unwrap_or_else(|| panic!("no line for domanda {d}"));
             assert_eq!(row.len(), 15, "{row:?}");
             assert_eq!(row[0], numero.to_string());
             assert_eq!(row[1], d["progressivo"].to_string());
@@ -107,7 +109,10 @@ async fn check_xml(api: &Api, token: &str, dir: &Path, numero: i64, domande: usi
         .await
         .expect(200, None);
     assert_eq!(header(&reply, "content-type"), "application/xml");
-    let xsd = api.get(None, "/api/v1/schema/esito.xsd").await.expect(200, None);
+    let xsd = api
+        .get(None, "/api/v1/schema/esito.xsd")
+        .await
+        .expect(200, None);
     let (xml_path, xsd_path) = (dir.join(format!("esito-{numero}.xml")), dir.join("esito-v1.xsd"));
     std::fs::write(&xml_path, &reply.body).unwrap();
     std::fs::write(&xsd_path, &xsd.body).unwrap();
@@ -163,7 +168,11 @@ async fn downloads(dep: &Deployment, api: &Api) {
         .map(|d| slices[d["progressivo"].as_u64().unwrap() as usize - 1])
         .collect();
     assert_eq!(kept, expected, "the rejected domande, byte for byte, in order");
-    let head = &generated.bytes[..generated.bytes.windows(9).position(|w| w == b"<Domanda ").unwrap()];
+    let head = &generated.bytes[..generated
+        .bytes
+        .windows(9)
+        .position(|w| w == b"<Domanda ")
+        .unwrap()];
     let head = std::str::from_utf8(head).unwrap();
     let root_end = head.rfind('>').unwrap();
     assert!(

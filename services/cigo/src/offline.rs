@@ -126,6 +126,8 @@ pub fn regole(format: OutputFormat) -> anyhow::Result<String> {
     match format {
         OutputFormat::Json => Ok(cigo_domain::rules::catalogue_json()),
         OutputFormat::Text | OutputFormat::Markdown => Ok(cigo_domain::rules::catalogue_markdown()),
-        OutputFormat::Csv => anyhow::bail!("--format csv is for `cigo validate` (the esito); the catalogue is markdown or json"),
+        OutputFormat::Csv => {
+            anyhow::bail!("--format csv is for `cigo validate` (the esito); the catalogue is markdown or json")
+        }
     }
 }

@@ -239,7 +239,10 @@ mod tests {
         let (second, n) = rinvio(&first, 43, &[2]);
         assert_eq!(n, 1);
         assert_eq!(rinvio_di(second.as_bytes()), Some(43));
-        assert!(second.contains("<RichiestaCIGO xmlns=\"urn:cigo:richiesta:1\" versione=\"1\" rinvioDi=\"43\">"), "{second}");
+        assert!(
+            second.contains("<RichiestaCIGO xmlns=\"urn:cigo:richiesta:1\" versione=\"1\" rinvioDi=\"43\">"),
+            "{second}"
+        );
         assert!(second.contains("<Domanda progressivo=\"3\"><A>tre</A></Domanda>\n</RichiestaCIGO>"), "{second}");
         assert!(!second.contains("uno"));
     }

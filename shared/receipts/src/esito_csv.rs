@@ -96,9 +96,18 @@ impl<W: Write> EsitoCsv<W> {
     /// Writes the line of a file rejected as a whole (it has no domande): esito SCARTATA, the
     /// columns of a domanda empty.
     pub fn file_finding(&mut self, f: &Finding) -> io::Result<()> {
-        let base: [String; 8] = [self.numero.clone(), String::new(), String::new(), String::new(), String::new(),
-            String::new(), EsitoDomanda::Scartata.as_str().to_string(), String::new()];
-        self.out.write_record(base.iter().chain(&finding_cells(f)))?;
+        let base: [String; 8] = [
+            self.numero.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            EsitoDomanda::Scartata.as_str().to_string(),
+            String::new(),
+        ];
+        self.out
+            .write_record(base.iter().chain(&finding_cells(f)))?;
         Ok(())
     }
 
@@ -119,7 +128,8 @@ impl<W: Write> EsitoCsv<W> {
             self.out.write_record(base.iter().chain(&empty))?;
         }
         for f in &d.findings {
-            self.out.write_record(base.iter().chain(&finding_cells(f)))?;
+            self.out
+                .write_record(base.iter().chain(&finding_cells(f)))?;
         }
         Ok(())
     }

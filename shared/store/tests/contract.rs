@@ -331,7 +331,10 @@ async fn drain_outbox(store: &Arc<dyn Store>) -> Vec<cigo_store::OutboxMessage> 
 
 /// A richiesta created as the rinvio of another names it, and the other names the latest rinvio.
 async fn rinvio_links_both_richieste(store: Arc<dyn Store>) {
-    let old = store.create_richiesta(new_richiesta("CFA", true)).await.unwrap();
+    let old = store
+        .create_richiesta(new_richiesta("CFA", true))
+        .await
+        .unwrap();
     assert_eq!((old.rinvio_di, old.rinviata_in), (None, None));
     for _ in 0..2 {
         let new = store

@@ -92,9 +92,7 @@ impl ApiError {
                 S::InvalidState { numero, stato }
                 | S::AttestatoNotAvailable { numero, stato }
                 | S::NessunaScartata { numero, stato },
-            ) => {
-                (Some(*stato), Some(*numero))
-            }
+            ) => (Some(*stato), Some(*numero)),
             ApiError::Service(S::RichiestaNotFound(n) | S::IdempotencyKeyReused { numero: n }) => (None, Some(*n)),
             _ => (None, None),
         };

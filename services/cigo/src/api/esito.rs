@@ -14,7 +14,11 @@ use futures::stream::BoxStream;
 type PathRejection = axum::extract::rejection::PathRejection;
 
 /// An attachment streamed as `content_type`.
-fn attachment(content_type: &str, filename: String, body: BoxStream<'static, std::io::Result<bytes::Bytes>>) -> Response {
+fn attachment(
+    content_type: &str,
+    filename: String,
+    body: BoxStream<'static, std::io::Result<bytes::Bytes>>,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),

@@ -133,7 +133,9 @@ impl Service {
             Ok(_) => Ok(Some(n)),
             Err(ServiceError::RichiestaNotFound(_)) => Err(ServiceError::invalid(
                 "rinvio_non_valido",
-                format!("il file è il rinvio (rinvioDi) della richiesta {n}, che non esiste o non è dell'intermediario"),
+                format!(
+                    "il file è il rinvio (rinvioDi) della richiesta {n}, che non esiste o non è dell'intermediario"
+                ),
             )),
             Err(e) => Err(e),
         }

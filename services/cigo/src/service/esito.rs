@@ -65,14 +65,15 @@ impl Write for Chunks {
 }
 
 enum Writer {
-    Csv(EsitoCsv<Chunks>),
+    // Boxed: the CSV writer holds its buffer inline; one per response.
+    Csv(Box<EsitoCsv<Chunks>>),
     Xml(EsitoXml<Chunks>),
 }
 
 impl Writer {
     fn new(formato: FormatoEsito, out: Chunks, r: &Richiesta) -> io::Result<Writer> {
         let mut w = match formato {
-            FormatoEsito::Csv => Writer::Csv(EsitoCsv::new(out, r.numero)?),
+            FormatoEsito::Csv => Writer::Csv(Box::new(EsitoCsv::new(out, r.numero)?)),
             FormatoEsito::Xml => Writer::Xml(EsitoXml::new(out, r.numero)?),
         };
         if let Some(f) = &r.file_finding {

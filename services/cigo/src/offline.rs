@@ -61,6 +61,17 @@ pub async fn validate(
             });
             println!("{}", serde_json::to_string_pretty(&body)?);
         }
+        OutputFormat::Csv => {
+            // The writer of the server's esito.csv; no numero richiesta yet.
+            let mut w = cigo_receipts::EsitoCsv::senza_numero(std::io::BufWriter::new(std::io::stdout().lock()))?;
+            if let Some(f) = &esito.file_finding {
+                w.file_finding(f)?;
+            }
+            for d in &esito.domande {
+                w.domanda(d, None)?;
+            }
+            std::io::Write::flush(&mut w.finish()?)?;
+        }
         OutputFormat::Text | OutputFormat::Markdown => {
             let mut out = String::new();
             if let Some(f) = &esito.file_finding {
@@ -111,9 +122,12 @@ fn place(line: Option<u32>, column: Option<u32>) -> String {
 }
 
 /// The rule catalogue as Markdown (the source of `docs/regole.md`) or JSON, rendered by the domain.
-pub fn regole(format: OutputFormat) -> String {
+pub fn regole(format: OutputFormat) -> anyhow::Result<String> {
     match format {
-        OutputFormat::Json => cigo_domain::rules::catalogue_json(),
-        OutputFormat::Text | OutputFormat::Markdown => cigo_domain::rules::catalogue_markdown(),
+        OutputFormat::Json => Ok(cigo_domain::rules::catalogue_json()),
+        OutputFormat::Text | OutputFormat::Markdown => Ok(cigo_domain::rules::catalogue_markdown()),
+        OutputFormat::Csv => {
+            anyhow::bail!("--format csv is for `cigo validate` (the esito); the catalogue is markdown or json")
+        }
     }
 }

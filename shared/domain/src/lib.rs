@@ -6,6 +6,7 @@
 //! - [`finding`]: what a rule says about a file or a domanda (code, layer, severity, place);
 //! - [`esito`]: the outcome of prevalidating one richiesta, as the worker hands it to the store;
 //! - [`model`], [`parse`], [`rules`], [`validate`]: the tracciato, its streaming parser and the rule catalogue;
+//! - [`rinvio`]: the file of a richiesta's rejected domande, to correct and upload again;
 //! - [`generate`]: deterministic synthetic richieste for demos, tests and benchmarks.
 //!
 //! The crate is deliberately synchronous and pure so that the worker, the sender, the offline
@@ -22,6 +23,7 @@ pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod piano;
+pub mod rinvio;
 pub mod rules;
 pub mod ruolo;
 #[cfg(feature = "sqlx")]

@@ -15,7 +15,7 @@
 
 use crate::periodo_leggibile;
 use cigo_domain::attestato::data_leggibile;
-use cigo_domain::DomandaEsito;
+use cigo_domain::{DomandaEsito, EsitoDomanda, Finding};
 use std::io::{self, Write};
 
 /// The header line, in the order of the columns.
@@ -58,16 +58,57 @@ fn opt(s: &Option<String>) -> String {
     s.as_deref().map(cella).unwrap_or_default()
 }
 
+/// The last seven columns: what one finding says.
+fn finding_cells(f: &Finding) -> [String; 7] {
+    [
+        cella(&f.code),
+        f.severity.as_str().to_string(),
+        cella(&f.message),
+        opt(&f.xpath),
+        f.line.map(|n| n.to_string()).unwrap_or_default(),
+        f.column.map(|n| n.to_string()).unwrap_or_default(),
+        opt(&f.value),
+    ]
+}
+
 impl<W: Write> EsitoCsv<W> {
     /// Writes the byte order mark and the header line.
-    pub fn new(mut out: W, numero_richiesta: i64) -> io::Result<EsitoCsv<W>> {
+    pub fn new(out: W, numero_richiesta: i64) -> io::Result<EsitoCsv<W>> {
+        Self::start(out, numero_richiesta.to_string())
+    }
+
+    /// As [`EsitoCsv::new`] for a file that is no richiesta yet (`cigo validate`): the column
+    /// "Numero richiesta" stays empty.
+    pub fn senza_numero(out: W) -> io::Result<EsitoCsv<W>> {
+        Self::start(out, String::new())
+    }
+
+    fn start(mut out: W, numero: String) -> io::Result<EsitoCsv<W>> {
         out.write_all(BOM)?;
         let mut out = csv::WriterBuilder::new()
             .delimiter(b';')
             .terminator(csv::Terminator::CRLF)
             .from_writer(out);
         out.write_record(COLUMNS)?;
-        Ok(EsitoCsv { out, numero: numero_richiesta.to_string() })
+        Ok(EsitoCsv { out, numero })
+    }
+
+    /// Writes the line of a file rejected as a whole (it has no domande): esito SCARTATA, the
+    /// columns of a domanda empty.
+    pub fn file_finding(&mut self, f: &Finding) -> io::Result<()> {
+        let base: [String; 8] = [
+            self.numero.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            EsitoDomanda::Scartata.as_str().to_string(),
+            String::new(),
+        ];
+        self.out
+            .write_record(base.iter().chain(&finding_cells(f)))?;
+        Ok(())
     }
 
     /// Writes the lines of one domanda: one per finding, or one if it has none.
@@ -87,16 +128,8 @@ impl<W: Write> EsitoCsv<W> {
             self.out.write_record(base.iter().chain(&empty))?;
         }
         for f in &d.findings {
-            let rest = [
-                cella(&f.code),
-                f.severity.as_str().to_string(),
-                cella(&f.message),
-                opt(&f.xpath),
-                f.line.map(|n| n.to_string()).unwrap_or_default(),
-                f.column.map(|n| n.to_string()).unwrap_or_default(),
-                opt(&f.value),
-            ];
-            self.out.write_record(base.iter().chain(&rest))?;
+            self.out
+                .write_record(base.iter().chain(&finding_cells(f)))?;
         }
         Ok(())
     }

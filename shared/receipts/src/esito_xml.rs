@@ -5,7 +5,7 @@
 //! streams and counts while it goes: nothing but the counts is kept in memory.
 
 use cigo_domain::attestato::Totali;
-use cigo_domain::DomandaEsito;
+use cigo_domain::{DomandaEsito, Finding};
 use std::io::{self, Write};
 
 /// Namespace of the esito format, version 1.
@@ -67,21 +67,31 @@ impl<W: Write> EsitoXml<W> {
         self.element("    ", "PeriodoAl", d.periodo_al.map(|p| p.to_string()))?;
         self.element("    ", "Protocollo", protocollo.map(str::to_string))?;
         for f in &d.findings {
-            writeln!(
-                self.out,
-                "    <Rilievo codice=\"{}\" livello=\"{}\" gravita=\"{}\">",
-                escape(&f.code),
-                f.layer.as_str(),
-                f.severity.as_str()
-            )?;
-            self.element("      ", "Messaggio", Some(f.message.clone()))?;
-            self.element("      ", "XPath", f.xpath.clone())?;
-            self.element("      ", "Riga", f.line.map(|n| n.to_string()))?;
-            self.element("      ", "Colonna", f.column.map(|n| n.to_string()))?;
-            self.element("      ", "Valore", f.value.clone())?;
-            writeln!(self.out, "    </Rilievo>")?;
+            self.rilievo("    ", f)?;
         }
         writeln!(self.out, "  </Domanda>")
+    }
+
+    /// Writes the finding of a file rejected as a whole (it has no domande); before any domanda.
+    pub fn file_finding(&mut self, f: &Finding) -> io::Result<()> {
+        self.rilievo("  ", f)
+    }
+
+    fn rilievo(&mut self, indent: &str, f: &Finding) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "{indent}<Rilievo codice=\"{}\" livello=\"{}\" gravita=\"{}\">",
+            escape(&f.code),
+            f.layer.as_str(),
+            f.severity.as_str()
+        )?;
+        let inner = format!("{indent}  ");
+        self.element(&inner, "Messaggio", Some(f.message.clone()))?;
+        self.element(&inner, "XPath", f.xpath.clone())?;
+        self.element(&inner, "Riga", f.line.map(|n| n.to_string()))?;
+        self.element(&inner, "Colonna", f.column.map(|n| n.to_string()))?;
+        self.element(&inner, "Valore", f.value.clone())?;
+        writeln!(self.out, "{indent}</Rilievo>")
     }
 
     /// Hands what is buffered to the output (see [`EsitoCsv::flush`](crate::EsitoCsv::flush)).

@@ -88,6 +88,9 @@ pub struct NewRichiesta {
     pub actor: String,
     /// W3C `traceparent` of the upload, copied into the outbox row so one trace runs to the esito.
     pub trace_context: Option<String>,
+    /// The richiesta whose rejected domande this file sends again (its `rinvioDi`), checked by
+    /// the caller to be one the uploader may see; the store links the two.
+    pub rinvio_di: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -115,6 +118,10 @@ pub struct Richiesta {
     pub file_finding: Option<Finding>,
     /// Id and version of the rule set of the last esito.
     pub rule_set: Option<String>,
+    /// The richiesta whose rejected domande this one sends again.
+    pub rinvio_di: Option<i64>,
+    /// The latest richiesta that sends this one's rejected domande again.
+    pub rinviata_in: Option<i64>,
 }
 
 /// One recorded change of state of a richiesta.

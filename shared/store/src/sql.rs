@@ -5,7 +5,8 @@
 
 pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
     data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
-    domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set";
+    domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set, \
+    rinvio_di, rinviata_in";
 
 pub(crate) const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
@@ -21,9 +22,15 @@ pub(crate) const ERRORE_COLS: &str = "numero_richiesta, kind, errore, tentativi,
 
 pub(crate) const SELECT_STATO: &str = "SELECT stato FROM richieste WHERE numero = $1";
 
-/// `$1` intermediario, `$2` stato, `$3` prevalidazione, `$4` blob_key, `$5` sha256, `$6` size, `$7` now.
+/// `$1` intermediario, `$2` stato, `$3` prevalidazione, `$4` blob_key, `$5` sha256, `$6` size, `$7` now,
+/// `$8` rinvio_di.
 pub(crate) const INSERT_RICHIESTA: &str = "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, \
-    sha256, size_bytes, data_inserimento, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING numero";
+    sha256, size_bytes, data_inserimento, updated_at, rinvio_di) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+    RETURNING numero";
+
+/// `$1` the richiesta sent again, `$2` the new one that holds its rejected domande (the latest
+/// wins). Not a change of the old one's state or esito, so `updated_at` stays.
+pub(crate) const SET_RINVIATA_IN: &str = "UPDATE richieste SET rinviata_in = $2 WHERE numero = $1";
 
 pub(crate) const INSERT_TRANSIZIONE: &str =
     "INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES ($1, $2, $3, $4, $5, $6)";

@@ -165,6 +165,8 @@ macro_rules! contract_tests {
                 // Archive (issue 3, layer 5)
                 archivio_import_and_periodi,
                 complete_invio_rechecks_the_limits,
+                // The rinvio of rejected domande
+                rinvio_links_both_richieste,
             );
         }
     };
@@ -260,6 +262,7 @@ fn new_richiesta(intermediario: &str, prevalidazione: bool) -> NewRichiesta {
         prevalidazione,
         actor: "token:1".into(),
         trace_context: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        rinvio_di: None,
     }
 }
 
@@ -325,6 +328,26 @@ async fn drain_outbox(store: &Arc<dyn Store>) -> Vec<cigo_store::OutboxMessage> 
 }
 
 // --- Contract -----------------------------------------------------------------------------------
+
+/// A richiesta created as the rinvio of another names it, and the other names the latest rinvio.
+async fn rinvio_links_both_richieste(store: Arc<dyn Store>) {
+    let old = store
+        .create_richiesta(new_richiesta("CFA", true))
+        .await
+        .unwrap();
+    assert_eq!((old.rinvio_di, old.rinviata_in), (None, None));
+    for _ in 0..2 {
+        let new = store
+            .create_richiesta(NewRichiesta { rinvio_di: Some(old.numero), ..new_richiesta("CFA", true) })
+            .await
+            .unwrap();
+        assert_eq!(new.rinvio_di, Some(old.numero));
+        assert_eq!(new.rinviata_in, None);
+        let again = store.get_richiesta(old.numero).await.unwrap().unwrap();
+        assert_eq!(again.rinviata_in, Some(new.numero));
+        assert_eq!(again.updated_at, old.updated_at, "not a change of the old one");
+    }
+}
 
 async fn ping_and_migrate_again(store: Arc<dyn Store>) {
     store.ping().await.unwrap();

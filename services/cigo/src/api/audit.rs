@@ -49,7 +49,7 @@ pub struct AuditEntryView {
     /// Who: `ruolo:codice fiscale (token id)` or `sistema:worker`, `sistema:sender`...
     pub actor: String,
     /// What: `transizione`, `lettura`, `lettura_domande`, `lettura_transizioni`, `download_xml`,
-    /// `lettura_attestato`, `ricerca`.
+    /// `download_esito` (detail: `csv`, `xml`), `download_scartate`, `lettura_attestato`, `ricerca`.
     pub action: String,
     pub numero_richiesta: Option<i64>,
     /// For a `transizione`: `DA -> A`; for a read: what was read.

@@ -32,6 +32,10 @@ pub struct RichiestaView {
     pub file_finding: Option<Finding>,
     /// Id and version of the rules that produced the esito.
     pub rule_set: Option<String>,
+    /// The richiesta whose rejected domande this one sends again (the `rinvioDi` of its file).
+    pub rinvio_di: Option<i64>,
+    /// The latest richiesta that sends this one's rejected domande again.
+    pub rinviata_in: Option<i64>,
     /// What the owner may do now: `approva`, `elimina`.
     pub azioni: Vec<&'static str>,
     pub links: RichiestaLinks,
@@ -49,6 +53,12 @@ pub struct RichiestaLinks {
     pub domande: String,
     pub xml: String,
     pub transizioni: String,
+    /// The esito as CSV and as XML.
+    pub esito_csv: String,
+    pub esito_xml: String,
+    /// The file of the rejected domande to correct and upload again, once there are some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scartate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestato_trasmissione: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +90,12 @@ pub fn esito_elaborazione(r: &Richiesta) -> String {
     }
 }
 
+/// Whether some domanda of `r` was rejected, in prevalidazione or in fase d'invio.
+fn ha_scartate(r: &Richiesta) -> bool {
+    let sent = matches!(r.stato, StatoRichiesta::Consegnata | StatoRichiesta::ScartataInInvio);
+    r.domande_scartate > 0 || (sent && r.domande_protocollate < r.domande_valide)
+}
+
 impl RichiestaView {
     pub fn from_record(r: &Richiesta) -> Self {
         let base = format!("/api/v1/richieste/{}", r.numero);
@@ -106,11 +122,16 @@ impl RichiestaView {
             domande_protocollate: r.domande_protocollate,
             file_finding: r.file_finding.clone(),
             rule_set: r.rule_set.clone(),
+            rinvio_di: r.rinvio_di,
+            rinviata_in: r.rinviata_in,
             azioni,
             links: RichiestaLinks {
                 domande: format!("{base}/domande"),
                 xml: format!("{base}/xml"),
                 transizioni: format!("{base}/transizioni"),
+                esito_csv: format!("{base}/esito.csv"),
+                esito_xml: format!("{base}/esito.xml"),
+                scartate: ha_scartate(r).then(|| format!("{base}/scartate.xml")),
                 attestato_trasmissione: r
                     .data_approvazione
                     .map(|_| format!("{base}/attestati/trasmissione")),

@@ -60,7 +60,10 @@ impl ApiError {
                 S::Unauthorized => StatusCode::UNAUTHORIZED,
                 S::Forbidden(_) => StatusCode::FORBIDDEN,
                 S::RichiestaNotFound(_) | S::NotFound => StatusCode::NOT_FOUND,
-                S::InvalidState { .. } | S::AttestatoNotAvailable { .. } | S::Duplicate { .. } => StatusCode::CONFLICT,
+                S::InvalidState { .. }
+                | S::AttestatoNotAvailable { .. }
+                | S::NessunaScartata { .. }
+                | S::Duplicate { .. } => StatusCode::CONFLICT,
                 S::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 S::InvalidInput { .. } => StatusCode::BAD_REQUEST,
                 S::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,9 +88,11 @@ impl ApiError {
     fn body(&self) -> ErrorBody {
         use ServiceError as S;
         let (stato, numero) = match self {
-            ApiError::Service(S::InvalidState { numero, stato } | S::AttestatoNotAvailable { numero, stato }) => {
-                (Some(*stato), Some(*numero))
-            }
+            ApiError::Service(
+                S::InvalidState { numero, stato }
+                | S::AttestatoNotAvailable { numero, stato }
+                | S::NessunaScartata { numero, stato },
+            ) => (Some(*stato), Some(*numero)),
             ApiError::Service(S::RichiestaNotFound(n) | S::IdempotencyKeyReused { numero: n }) => (None, Some(*n)),
             _ => (None, None),
         };

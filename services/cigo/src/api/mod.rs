@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod esito;
 pub mod hostile;
 pub mod openapi_exact;
 pub mod operations;
@@ -44,6 +45,9 @@ use utoipa::{Modify, OpenApi};
         richieste::approva,
         richieste::xml,
         richieste::attestato,
+        esito::esito_csv,
+        esito::esito_xml,
+        esito::scartate,
         audit::audit,
         operations::healthz,
         operations::readyz,
@@ -93,9 +97,13 @@ pub fn router_over(service: Service) -> Router {
         .route("/richieste/{numero}/approvazione", post(richieste::approva))
         .route("/richieste/{numero}/xml", get(richieste::xml))
         .route("/richieste/{numero}/attestati/{tipo}", get(richieste::attestato))
+        .route("/richieste/{numero}/esito.csv", get(esito::esito_csv))
+        .route("/richieste/{numero}/esito.xml", get(esito::esito_xml))
+        .route("/richieste/{numero}/scartate.xml", get(esito::scartate))
         .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi))
-        .route("/schema/richiesta.xsd", get(xsd));
+        .route("/schema/richiesta.xsd", get(xsd))
+        .route("/schema/esito.xsd", get(esito_xsd));
     Router::new()
         .nest("/api/v1", api)
         .merge(operations::router())
@@ -121,6 +129,10 @@ async fn openapi() -> impl IntoResponse {
 
 async fn xsd() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V1)
+}
+
+async fn esito_xsd() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/xml")], cigo_receipts::ESITO_XSD_V1)
 }
 
 /// The method as a metric label: one of a closed set, so that made-up methods cannot create

@@ -8,7 +8,7 @@
 //!   paging bounds, and the enums of `stato` and `esito`;
 //! - the upload: the body is not empty, the multipart form has a `file`, and the answers 408
 //!   (slow client), 413, 415;
-//! - the public documents (`/openapi.json`, `/schema/richiesta.xsd`, `/metrics`) are listed.
+//! - the public documents (`/openapi.json`, `/schema/richiesta.xsd`, `/schema/esito.xsd`, `/metrics`) are listed.
 
 use serde_json::{json, Value};
 
@@ -49,6 +49,9 @@ pub fn exact(doc: utoipa::openapi::OpenApi) -> Value {
         paths
             .entry("/api/v1/schema/richiesta.xsd")
             .or_insert_with(|| public("The XSD of the tracciato", "application/xml"));
+        paths
+            .entry("/api/v1/schema/esito.xsd")
+            .or_insert_with(|| public("The XSD of the esito as XML (version 1)", "application/xml"));
         paths
             .entry("/metrics")
             .or_insert_with(|| public("Prometheus metrics", "text/plain"));

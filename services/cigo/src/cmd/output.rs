@@ -6,4 +6,6 @@ pub enum OutputFormat {
     Text,
     Json,
     Markdown,
+    /// The esito as the server's `esito.csv` (UTF-8 with BOM, `;`): `cigo validate` only.
+    Csv,
 }

@@ -10,6 +10,6 @@ pub struct RegoleArgs {
 }
 
 pub fn run(args: RegoleArgs) -> anyhow::Result<ExitCode> {
-    print!("{}", crate::offline::regole(args.format));
+    print!("{}", crate::offline::regole(args.format)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     pub file: PathBuf,
-    /// `text` (for people) or `json` (the API's shape).
+    /// `text` (for people), `json` (the API's shape) or `csv` (the server's esito.csv).
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Codice fiscale of the intermediario that would upload the file: checks its deleghe

@@ -30,15 +30,19 @@ mod admin;
 mod attestati;
 mod caller;
 mod error;
+mod esito;
 pub mod limits;
 mod richieste;
+mod rinvio;
 mod upload;
 
 pub use admin::Amministrazione;
 pub use attestati::{Attestato, AttestatoDomanda, TipoAttestato};
 pub use caller::{hash_token, new_token, Caller};
 pub use error::ServiceError;
+pub use esito::{FileEsito, FormatoEsito};
 pub use richieste::{Azione, Dettaglio, FileXml, Paging, Ricerca};
+pub use rinvio::FileScartate;
 pub use upload::{Caricamento, UploadOutcome};
 
 use crate::app::App;

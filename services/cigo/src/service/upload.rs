@@ -105,6 +105,9 @@ impl Caricamento {
         };
         let (service, caller) = (&self.service, &self.caller);
         let store = &service.app.store;
+        let rinvio_di = service
+            .rinvio_verificato(caller, spooled.file.path())
+            .await?;
         let idempotency_key = idempotency_key.map(parse_idempotency_key).transpose()?;
         if let Some(key) = &idempotency_key {
             if let Some(first) = store
@@ -145,6 +148,7 @@ impl Caricamento {
                     prevalidazione,
                     actor: caller.actor(),
                     trace_context: cigo_telemetry::current_traceparent(),
+                    rinvio_di,
                 },
                 idempotency_key.as_deref(),
             )

@@ -108,8 +108,16 @@ async fn insert_richiesta(conn: &mut Conn, new: &NewRichiesta, now: Timestamp) -
         .bind(&new.sha256)
         .bind(new.size_bytes)
         .bind(ts(now))
+        .bind(new.rinvio_di)
         .fetch_one(&mut *conn)
         .await?;
+    if let Some(old) = new.rinvio_di {
+        sqlx::query(sql::SET_RINVIATA_IN)
+            .bind(old)
+            .bind(numero)
+            .execute(&mut *conn)
+            .await?;
+    }
     record_transition(conn, numero, None, STATO_INIZIALE, &new.actor, now, None).await?;
     enqueue(conn, JobKind::Prevalidazione, numero, new.trace_context.as_deref(), now).await?;
     Ok(numero)

@@ -171,6 +171,7 @@ mod tests {
                     prevalidazione: true,
                     actor: "test".into(),
                     trace_context: None,
+                    nome_file: None,
                 },
                 None,
             )

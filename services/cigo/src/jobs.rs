@@ -212,6 +212,7 @@ mod tests {
                     prevalidazione: true,
                     actor: "test".into(),
                     trace_context: None,
+                    nome_file: None,
                 },
                 None,
             )

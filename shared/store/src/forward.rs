@@ -1,6 +1,6 @@
 //! The one `impl Store` of a backend, forwarding each method to the backend's own method of the
 //! same name (written in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
-//! `archivio.rs`), so that both backends are laid out alike.
+//! `archivio.rs`, `attestati.rs`), so that both backends are laid out alike.
 
 macro_rules! forward_store {
     ($ty:ty, $backend:literal) => {
@@ -169,6 +169,16 @@ macro_rules! forward_store {
             }
             async fn import_rapporti(&self, rows: &[$crate::RapportoLavoro]) -> $crate::Result<u64> {
                 <$ty>::import_rapporti(self, rows).await
+            }
+
+            async fn issue_attestato(&self, new: &$crate::NuovoAttestato) -> $crate::Result<$crate::AttestatoRecord> {
+                <$ty>::issue_attestato(self, new).await
+            }
+            async fn attestato_di(&self, numero: i64, tipo: &str) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                <$ty>::attestato_di(self, numero, tipo).await
+            }
+            async fn attestato_per_codice(&self, codice: &str) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                <$ty>::attestato_per_codice(self, codice).await
             }
         }
     };

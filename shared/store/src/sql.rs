@@ -4,7 +4,8 @@
 
 pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
     data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
-    domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set";
+    domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set, nome_file, \
+    domande_scartate_in_invio";
 
 pub(crate) const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
@@ -20,9 +21,11 @@ pub(crate) const ERRORE_COLS: &str = "numero_richiesta, kind, errore, tentativi,
 
 pub(crate) const SELECT_STATO: &str = "SELECT stato FROM richieste WHERE numero = $1";
 
-/// `$1` intermediario, `$2` stato, `$3` prevalidazione, `$4` blob_key, `$5` sha256, `$6` size, `$7` now.
+/// `$1` intermediario, `$2` stato, `$3` prevalidazione, `$4` blob_key, `$5` sha256, `$6` size, `$7` now,
+/// `$8` nome_file.
 pub(crate) const INSERT_RICHIESTA: &str = "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, \
-    sha256, size_bytes, data_inserimento, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING numero";
+    sha256, size_bytes, data_inserimento, updated_at, nome_file) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+    RETURNING numero";
 
 pub(crate) const INSERT_TRANSIZIONE: &str =
     "INSERT INTO transizioni (numero_richiesta, da, a, actor, at, nota) VALUES ($1, $2, $3, $4, $5, $6)";
@@ -97,8 +100,80 @@ pub(crate) const UPDATE_CONSEGNA: &str = "UPDATE richieste SET stato = $2, data_
     domande_valide = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
                       AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI', 'PROTOCOLLATA')), \
     domande_scartate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
-                        AND esito IN ('SCARTATA', 'SCARTATA_IN_INVIO')) \
+                        AND esito IN ('SCARTATA', 'SCARTATA_IN_INVIO')), \
+    domande_scartate_in_invio = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
+                                 AND esito = 'SCARTATA_IN_INVIO') \
     WHERE numero = $1 AND stato = $5";
+
+// --- Attestati ----------------------------------------------------------------------------------
+
+pub(crate) const ATTESTATO_COLS: &str = "codice, numero_richiesta, tipo, json, emesso_il";
+
+/// Issues an attestato: `$1` codice, `$2` numero, `$3` tipo, `$4` json, `$5` now. Nothing is
+/// written when that code, or an attestato of that tipo for that richiesta, exists already.
+pub(crate) const INSERT_ATTESTATO: &str = "INSERT INTO attestati (codice, numero_richiesta, tipo, json, emesso_il) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+
+/// The methods of the attestati aggregate for a backend `$ty` whose pools (of type `$pool`) for
+/// writes and reads are its fields `$writer` and `$reader`, and whose timestamp parameter is
+/// `super::ts`: the SQL is the same in both dialects, and so is the Rust that runs it.
+macro_rules! attestati_methods {
+    ($ty:ty, $pool:ty, $writer:ident, $reader:ident) => {
+        impl $ty {
+            pub async fn issue_attestato(
+                &self,
+                new: &$crate::NuovoAttestato,
+            ) -> $crate::Result<$crate::AttestatoRecord> {
+                sqlx::query($crate::sql::INSERT_ATTESTATO)
+                    .bind(&new.codice)
+                    .bind(new.numero_richiesta)
+                    .bind(&new.tipo)
+                    .bind(&new.json)
+                    .bind(super::ts($crate::common::now()))
+                    .execute(&self.$writer)
+                    .await
+                    .map_err($crate::common::db_err)?;
+                // Read back through the writer, which has seen its own write.
+                attestato_di(&self.$writer, new.numero_richiesta, &new.tipo)
+                    .await?
+                    .ok_or($crate::StoreError::NotFound(new.numero_richiesta))
+            }
+
+            pub async fn attestato_di(
+                &self,
+                numero: i64,
+                tipo: &str,
+            ) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                attestato_di(&self.$reader, numero, tipo).await
+            }
+
+            pub async fn attestato_per_codice(&self, codice: &str) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                sqlx::query_as(&format!("SELECT {} FROM attestati WHERE codice = $1", $crate::sql::ATTESTATO_COLS))
+                    .bind(codice)
+                    .fetch_optional(&self.$reader)
+                    .await
+                    .map_err($crate::common::db_err)
+            }
+        }
+
+        async fn attestato_di(
+            pool: &$pool,
+            numero: i64,
+            tipo: &str,
+        ) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM attestati WHERE numero_richiesta = $1 AND tipo = $2",
+                $crate::sql::ATTESTATO_COLS
+            ))
+            .bind(numero)
+            .bind(tipo)
+            .fetch_optional(pool)
+            .await
+            .map_err($crate::common::db_err)
+        }
+    };
+}
+pub(crate) use attestati_methods;
 
 // --- Outbox and jobs ------------------------------------------------------------------------------
 

@@ -170,6 +170,7 @@ async fn audit(store: &Arc<dyn Store>) {
             prevalidazione: true,
             actor: "intermediario:CFA (token 1)".into(),
             trace_context: None,
+            nome_file: None,
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 //! the parameters, call one use case, and serialise its answer; access checks, audit rows and
 //! state handling are the service's.
 
+pub mod attestati;
 pub mod audit;
 pub mod auth;
 pub mod dto;
@@ -42,7 +43,8 @@ use utoipa::{Modify, OpenApi};
         richieste::transizioni,
         richieste::approva,
         richieste::xml,
-        richieste::attestato,
+        attestati::attestato,
+        attestati::verifica,
         audit::audit,
         healthz,
         readyz,
@@ -51,6 +53,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "richieste", description = "Upload, esito, approva all'invio, elimina, attestati"),
+        (name = "attestati", description = "Verification of an attestato by its code (no token)"),
         (name = "amministrazione", description = "Audit trail (admin only)")
     )
 )]
@@ -91,7 +94,8 @@ pub fn router_over(service: Service) -> Router {
         .route("/richieste/{numero}/transizioni", get(richieste::transizioni))
         .route("/richieste/{numero}/approvazione", post(richieste::approva))
         .route("/richieste/{numero}/xml", get(richieste::xml))
-        .route("/richieste/{numero}/attestati/{tipo}", get(richieste::attestato))
+        .route("/richieste/{numero}/attestati/{tipo}", get(attestati::attestato))
+        .route("/attestati/verifica/{codice}", get(attestati::verifica))
         .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi))
         .route("/schema/richiesta.xsd", get(xsd));

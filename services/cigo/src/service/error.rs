@@ -22,6 +22,9 @@ pub enum ServiceError {
     InvalidState { numero: i64, stato: StatoRichiesta },
     #[error("attestato non ancora disponibile: la richiesta {numero} è nello stato {stato}")]
     AttestatoNotAvailable { numero: i64, stato: StatoRichiesta },
+    /// No attestato with that verification code was issued by this server.
+    #[error("nessun attestato emesso con questo codice di verifica")]
+    AttestatoNotFound,
     #[error("il file supera il limite di {limit_bytes} byte")]
     PayloadTooLarge { limit_bytes: u64 },
     /// An argument out of its bounds (`code` says which rule: `invalid_query`, `empty_body`...).
@@ -62,6 +65,7 @@ impl ServiceError {
             ServiceError::RichiestaNotFound(_) | ServiceError::NotFound => "not_found",
             ServiceError::InvalidState { .. } => "invalid_state",
             ServiceError::AttestatoNotAvailable { .. } => "attestato_not_available",
+            ServiceError::AttestatoNotFound => "attestato_not_found",
             ServiceError::PayloadTooLarge { .. } => "payload_too_large",
             ServiceError::InvalidInput { code, .. } | ServiceError::TooManyRequests { code, .. } => code,
             ServiceError::Duplicate { .. } => "duplicate_richiesta",

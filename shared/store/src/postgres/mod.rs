@@ -9,6 +9,7 @@
 
 mod access;
 mod archivio;
+mod attestati;
 mod outbox;
 mod richieste;
 

@@ -106,6 +106,7 @@ async fn insert_richiesta(conn: &mut PgConnection, new: &NewRichiesta, now: Time
         .bind(&new.sha256)
         .bind(new.size_bytes)
         .bind(ts(now))
+        .bind(&new.nome_file)
         .fetch_one(&mut *conn)
         .await?;
     record_transition(conn, numero, None, STATO_INIZIALE, &new.actor, now, None).await?;

@@ -13,6 +13,7 @@
 
 mod access;
 mod archivio;
+mod attestati;
 mod outbox;
 mod richieste;
 

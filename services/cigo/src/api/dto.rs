@@ -194,8 +194,6 @@ impl From<Transizione> for TransizioneView {
     }
 }
 
-/// The receipts are the service's own answer, serialised as they are.
-
 /// The search form of the screens. Empty parameters are ignored.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

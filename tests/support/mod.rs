@@ -425,7 +425,8 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
         .expect(200, None)
         .json();
     assert_eq!(trasmissione["tipo"], "TRASMISSIONE");
-    assert_eq!(trasmissione["sha256"], esito["sha256"]);
+    assert_eq!(trasmissione["richiesta"]["sha256"], esito["sha256"]);
+    assert_eq!(trasmissione["domande"].as_array().unwrap().len(), generated.total - generated.invalid.len());
 
     let done = api
         .wait_for_state(token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(120))
@@ -456,7 +457,9 @@ pub async fn full_flow(api: &Api, token: &str, generated: &Generated) -> f64 {
         .expect(200, None)
         .json();
     assert_eq!(consegna["tipo"], "CONSEGNA");
-    assert_eq!(consegna["domande"].as_array().unwrap().len(), valide);
+    assert_eq!(consegna["protocollate"].as_array().unwrap().len(), valide);
+    assert_eq!(consegna["codice_trasmissione"], trasmissione["codice_verifica"]);
+    assert_eq!(consegna["totali"]["scartate_in_prevalidazione"], generated.invalid.len() as i64);
 
     // The original file, byte for byte.
     let xml = api

@@ -172,6 +172,7 @@ mod tests {
                     actor: "test".into(),
                     trace_context: None,
                     rinvio_di: None,
+                    nome_file: None,
                 },
                 None,
             )

@@ -292,6 +292,7 @@ impl DomandaInvio {
                 .ore_lavorabili_centesimi
                 .map_or(base.ore_lavorabili_settimanali, Ore),
             lavoratori: Vec::new(),
+            causale: None,
         }
     }
 }
@@ -727,6 +728,7 @@ mod tests {
                 mesi_quinquennio: 24,
                 ore_lavorabili_settimanali: Ore::from_hours(10 * 40),
                 lavoratori,
+                causale: None,
             }),
         }
     }

@@ -88,6 +88,8 @@ pub struct DatiArchivio {
     /// contractual weekly hours of the listed workers (40 when none is listed).
     pub ore_lavorabili_settimanali: Ore,
     pub lavoratori: Vec<LavoratoreDomanda>,
+    /// Code of the causale (quadro C), for the attestato di trasmissione; `None` when unknown.
+    pub causale: Option<String>,
 }
 
 impl Default for DatiArchivio {
@@ -99,6 +101,7 @@ impl Default for DatiArchivio {
             mesi_quinquennio: 24,
             ore_lavorabili_settimanali: Ore(0),
             lavoratori: Vec::new(),
+            causale: None,
         }
     }
 }

@@ -172,6 +172,7 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
                 }
             })
             .collect(),
+        causale: Some(d.periodo.causale.as_str().to_string()),
     }
 }
 

@@ -369,7 +369,11 @@ fn trasmissione(l: &mut Layout, a: &AttestatoTrasmissione, codice: &CodiceVerifi
                 opt(&d.denominazione),
                 opt(&d.unita_produttiva),
                 crate::periodo_leggibile(d.periodo_dal, d.periodo_al, data_leggibile),
-                opt(&d.causale),
+                // The code with spaces, so that a long one wraps between words, not inside them.
+                d.causale
+                    .as_deref()
+                    .map(|c| c.replace('_', " "))
+                    .unwrap_or_default(),
                 d.lavoratori
                     .map(|n| numero_italiano(n.into()))
                     .unwrap_or_default(),

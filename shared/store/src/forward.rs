@@ -1,7 +1,7 @@
 //! What each backend declares alike, by macro: the types of the prelude of `both/`, and the one
 //! `impl Store` forwarding each method to the backend's own method of the same name (written once,
 //! in `both/`, in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
-//! `archivio.rs`).
+//! `archivio.rs`, `attestati.rs`).
 
 /// The types and pools the shared bodies of `both/` take from their backend (see `both/mod.rs`):
 /// `backend_prelude!(store, database, connection, reader: field, writer: field)`, the fields
@@ -198,6 +198,16 @@ macro_rules! forward_store {
             }
             async fn import_rapporti(&self, rows: &[$crate::RapportoLavoro]) -> $crate::Result<u64> {
                 <$ty>::import_rapporti(self, rows).await
+            }
+
+            async fn issue_attestato(&self, new: &$crate::NuovoAttestato) -> $crate::Result<$crate::AttestatoRecord> {
+                <$ty>::issue_attestato(self, new).await
+            }
+            async fn attestato_di(&self, numero: i64, tipo: &str) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                <$ty>::attestato_di(self, numero, tipo).await
+            }
+            async fn attestato_per_codice(&self, codice: &str) -> $crate::Result<Option<$crate::AttestatoRecord>> {
+                <$ty>::attestato_per_codice(self, codice).await
             }
         }
     };

@@ -91,6 +91,8 @@ pub struct NewRichiesta {
     /// The richiesta whose rejected domande this file sends again (its `rinvioDi`), checked by
     /// the caller to be one the uploader may see; the store links the two.
     pub rinvio_di: Option<i64>,
+    /// The name of the uploaded file as the intermediario sent it (already validated).
+    pub nome_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -122,6 +124,10 @@ pub struct Richiesta {
     pub rinvio_di: Option<i64>,
     /// The latest richiesta that sends this one's rejected domande again.
     pub rinviata_in: Option<i64>,
+    /// The name of the uploaded file as the intermediario sent it, when it sent one.
+    pub nome_file: Option<String>,
+    /// Of `domande_scartate`, those rejected by the re-validation at sending.
+    pub domande_scartate_in_invio: i64,
 }
 
 /// One recorded change of state of a richiesta.
@@ -388,6 +394,41 @@ pub trait Store: Send + Sync + 'static {
     /// Imports employment relations in one transaction; a row with the same (matricola, codice
     /// fiscale, assunto_dal) is replaced. Returns the rows written.
     async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64>;
+
+    // --- Attestati: the receipts issued, for their verification ------------------------------
+
+    /// Records an issued attestato, unless one with the same code, or of the same `tipo` for the
+    /// same richiesta, is already recorded (an attestato, once issued, never changes). Returns the
+    /// one recorded for `(numero_richiesta, tipo)` afterwards: `new` or the earlier one.
+    async fn issue_attestato(&self, new: &NuovoAttestato) -> Result<AttestatoRecord>;
+
+    /// The attestato of `tipo` issued for richiesta `numero`, if any.
+    async fn attestato_di(&self, numero: i64, tipo: &str) -> Result<Option<AttestatoRecord>>;
+
+    /// The attestato issued with this verification code (its 32 letters, no separators).
+    async fn attestato_per_codice(&self, codice: &str) -> Result<Option<AttestatoRecord>>;
+}
+
+/// An attestato to record (see [`Store::issue_attestato`]).
+#[derive(Debug, Clone)]
+pub struct NuovoAttestato {
+    /// The verification code: 32 letters, no separators.
+    pub codice: String,
+    pub numero_richiesta: i64,
+    /// `TRASMISSIONE` or `CONSEGNA`.
+    pub tipo: String,
+    /// The canonical JSON the code hashes.
+    pub json: String,
+}
+
+/// An issued attestato, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AttestatoRecord {
+    pub codice: String,
+    pub numero_richiesta: i64,
+    pub tipo: String,
+    pub json: String,
+    pub emesso_il: Timestamp,
 }
 
 /// Layer 5 of prevalidation, the one entry point of the worker and of `cigo validate

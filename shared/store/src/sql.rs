@@ -6,7 +6,7 @@
 pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
     data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
     domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set, \
-    rinvio_di, rinviata_in";
+    rinvio_di, rinviata_in, nome_file, domande_scartate_in_invio";
 
 pub(crate) const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
@@ -23,10 +23,10 @@ pub(crate) const ERRORE_COLS: &str = "numero_richiesta, kind, errore, tentativi,
 pub(crate) const SELECT_STATO: &str = "SELECT stato FROM richieste WHERE numero = $1";
 
 /// `$1` intermediario, `$2` stato, `$3` prevalidazione, `$4` blob_key, `$5` sha256, `$6` size, `$7` now,
-/// `$8` rinvio_di.
+/// `$8` rinvio_di, `$9` nome_file.
 pub(crate) const INSERT_RICHIESTA: &str = "INSERT INTO richieste (intermediario, stato, prevalidazione, blob_key, \
-    sha256, size_bytes, data_inserimento, updated_at, rinvio_di) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
-    RETURNING numero";
+    sha256, size_bytes, data_inserimento, updated_at, rinvio_di, nome_file) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING numero";
 
 /// `$1` the richiesta sent again, `$2` the new one that holds its rejected domande (the latest
 /// wins). Not a change of the old one's state or esito, so `updated_at` stays.
@@ -105,8 +105,19 @@ pub(crate) const UPDATE_CONSEGNA: &str = "UPDATE richieste SET stato = $2, data_
     domande_valide = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
                       AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI', 'PROTOCOLLATA')), \
     domande_scartate = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
-                        AND esito IN ('SCARTATA', 'SCARTATA_IN_INVIO')) \
+                        AND esito IN ('SCARTATA', 'SCARTATA_IN_INVIO')), \
+    domande_scartate_in_invio = (SELECT COUNT(*) FROM domande WHERE numero_richiesta = $1 \
+                                 AND esito = 'SCARTATA_IN_INVIO') \
     WHERE numero = $1 AND stato = $5";
+
+// --- Attestati ----------------------------------------------------------------------------------
+
+pub(crate) const ATTESTATO_COLS: &str = "codice, numero_richiesta, tipo, json, emesso_il";
+
+/// Issues an attestato: `$1` codice, `$2` numero, `$3` tipo, `$4` json, `$5` now. Nothing is
+/// written when that code, or an attestato of that tipo for that richiesta, exists already.
+pub(crate) const INSERT_ATTESTATO: &str = "INSERT INTO attestati (codice, numero_richiesta, tipo, json, emesso_il) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
 
 // --- Outbox and jobs ------------------------------------------------------------------------------
 

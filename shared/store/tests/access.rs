@@ -171,6 +171,7 @@ async fn audit(store: &Arc<dyn Store>) {
             actor: "intermediario:CFA (token 1)".into(),
             trace_context: None,
             rinvio_di: None,
+            nome_file: None,
         })
         .await
         .unwrap();

@@ -13,7 +13,9 @@ use cigo_domain::{
 };
 use cigo_store::postgres::PgStore;
 use cigo_store::sqlite::SqliteStore;
-use cigo_store::{CreateOutcome, NewRichiesta, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest};
+use cigo_store::{
+    CreateOutcome, NewRichiesta, NuovoAttestato, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest,
+};
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::HashSet;
 use std::future::Future;
@@ -167,6 +169,8 @@ macro_rules! contract_tests {
                 complete_invio_rechecks_the_limits,
                 // The rinvio of rejected domande
                 rinvio_links_both_richieste,
+                // Receipts
+                attestati_issued_once_and_found_by_code,
             );
         }
     };
@@ -263,6 +267,7 @@ fn new_richiesta(intermediario: &str, prevalidazione: bool) -> NewRichiesta {
         actor: "token:1".into(),
         trace_context: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         rinvio_di: None,
+        nome_file: Some("domande di Niccolò.xml".into()),
     }
 }
 
@@ -1220,6 +1225,8 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     assert_eq!(done.stato, StatoRichiesta::ScartataInInvio);
     assert_eq!(done.data_consegna, Some(at));
     assert_eq!((done.domande_protocollate, done.domande_valide, done.domande_scartate), (0, 0, 3));
+    // Of the 3 scartate, 2 at sending (1 at prevalidation).
+    assert_eq!(done.domande_scartate_in_invio, 2);
     assert_eq!(store.transizioni(b.numero).await.unwrap().last().unwrap().a, StatoRichiesta::ScartataInInvio);
     assert!(all_domande(&store, b.numero)
         .await
@@ -1990,4 +1997,63 @@ async fn complete_invio_rechecks_the_limits(store: Arc<dyn Store>) {
         ]
     );
     assert!(db[0].findings[0].message.contains("INPS-48"), "{}", db[0].findings[0].message);
+}
+
+// --- Attestati --------------------------------------------------------------------------------------
+
+async fn attestati_issued_once_and_found_by_code(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("RSSMRA85T10A562S", true))
+        .await
+        .unwrap();
+    // The original file name is kept as it came, accents included.
+    assert_eq!(r.nome_file.as_deref(), Some("domande di Niccolò.xml"));
+    let read = store.get_richiesta(r.numero).await.unwrap().unwrap();
+    assert_eq!(read.nome_file, r.nome_file);
+    assert_eq!(read.domande_scartate_in_invio, 0);
+    let without = NewRichiesta { nome_file: None, ..new_richiesta("RSSMRA85T10A562S", true) };
+    assert_eq!(store.create_richiesta(without).await.unwrap().nome_file, None);
+
+    let nuovo = |codice: char, tipo: &str, json: &str| NuovoAttestato {
+        codice: codice.to_string().repeat(32),
+        numero_richiesta: r.numero,
+        tipo: tipo.into(),
+        json: json.into(),
+    };
+    assert_eq!(store.attestato_di(r.numero, "TRASMISSIONE").await.unwrap(), None);
+    let first = store
+        .issue_attestato(&nuovo('A', "TRASMISSIONE", r#"{"tipo":"TRASMISSIONE","città":"Città"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.codice.as_str(), first.numero_richiesta, first.tipo.as_str()),
+        ("A".repeat(32).as_str(), r.numero, "TRASMISSIONE")
+    );
+    assert_eq!(first.json, r#"{"tipo":"TRASMISSIONE","città":"Città"}"#);
+    // Issued once: the same again, or another content of the same tipo, leaves the first.
+    let again = store
+        .issue_attestato(&nuovo('A', "TRASMISSIONE", r#"{"tipo":"TRASMISSIONE","città":"Città"}"#))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let other = store
+        .issue_attestato(&nuovo('B', "TRASMISSIONE", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(other, first);
+    assert_eq!(store.attestato_per_codice(&"B".repeat(32)).await.unwrap(), None);
+    // The other tipo is its own attestato.
+    let consegna = store
+        .issue_attestato(&nuovo('C', "CONSEGNA", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(consegna.tipo, "CONSEGNA");
+    assert_eq!(store.attestato_di(r.numero, "CONSEGNA").await.unwrap(), Some(consegna.clone()));
+    assert_eq!(store.attestato_di(r.numero, "TRASMISSIONE").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.attestato_per_codice(&"A".repeat(32)).await.unwrap(), Some(first));
+    assert_eq!(store.attestato_per_codice(&"C".repeat(32)).await.unwrap(), Some(consegna));
+    assert_eq!(store.attestato_di(r.numero + 1, "CONSEGNA").await.unwrap(), None);
+    // Only for a richiesta that exists.
+    let orphan = NuovoAttestato { numero_richiesta: r.numero + 100, ..nuovo('D', "CONSEGNA", "{}") };
+    assert!(store.issue_attestato(&orphan).await.is_err());
 }

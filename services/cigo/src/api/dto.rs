@@ -21,6 +21,10 @@ pub struct RichiestaView {
     pub data_approvazione: Option<DateTime<Utc>>,
     pub data_consegna: Option<DateTime<Utc>>,
     pub data_eliminazione: Option<DateTime<Utc>>,
+    /// The name of the uploaded file as it was sent (multipart `filename`, `?nome=` or
+    /// `X-Nome-File`), when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nome_file: Option<String>,
     /// SHA-256 of the uploaded file, lower-case hex.
     pub sha256: String,
     pub size_bytes: i64,
@@ -67,7 +71,9 @@ pub struct RichiestaLinks {
 
 /// The text of the "Esito elaborazione" column, in the style of the INPS screens.
 pub fn esito_elaborazione(r: &Richiesta) -> String {
+    use cigo_domain::attestato::{riepilogo_esito, riepilogo_prevalidazione};
     use StatoRichiesta as S;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
     match r.stato {
         S::Ricevuta | S::InElaborazione | S::Approvata | S::InInvio | S::Eliminata => r.stato.descrizione().to_string(),
         S::Scartata => match &r.file_finding {
@@ -78,15 +84,13 @@ pub fn esito_elaborazione(r: &Richiesta) -> String {
             ),
         },
         S::Prevalidata => format!(
-            "Validazione preventiva completata: {} domande valide e {} scartate su {}. La richiesta può essere approvata all'invio.",
-            r.domande_valide, r.domande_scartate, r.domande_totali
+            "Validazione preventiva completata: {}. La richiesta può essere approvata all'invio.",
+            riepilogo_prevalidazione(n(r.domande_valide), n(r.domande_scartate))
         ),
-        S::Consegnata => format!(
-            "Richiesta consegnata: {} domande protocollate, {} scartate in fase d'invio",
-            r.domande_protocollate,
-            (r.domande_valide - r.domande_protocollate).max(0)
-        ),
-        S::ScartataInInvio => S::ScartataInInvio.descrizione().to_string(),
+        S::Consegnata => format!("Richiesta consegnata: {}", riepilogo_esito(&crate::service::totali(r))),
+        S::ScartataInInvio => {
+            format!("{}: {}", S::ScartataInInvio.descrizione(), riepilogo_esito(&crate::service::totali(r)))
+        }
     }
 }
 
@@ -114,6 +118,7 @@ impl RichiestaView {
             data_approvazione: r.data_approvazione,
             data_consegna: r.data_consegna,
             data_eliminazione: r.data_eliminazione,
+            nome_file: r.nome_file.clone(),
             sha256: r.sha256.clone(),
             size_bytes: r.size_bytes,
             domande_totali: r.domande_totali,
@@ -210,9 +215,6 @@ impl From<Transizione> for TransizioneView {
     }
 }
 
-/// The receipts are the service's own answer, serialised as they are.
-pub use crate::service::{Attestato, AttestatoDomanda};
-
 /// The search form of the screens. Empty parameters are ignored.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -267,6 +269,9 @@ pub struct UploadQuery {
     /// `false`: direct mode, validated and sent with no approval step. Default `true`.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub prevalidazione: Option<bool>,
+    /// The original name of the file, for a raw body (a multipart form uses its `filename`).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub nome: Option<String>,
 }
 
 /// Treats `?x=` like an absent `x` (HTML forms send empty fields). Only the empty string counts:

@@ -59,7 +59,7 @@ impl ApiError {
             ApiError::Service(e) => match e {
                 S::Unauthorized => StatusCode::UNAUTHORIZED,
                 S::Forbidden(_) => StatusCode::FORBIDDEN,
-                S::RichiestaNotFound(_) | S::NotFound => StatusCode::NOT_FOUND,
+                S::RichiestaNotFound(_) | S::NotFound | S::AttestatoNotFound => StatusCode::NOT_FOUND,
                 S::InvalidState { .. }
                 | S::AttestatoNotAvailable { .. }
                 | S::NessunaScartata { .. }

@@ -4,6 +4,7 @@
 //! the parameters, call one use case, and serialise its answer; access checks, audit rows and
 //! state handling are the service's.
 
+pub mod attestati;
 pub mod audit;
 pub mod auth;
 pub mod dto;
@@ -44,7 +45,8 @@ use utoipa::{Modify, OpenApi};
         richieste::transizioni,
         richieste::approva,
         richieste::xml,
-        richieste::attestato,
+        attestati::attestato,
+        attestati::verifica,
         esito::esito_csv,
         esito::esito_xml,
         esito::scartate,
@@ -56,6 +58,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "richieste", description = "Upload, esito, approva all'invio, elimina, attestati"),
+        (name = "attestati", description = "Verification of an attestato by its code (no token)"),
         (name = "amministrazione", description = "Audit trail (admin only)")
     )
 )]
@@ -96,7 +99,8 @@ pub fn router_over(service: Service) -> Router {
         .route("/richieste/{numero}/transizioni", get(richieste::transizioni))
         .route("/richieste/{numero}/approvazione", post(richieste::approva))
         .route("/richieste/{numero}/xml", get(richieste::xml))
-        .route("/richieste/{numero}/attestati/{tipo}", get(richieste::attestato))
+        .route("/richieste/{numero}/attestati/{tipo}", get(attestati::attestato))
+        .route("/attestati/verifica/{codice}", get(attestati::verifica))
         .route("/richieste/{numero}/esito.csv", get(esito::esito_csv))
         .route("/richieste/{numero}/esito.xml", get(esito::esito_xml))
         .route("/richieste/{numero}/scartate.xml", get(esito::scartate))

@@ -14,6 +14,10 @@ use serde_json::{json, Value};
 
 const ERROR: &str = "#/components/schemas/ErrorBody";
 
+/// A file name `service::nome_file` accepts, as a pattern.
+const NOME_FILE_PATTERN: &str =
+    r"^(?!\.\.?$)[^/\\\s\x00-\x1f\x7f-\x9f]([^/\\\x00-\x1f\x7f-\x9f]*[^/\\\s\x00-\x1f\x7f-\x9f])?$";
+
 fn error(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": ERROR}}}})
 }
@@ -83,8 +87,12 @@ fn fix_operation(path: &str, method: &str, op: &mut Value, schemas: &[String]) {
                     has_query = true;
                     fix_query_param(&name, p, schemas);
                 }
+                Some("path") if name == "codice" => {
+                    // 32 letters of base32 once the group separators are left out, any case.
+                    p["schema"] = json!({"type": "string", "pattern": "^[- ]*([A-Za-z2-7][- ]*){32}$"});
+                }
                 Some("path") if name == "tipo" => {
-                    p["schema"] = json!({"type": "string", "enum": ["trasmissione", "consegna"]});
+                    p["schema"] = json!({"type": "string", "enum": ["trasmissione", "consegna", "trasmissione.pdf", "consegna.pdf"]});
                 }
                 _ => {}
             }
@@ -121,6 +129,14 @@ fn fix_query_param(name: &str, p: &mut Value, schemas: &[String]) {
         "page_size" => schema = json!({"type": "integer", "minimum": 1, "maximum": 1000}),
         "stato" if has("StatoRichiesta") => schema = json!({"$ref": "#/components/schemas/StatoRichiesta"}),
         "esito" if has("EsitoDomanda") => schema = json!({"$ref": "#/components/schemas/EsitoDomanda"}),
+        // What `service::nome_file` accepts: 1 to 255 characters, no path, no control
+        // characters, no blanks at either end (anything else is `invalid_nome_file`).
+        "nome" => {
+            schema = json!({
+                "type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": NOME_FILE_PATTERN,
+            })
+        }
         _ => {}
     }
     if schema.is_null() {

@@ -171,7 +171,8 @@ pub async fn elimina(
     get, path = "/api/v1/richieste/{numero}/xml", tag = "richieste",
     params(("numero" = i64, Path, description = "Numero richiesta")),
     responses(
-        (status = 200, description = "The original file, byte for byte", content_type = "application/xml", body = String),
+        (status = 200, description = "The original file, byte for byte", content_type = "application/xml", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment` with the original file name (`filename*` in UTF-8), or `richiesta-N.xml` when it had none"))),
         (status = 401, body = super::error::ErrorBody),
         (status = 404, body = super::error::ErrorBody),
     ),
@@ -189,7 +190,7 @@ pub async fn xml(
         [
             (header::CONTENT_TYPE, "application/xml".to_string()),
             (header::CONTENT_LENGTH, r.size_bytes.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"richiesta-{numero}.xml\"")),
+            (header::CONTENT_DISPOSITION, content_disposition(r.nome_file.as_deref(), numero)),
             (header::ETAG, format!("\"{}\"", r.sha256)),
         ],
         Body::from_stream(file.bytes),
@@ -197,25 +198,31 @@ pub async fn xml(
         .into_response())
 }
 
-#[utoipa::path(
-    get, path = "/api/v1/richieste/{numero}/attestati/{tipo}", tag = "richieste",
-    params(
-        ("numero" = i64, Path, description = "Numero richiesta"),
-        ("tipo" = String, Path, description = "`trasmissione` or `consegna`"),
-    ),
-    responses(
-        (status = 200, body = Attestato),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 404, body = super::error::ErrorBody),
-        (status = 409, description = "Not issued yet", body = super::error::ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn attestato(
-    State(service): State<Service>,
-    caller: Caller,
-    path: Result<Path<(i64, String)>, PathRejection>,
-) -> Result<Json<Attestato>, ApiError> {
-    let Path((numero, tipo)) = path?;
-    Ok(Json(service.attestato(&caller, numero, &tipo).await?))
+/// `attachment` with the original name of the file: `filename` in ASCII (anything else, and
+/// quotes, as `_`) for old clients, `filename*` in UTF-8 (RFC 6266) for the others;
+/// `richiesta-N.xml` when the upload had no name.
+fn content_disposition(nome_file: Option<&str>, numero: i64) -> String {
+    let Some(nome) = nome_file else {
+        return format!("attachment; filename=\"richiesta-{numero}.xml\"");
+    };
+    let ascii: String = nome
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '%' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(nome, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn the_download_is_named_as_the_upload_was() {
+        assert_eq!(content_disposition(None, 7), "attachment; filename=\"richiesta-7.xml\"");
+        assert_eq!(
+            content_disposition(Some("Città \"bis\".xml"), 7),
+            "attachment; filename=\"Citt_ _bis_.xml\"; filename*=UTF-8''Citt%C3%A0%20%22bis%22%2Exml"
+        );
+    }
 }

@@ -19,7 +19,7 @@ use axum::Json;
     tag = "richieste",
     params(UploadQuery),
     request_body(
-        description = "The XML file of the richiesta (application/xml), or multipart/form-data with the field `file`",
+        description = "The XML file of the richiesta (application/xml), or multipart/form-data with the field `file`. The original file name is the part's `filename`, or for a raw body `?nome=` or else the header `X-Nome-File` (UTF-8, percent-encoded)",
         content(
             (String = "application/xml"),
             (String = "multipart/form-data")
@@ -28,7 +28,7 @@ use axum::Json;
     responses(
         (status = 202, description = "Accepted: the richiesta has its numero and is queued for prevalidation", body = RichiestaView,
             headers(("Location" = String, description = "The URL of the new richiesta"))),
-        (status = 400, description = "Empty body, or multipart without the field `file`", body = super::error::ErrorBody),
+        (status = 400, description = "Empty body, multipart without the field `file`, or `invalid_nome_file`: a file name that is empty, longer than 255 characters, with a path, control characters or blanks at either end", body = super::error::ErrorBody),
         (status = 401, description = "Missing or invalid token", body = super::error::ErrorBody),
         (status = 403, description = "The token may not upload", body = super::error::ErrorBody),
         (status = 409, description = "`duplicate_richiesta`: the same file of the same intermediario is already there (not eliminata); the body has its `numero_richiesta`", body = super::error::ErrorBody),
@@ -68,6 +68,9 @@ pub async fn upload(
         .to_string();
     match mime.as_str() {
         "application/xml" | "text/xml" => {
+            if let Some(nome) = nome_of_raw_body(query.nome.as_deref(), &headers)? {
+                upload.set_nome_file(&nome)?;
+            }
             let body = request.into_body().into_data_stream();
             upload
                 .receive(body)
@@ -109,6 +112,23 @@ pub async fn upload(
     Ok(response)
 }
 
+/// The file name of a raw body: `?nome=`, else the `X-Nome-File` header (UTF-8, percent-encoded
+/// as `encodeURIComponent` writes it, so that any name fits in a header).
+fn nome_of_raw_body(query: Option<&str>, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    if let Some(nome) = query {
+        return Ok(Some(nome.to_string()));
+    }
+    let Some(raw) = headers.get("x-nome-file") else {
+        return Ok(None);
+    };
+    percent_encoding::percent_decode(raw.as_bytes())
+        .decode_utf8()
+        .map(|nome| Some(nome.into_owned()))
+        .map_err(|_| {
+            ApiError::bad_request("invalid_nome_file", "l'header X-Nome-File deve essere UTF-8 codificato con %XX")
+        })
+}
+
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
@@ -128,6 +148,9 @@ async fn receive_multipart(multipart: &mut Multipart, upload: &mut Caricamento) 
             return Err(ApiError::bad_request("missing_file", "il corpo multipart non contiene il campo 'file'"));
         };
         if field.name() == Some("file") {
+            if let Some(nome) = field.file_name() {
+                upload.set_nome_file(nome)?;
+            }
             return Ok(upload.receive(field).await?);
         }
     }

@@ -25,6 +25,9 @@ pub enum ServiceError {
     /// The richiesta has no rejected domande (yet) to send again.
     #[error("la richiesta {numero} (stato {stato}) non ha domande scartate da inviare di nuovo")]
     NessunaScartata { numero: i64, stato: StatoRichiesta },
+    /// No attestato with that verification code was issued by this server.
+    #[error("nessun attestato emesso con questo codice di verifica")]
+    AttestatoNotFound,
     #[error("il file supera il limite di {limit_bytes} byte")]
     PayloadTooLarge { limit_bytes: u64 },
     /// An argument out of its bounds (`code` says which rule: `invalid_query`, `empty_body`...).
@@ -66,6 +69,7 @@ impl ServiceError {
             ServiceError::InvalidState { .. } => "invalid_state",
             ServiceError::AttestatoNotAvailable { .. } => "attestato_not_available",
             ServiceError::NessunaScartata { .. } => "nessuna_domanda_scartata",
+            ServiceError::AttestatoNotFound => "attestato_not_found",
             ServiceError::PayloadTooLarge { .. } => "payload_too_large",
             ServiceError::InvalidInput { code, .. } | ServiceError::TooManyRequests { code, .. } => code,
             ServiceError::Duplicate { .. } => "duplicate_richiesta",

@@ -14,7 +14,7 @@
 //! 4. maps every failure once, to [`ServiceError`], whose `code()` is stable.
 //!
 //! It answers store records ([`cigo_store::Richiesta`], [`cigo_store::DomandaRecord`]...) or
-//! the few types of its own (an [`Attestato`], an [`UploadOutcome`]), never HTTP.
+//! the few types of its own (an [`AttestatoEmesso`], an [`UploadOutcome`]), never HTTP.
 //!
 //! **Adapters** translate a transport into these calls and the answers back, and nothing else.
 //! The JSON API (`crate::api`) is the first: it extracts the Bearer token and the parameters,
@@ -32,12 +32,13 @@ mod caller;
 mod error;
 mod esito;
 pub mod limits;
+mod nome_file;
 mod richieste;
 mod rinvio;
 mod upload;
 
 pub use admin::Amministrazione;
-pub use attestati::{Attestato, AttestatoDomanda, TipoAttestato};
+pub use attestati::{totali, AttestatoEmesso, TipoAttestato};
 pub use caller::{hash_token, new_token, Caller};
 pub use error::ServiceError;
 pub use esito::{FileEsito, FormatoEsito};

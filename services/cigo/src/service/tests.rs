@@ -108,7 +108,8 @@ async fn an_operatore_reads_everything_and_changes_nothing() {
         s.attestato(&op, r.numero, "trasmissione")
             .await
             .unwrap()
-            .tipo,
+            .attestato
+            .tipo(),
         "TRASMISSIONE"
     );
     let consegna = s.attestato(&op, r.numero, "consegna").await;

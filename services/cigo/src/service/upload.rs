@@ -25,6 +25,7 @@ pub struct Caricamento {
     caller: Caller,
     _slot: UploadSlot,
     spooled: Option<Spooled>,
+    nome_file: Option<String>,
 }
 
 struct Spooled {
@@ -48,7 +49,7 @@ impl Service {
     pub fn caricamento(&self, caller: &Caller) -> Result<Caricamento, ServiceError> {
         caller.ensure_may_change()?;
         let slot = self.limits.upload_slot(&caller.intermediario)?;
-        Ok(Caricamento { service: self.clone(), caller: caller.clone(), _slot: slot, spooled: None })
+        Ok(Caricamento { service: self.clone(), caller: caller.clone(), _slot: slot, spooled: None, nome_file: None })
     }
 }
 
@@ -56,6 +57,13 @@ impl Caricamento {
     /// The largest file accepted, in bytes.
     pub fn limit_bytes(&self) -> u64 {
         self.service.app.settings.max_upload_bytes
+    }
+
+    /// The original name of the file, as sent (see [`super::nome_file::nome_file`] for what is
+    /// refused, `invalid_nome_file`).
+    pub fn set_nome_file(&mut self, raw: &str) -> Result<(), ServiceError> {
+        self.nome_file = Some(super::nome_file::nome_file(raw)?);
+        Ok(())
     }
 
     /// Streams the file to the spool, hashing and counting; [`ServiceError::PayloadTooLarge`] as
@@ -149,6 +157,7 @@ impl Caricamento {
                     actor: caller.actor(),
                     trace_context: cigo_telemetry::current_traceparent(),
                     rinvio_di,
+                    nome_file: self.nome_file.clone(),
                 },
                 idempotency_key.as_deref(),
             )

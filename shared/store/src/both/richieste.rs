@@ -109,6 +109,7 @@ async fn insert_richiesta(conn: &mut Conn, new: &NewRichiesta, now: Timestamp) -
         .bind(new.size_bytes)
         .bind(ts(now))
         .bind(new.rinvio_di)
+        .bind(&new.nome_file)
         .fetch_one(&mut *conn)
         .await?;
     if let Some(old) = new.rinvio_di {

@@ -157,14 +157,12 @@ async fn access_sweep_over_every_endpoint_and_method() {
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    assert!(sqlx::query("UPDATE audit SET actor = 'x'")
-        .execute(&mut conn)
-        .await
-        .is_err());
-    assert!(sqlx::query("DELETE FROM audit")
-        .execute(&mut conn)
-        .await
-        .is_err());
+    for table in ["audit", "transizioni"] {
+        let update = format!("UPDATE {table} SET actor = 'x'");
+        assert!(sqlx::query(&update).execute(&mut conn).await.is_err(), "{table}");
+        let delete = format!("DELETE FROM {table}");
+        assert!(sqlx::query(&delete).execute(&mut conn).await.is_err(), "{table}");
+    }
 }
 
 #[tokio::test]

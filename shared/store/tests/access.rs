@@ -257,7 +257,19 @@ async fn access_contract_postgres() {
     let mut conn = PgConnection::connect(&format!("{base}/{name}"))
         .await
         .unwrap();
-    assert!(conn.execute("UPDATE audit SET actor = 'x'").await.is_err());
-    assert!(conn.execute("DELETE FROM audit").await.is_err());
+    for table in ["audit", "transizioni"] {
+        assert!(
+            conn.execute(format!("UPDATE {table} SET actor = 'x'").as_str())
+                .await
+                .is_err(),
+            "{table}"
+        );
+        assert!(
+            conn.execute(format!("DELETE FROM {table}").as_str())
+                .await
+                .is_err(),
+            "{table}"
+        );
+    }
     drop_pg(&name).await;
 }

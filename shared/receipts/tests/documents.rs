@@ -229,3 +229,35 @@ fn the_xml_is_valid_against_its_schema() {
         .status;
     assert!(!status.success(), "xmllint accepted an unknown esito");
 }
+
+/// A file rejected as a whole: its finding is the one line of the CSV and the one `Rilievo` of a
+/// valid XML.
+#[test]
+fn a_file_rejected_as_a_whole_has_its_finding_in_both() {
+    let f = cigo_domain::Finding {
+        code: "FIL-002".into(),
+        layer: cigo_domain::Layer::File,
+        severity: cigo_domain::Severity::Errore,
+        message: "File non ben formato".into(),
+        xpath: None,
+        line: Some(3),
+        column: Some(7),
+        value: None,
+    };
+    let mut csv = EsitoCsv::new(Vec::new(), 9).unwrap();
+    csv.file_finding(&f).unwrap();
+    let csv = String::from_utf8(csv.finish().unwrap()).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[1], "9;;;;;;SCARTATA;;FIL-002;ERRORE;File non ben formato;;3;7;");
+
+    let dir = tempfile::tempdir().unwrap();
+    let xsd = dir.path().join("esito-v1.xsd");
+    std::fs::write(&xsd, ESITO_XSD_V1).unwrap();
+    let mut xml = EsitoXml::new(Vec::new(), 9).unwrap();
+    xml.file_finding(&f).unwrap();
+    let xml = String::from_utf8(xml.finish().unwrap()).unwrap();
+    assert!(xml.contains("<Rilievo codice=\"FIL-002\" livello=\"FILE\" gravita=\"ERRORE\">"), "{xml}");
+    let path = dir.path().join("file.xml");
+    std::fs::write(&path, &xml).unwrap();
+    run("xmllint", &["--noout", "--schema", xsd.to_str().unwrap(), path.to_str().unwrap()]);
+}

@@ -132,9 +132,7 @@ str_enum!(StatoRichiesta {
     Eliminata => "ELIMINATA",
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("stato sconosciuto: {0}")]
-pub struct UnknownState(pub String);
+pub use crate::str_enum::UnknownState;
 
 /// Where a single domanda stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

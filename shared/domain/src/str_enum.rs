@@ -5,7 +5,7 @@
 
 /// `str_enum!(Type { Variant => "TEXT", ... })`, after the enum's definition: `Type::ALL` (every
 /// value in declaration order), `as_str`, `Display` and `FromStr` (an unknown text is
-/// [`crate::stato::UnknownState`]).
+/// [`UnknownState`]).
 macro_rules! str_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -27,11 +27,11 @@ macro_rules! str_enum {
         }
 
         impl std::str::FromStr for $ty {
-            type Err = $crate::stato::UnknownState;
+            type Err = $crate::str_enum::UnknownState;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($ty::$variant),)+
-                    other => Err($crate::stato::UnknownState(other.to_string())),
+                    other => Err($crate::str_enum::UnknownState(other.to_string())),
                 }
             }
         }
@@ -39,6 +39,11 @@ macro_rules! str_enum {
 }
 
 pub(crate) use str_enum;
+
+/// A text that is none of the values of a `str_enum!` enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stato sconosciuto: {0}")]
+pub struct UnknownState(pub String);
 
 #[cfg(test)]
 mod tests {

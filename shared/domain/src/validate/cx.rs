@@ -216,6 +216,34 @@ impl<'a> Cx<'a> {
         self.at(&rules::STR_TIPO, node, msg, Some(value));
     }
 
+    /// The value of a leaf as `parse` reads its text; when it does not, a finding (STR-TIPO) that
+    /// says `hint`.
+    fn typed<T>(
+        &mut self,
+        slot: Slot,
+        attrs: &[&str],
+        parse: impl FnOnce(&str) -> Option<T>,
+        hint: &str,
+    ) -> Option<(NodeId, T)> {
+        let (n, raw) = self.leaf(slot, attrs)?;
+        match parse(raw) {
+            Some(v) => Some((n, v)),
+            None => {
+                self.bad_type(n, raw, hint);
+                None
+            }
+        }
+    }
+
+    /// An optional element: `None` when absent, else what `read` makes of it (itself `None` when
+    /// invalid, with its finding).
+    fn opt<T>(&mut self, slot: Slot, read: impl FnOnce(&mut Self, Slot) -> Option<T>) -> Option<Option<T>> {
+        if slot.count == 0 {
+            return Some(None);
+        }
+        read(self, slot).map(Some)
+    }
+
     pub(super) fn text(&mut self, slot: Slot, max: usize) -> Option<(NodeId, String)> {
         let (n, raw) = self.leaf(slot, &[])?;
         let v = collapse(raw);
@@ -231,107 +259,60 @@ impl<'a> Cx<'a> {
     }
 
     pub(super) fn opt_text(&mut self, slot: Slot, max: usize) -> Option<Option<String>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.text(slot, max).map(|(_, s)| Some(s))
+        self.opt(slot, |cx, slot| cx.text(slot, max).map(|(_, s)| s))
     }
 
     pub(super) fn opt_text_id(&mut self, slot: Slot, max: usize) -> Option<Option<(NodeId, String)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.text(slot, max).map(Some)
+        self.opt(slot, |cx, slot| cx.text(slot, max))
     }
 
     pub(super) fn opt_date(&mut self, slot: Slot) -> Option<Option<(NodeId, NaiveDate)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.date(slot).map(Some)
+        self.opt(slot, |cx, slot| cx.date(slot))
     }
 
     pub(super) fn opt_uint(&mut self, slot: Slot) -> Option<Option<(NodeId, u32)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.uint(slot).map(Some)
+        self.opt(slot, |cx, slot| cx.uint(slot))
     }
 
     pub(super) fn importo(&mut self, slot: Slot) -> Option<(NodeId, Importo)> {
-        let (n, raw) = self.leaf(slot, &[])?;
-        match parse_importo(raw.trim_matches(is_xml_ws)) {
-            Some(o) => Some((n, o)),
-            None => {
-                self.bad_type(
-                    n,
-                    raw,
-                    "indicare un importo non negativo in euro con al massimo due decimali e il punto come separatore (es. 1250.50)",
-                );
-                None
-            }
-        }
+        self.typed(
+            slot,
+            &[],
+            |raw| parse_importo(raw.trim_matches(is_xml_ws)),
+            "indicare un importo non negativo in euro con al massimo due decimali e il punto come separatore (es. 1250.50)",
+        )
     }
 
     pub(super) fn opt_importo(&mut self, slot: Slot) -> Option<Option<(NodeId, Importo)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.importo(slot).map(Some)
+        self.opt(slot, |cx, slot| cx.importo(slot))
     }
 
     pub(super) fn opt_code<E: XmlCode>(&mut self, slot: Slot) -> Option<Option<(NodeId, E)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.code::<E>(slot).map(Some)
+        self.opt(slot, |cx, slot| cx.code::<E>(slot))
     }
 
     pub(super) fn opt_ore(&mut self, slot: Slot) -> Option<Option<(NodeId, Ore)>> {
-        if slot.count == 0 {
-            return Some(None);
-        }
-        self.ore(slot, &[]).map(Some)
+        self.opt(slot, |cx, slot| cx.ore(slot, &[]))
     }
 
     pub(super) fn date(&mut self, slot: Slot) -> Option<(NodeId, NaiveDate)> {
-        let (n, raw) = self.leaf(slot, &[])?;
-        match parse_date(raw) {
-            Some(d) => {
-                self.dates.push((n, d));
-                Some((n, d))
-            }
-            None => {
-                self.bad_type(n, raw, "indicare una data esistente nel formato AAAA-MM-GG (es. 2026-01-05)");
-                None
-            }
-        }
+        let date =
+            self.typed(slot, &[], parse_date, "indicare una data esistente nel formato AAAA-MM-GG (es. 2026-01-05)")?;
+        self.dates.push(date);
+        Some(date)
     }
 
     pub(super) fn ore(&mut self, slot: Slot, attrs: &[&str]) -> Option<(NodeId, Ore)> {
-        let (n, raw) = self.leaf(slot, attrs)?;
-        match parse_ore(raw.trim_matches(is_xml_ws)) {
-            Some(o) => Some((n, o)),
-            None => {
-                self.bad_type(
-                    n,
-                    raw,
-                    "indicare un numero di ore non negativo con al massimo due decimali e il punto come separatore (es. 7.5)",
-                );
-                None
-            }
-        }
+        self.typed(
+            slot,
+            attrs,
+            |raw| parse_ore(raw.trim_matches(is_xml_ws)),
+            "indicare un numero di ore non negativo con al massimo due decimali e il punto come separatore (es. 7.5)",
+        )
     }
 
     pub(super) fn uint(&mut self, slot: Slot) -> Option<(NodeId, u32)> {
-        let (n, raw) = self.leaf(slot, &[])?;
-        match parse_uint(raw, 7) {
-            Some(v) => Some((n, v)),
-            None => {
-                self.bad_type(n, raw, "indicare un numero intero non negativo (al massimo 7 cifre)");
-                None
-            }
-        }
+        self.typed(slot, &[], |raw| parse_uint(raw, 7), "indicare un numero intero non negativo (al massimo 7 cifre)")
     }
 
     pub(super) fn boolean_id(&mut self, slot: Slot) -> Option<(NodeId, bool)> {
@@ -340,15 +321,13 @@ impl<'a> Cx<'a> {
     }
 
     pub(super) fn boolean(&mut self, slot: Slot) -> Option<bool> {
-        let (n, raw) = self.leaf(slot, &[])?;
-        match raw.trim_matches(is_xml_ws) {
+        let parse = |raw: &str| match raw.trim_matches(is_xml_ws) {
             "true" => Some(true),
             "false" => Some(false),
-            _ => {
-                self.bad_type(n, raw, "indicare true oppure false");
-                None
-            }
-        }
+            _ => None,
+        };
+        self.typed(slot, &[], parse, "indicare true oppure false")
+            .map(|(_, b)| b)
     }
 
     pub(super) fn code<E: XmlCode>(&mut self, slot: Slot) -> Option<(NodeId, E)> {

@@ -1,6 +1,6 @@
 //! Access: API tokens, deleghe, the audit trail, for both backends (see the module doc of `both`).
 
-use super::{insert_rows, ts, Backend};
+use super::{ts, Backend};
 use crate::common::{db_err, now, paging};
 use crate::sql::{self, TOKEN_COLS};
 use crate::{AuditEntry, Delega, NewAudit, Page, Result, Timestamp, TokenRecord};
@@ -61,13 +61,10 @@ impl Backend {
 
     pub async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64> {
         let now = now();
-        let mut tx = self.begin_write().await?;
-        let added = insert_rows(&mut tx, sql::INSERT_DELEGHE, deleghe, sql::DELEGHE_CONFLICT, |mut b, (i, m)| {
+        self.write_rows(sql::INSERT_DELEGHE, deleghe, sql::DELEGHE_CONFLICT, |mut b, (i, m)| {
             b.push_bind(i).push_bind(m).push_bind(ts(now));
         })
-        .await?;
-        tx.commit().await?;
-        Ok(added)
+        .await
     }
 
     pub async fn remove_delega(&self, intermediario: &str, matricola: &str) -> Result<bool> {

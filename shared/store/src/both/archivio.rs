@@ -1,7 +1,7 @@
 //! Archivio: the facts layer 5 judges against, and their import, for both backends (see the module
 //! doc of `both`).
 
-use super::{insert_rows, list, ts, Backend, Conn, IN_LIST};
+use super::{list, ts, Backend, Conn, IN_LIST};
 use crate::common::{db_err, now};
 use crate::sql;
 use crate::{PeriodoArchivio, RapportoLavoro, Result};
@@ -55,35 +55,28 @@ impl Backend {
 
     pub async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {
         let now = now();
-        let mut tx = self.begin_write().await?;
-        let written =
-            insert_rows(&mut tx, sql::INSERT_AUTORIZZAZIONI, rows, sql::AUTORIZZAZIONI_CONFLICT, |mut b, p| {
-                b.push_bind(&p.matricola)
-                    .push_bind(&p.riferimento)
-                    .push_bind(&p.unita_produttiva)
-                    .push_bind(p.dal)
-                    .push_bind(p.al)
-                    .push_bind(p.ore)
-                    .push_bind(p.evento_non_evitabile)
-                    .push_bind(ts(now));
-            })
-            .await?;
-        tx.commit().await?;
-        Ok(written)
+        self.write_rows(sql::INSERT_AUTORIZZAZIONI, rows, sql::AUTORIZZAZIONI_CONFLICT, |mut b, p| {
+            b.push_bind(&p.matricola)
+                .push_bind(&p.riferimento)
+                .push_bind(&p.unita_produttiva)
+                .push_bind(p.dal)
+                .push_bind(p.al)
+                .push_bind(p.ore)
+                .push_bind(p.evento_non_evitabile)
+                .push_bind(ts(now));
+        })
+        .await
     }
 
     pub async fn import_rapporti(&self, rows: &[RapportoLavoro]) -> Result<u64> {
         let now = now();
-        let mut tx = self.begin_write().await?;
-        let written = insert_rows(&mut tx, sql::INSERT_RAPPORTI, rows, sql::RAPPORTI_CONFLICT, |mut b, r| {
+        self.write_rows(sql::INSERT_RAPPORTI, rows, sql::RAPPORTI_CONFLICT, |mut b, r| {
             b.push_bind(&r.matricola)
                 .push_bind(&r.codice_fiscale)
                 .push_bind(r.assunto_dal)
                 .push_bind(r.cessato_al)
                 .push_bind(ts(now));
         })
-        .await?;
-        tx.commit().await?;
-        Ok(written)
+        .await
     }
 }

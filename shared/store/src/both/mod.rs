@@ -80,6 +80,20 @@ impl Backend {
     pub(super) async fn begin_read(&self) -> Result<Transaction<'static, Db>> {
         Ok(self.reader().begin_with(BEGIN_READ).await?)
     }
+
+    /// [`insert_rows`] in a write transaction of its own.
+    async fn write_rows<'a, R>(
+        &self,
+        insert: &str,
+        rows: &'a [R],
+        tail: &str,
+        push_row: impl FnMut(Separated<'_, 'a, Db, &'static str>, &'a R),
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let written = insert_rows(&mut tx, insert, rows, tail, push_row).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
 }
 
 mod access;

@@ -3,11 +3,14 @@
 use crate::config::Settings;
 use anyhow::Context;
 use cigo_blob::BlobStore;
+use cigo_domain::validate::{prevalidate, Limits};
 use cigo_queue::{Queue, QueueError};
 use cigo_store::Store;
+use std::io::BufReader;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_util::io::{StreamReader, SyncIoBridge};
 use tokio_util::sync::CancellationToken;
 
 /// Shared by every task of a process.
@@ -84,6 +87,17 @@ async fn connect_store(settings: &Settings, max_connections: u32) -> anyhow::Res
     cigo_store::connect(&settings.database_url(), max_connections)
         .await
         .context("cannot open the database")
+}
+
+/// The prevalidation (layers 1-4) of a stored file, streamed from the blob store through the
+/// domain's parser on a blocking thread (it is CPU work). An error means that thread crashed.
+pub async fn prevalidate_blob(
+    stream: cigo_blob::ByteStream,
+) -> Result<cigo_domain::EsitoPrevalidazione, tokio::task::JoinError> {
+    // The bridge blocks on the runtime from the blocking thread: it must be made here, inside it.
+    let bridge = SyncIoBridge::new(StreamReader::new(stream));
+    tokio::task::spawn_blocking(move || prevalidate(BufReader::with_capacity(64 * 1024, bridge), &Limits::default()))
+        .await
 }
 
 /// What a process does when the broker is unreachable at start.

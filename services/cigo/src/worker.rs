@@ -8,12 +8,9 @@
 
 use crate::app::App;
 use crate::job::{prendi, JobError};
-use cigo_domain::validate::{prevalidate, Limits};
 use cigo_domain::{Event, StatoRichiesta};
 use cigo_store::StoreError;
-use std::io::BufReader;
 use std::time::Instant;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 pub const ACTOR: &str = "sistema:worker";
 
@@ -24,13 +21,9 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
 
     let started = Instant::now();
     let stream = app.blob.get(&richiesta.blob_key).await?;
-    // The bridge blocks on the runtime from the blocking thread: it must be made here, inside it.
-    let bridge = SyncIoBridge::new(StreamReader::new(stream));
-    let esito = tokio::task::spawn_blocking(move || {
-        prevalidate(BufReader::with_capacity(64 * 1024, bridge), &Limits::default())
-    })
-    .await
-    .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
+    let esito = crate::app::prevalidate_blob(stream)
+        .await
+        .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
     let parse_secs = started.elapsed().as_secs_f64();
     let mut esito = esito;
     // Layer 5: the archive and, where required, the deleghe (a fixed few queries for the whole

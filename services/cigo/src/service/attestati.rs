@@ -13,12 +13,9 @@ use cigo_domain::attestato::{
     DomandaProtocollata, DomandaScartataInInvio, DomandaTrasmessa, Motivo, Totali,
 };
 use cigo_domain::esito::DatiArchivio;
-use cigo_domain::validate::{prevalidate, Limits};
 use cigo_domain::{EsitoDomanda, Severity, StatoRichiesta};
 use cigo_store::{AttestatoRecord, DomandaRecord, NuovoAttestato, Richiesta};
 use std::collections::HashMap;
-use std::io::BufReader;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TipoAttestato {
@@ -278,13 +275,9 @@ impl Service {
     /// original file, streamed, by progressivo.
     async fn dati_dal_file(&self, r: &Richiesta) -> Result<HashMap<u32, DatiArchivio>, ServiceError> {
         let stream = self.app.blob.get(&r.blob_key).await?;
-        // The bridge blocks on the runtime from the blocking thread: it must be made here.
-        let bridge = SyncIoBridge::new(StreamReader::new(stream));
-        let esito = tokio::task::spawn_blocking(move || {
-            prevalidate(BufReader::with_capacity(64 * 1024, bridge), &Limits::default())
-        })
-        .await
-        .map_err(ServiceError::internal)?;
+        let esito = crate::app::prevalidate_blob(stream)
+            .await
+            .map_err(ServiceError::internal)?;
         Ok(esito
             .domande
             .into_iter()

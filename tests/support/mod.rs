@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 pub const CF_A: &str = "RSSMRA85T10A562S";
 pub const CF_B: &str = "VRDLGU70A01H501Z";
 
+/// The filing date every deployment of the tests judges deadlines at (`CIGO_DATA_PRESENTAZIONE`).
+pub const DATA_PRESENTAZIONE: &str = "2026-01-05";
+
 pub fn cigo_bin() -> &'static str {
     env!("CARGO_BIN_EXE_cigo")
 }
@@ -47,6 +50,9 @@ impl Deployment {
                 // the suites that test deleghe and the rate limit turn them on (tests/access.rs).
                 ("CIGO_DELEGHE_REQUIRED".into(), "false".into()),
                 ("CIGO_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+                // The fixtures' periods are in 2026 from Monday 5 January: filed that day, none
+                // is late; the suites that test the deadline set another date.
+                ("CIGO_DATA_PRESENTAZIONE".into(), DATA_PRESENTAZIONE.into()),
             ],
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::config::Settings;
 use anyhow::Context;
+use chrono::NaiveDate;
 use cigo_blob::BlobStore;
 use cigo_domain::validate::{prevalidate, Limits};
 use cigo_queue::{Queue, QueueError};
@@ -90,14 +91,26 @@ async fn connect_store(settings: &Settings, max_connections: u32) -> anyhow::Res
 }
 
 /// The prevalidation (layers 1-4) of a stored file, streamed from the blob store through the
-/// domain's parser on a blocking thread (it is CPU work). An error means that thread crashed.
+/// domain's parser on a blocking thread (it is CPU work), with the deadline and the seniority
+/// judged at `data_presentazione` when given. An error means that thread crashed.
 pub async fn prevalidate_blob(
     stream: cigo_blob::ByteStream,
+    data_presentazione: Option<NaiveDate>,
 ) -> Result<cigo_domain::EsitoPrevalidazione, tokio::task::JoinError> {
     // The bridge blocks on the runtime from the blocking thread: it must be made here, inside it.
     let bridge = SyncIoBridge::new(StreamReader::new(stream));
-    tokio::task::spawn_blocking(move || prevalidate(BufReader::with_capacity(64 * 1024, bridge), &Limits::default()))
-        .await
+    let limits = Limits { data_presentazione, ..Limits::default() };
+    tokio::task::spawn_blocking(move || prevalidate(BufReader::with_capacity(64 * 1024, bridge), &limits)).await
+}
+
+/// The filing date a domanda gets if sent when `at` (D.Lgs. 148/2015 art. 15: the day of the
+/// sending, Europe/Rome): at prevalidation, "now", the day it would be sent if approved at once;
+/// at sending, the moment of the approval (the attestato di trasmissione). The setting
+/// `data_presentazione` fixes it, for tests and replays.
+pub fn data_presentazione(settings: &Settings, at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    settings
+        .data_presentazione
+        .unwrap_or_else(|| cigo_domain::attestato::ora_di_roma(at).date_naive())
 }
 
 /// What a process does when the broker is unreachable at start.

@@ -55,6 +55,7 @@ pub struct Settings {
     pub upload_idle_timeout_secs: u64,
     pub upload_timeout_secs: u64,
     pub max_gzip_ratio: u64,
+    pub data_presentazione: Option<chrono::NaiveDate>,
 }
 
 /// The embedded mode: SQLite, blobs and spool under `./data`, the in-process queue.
@@ -90,6 +91,7 @@ impl Default for Settings {
             upload_idle_timeout_secs: 30,
             upload_timeout_secs: 900,
             max_gzip_ratio: 100,
+            data_presentazione: None,
         }
     }
 }
@@ -415,6 +417,13 @@ pub struct ServerArgs {
     #[arg(long, env = "CIGO_MAX_GZIP_RATIO")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_gzip_ratio: Option<u64>,
+
+    /// Tests and replays only: judge the filing deadline (COE-055, COE-057) and the workers'
+    /// seniority at this date (YYYY-MM-DD) instead of the legal one, which is the day in Rome of
+    /// the prevalidation, then of the attestato di trasmissione at sending.
+    #[arg(long, env = "CIGO_DATA_PRESENTAZIONE", hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_presentazione: Option<chrono::NaiveDate>,
 }
 
 #[cfg(test)]

@@ -3,25 +3,29 @@
 use crate::cmd::output::OutputFormat;
 use crate::config::Settings;
 use anyhow::Context;
+use chrono::NaiveDate;
 use cigo_domain::validate::{prevalidate, Limits};
 use cigo_domain::{EsitoDomanda, Severity};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs exactly the rules of the worker on `file` and reports like the API does. With a database
-/// in `settings` also the archive rules, and with `intermediario` its deleghe: the server's verdict.
+/// Runs exactly the rules of the worker on `file` and reports like the API does, with the filing
+/// deadline and the seniority judged at `data_presentazione`. With a database in `settings` also
+/// the archive rules, and with `intermediario` its deleghe: the server's verdict.
 pub async fn validate(
     settings: &Settings,
     file: &Path,
     format: OutputFormat,
     intermediario: Option<&str>,
+    data_presentazione: NaiveDate,
 ) -> anyhow::Result<ExitCode> {
     let reader = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let mut esito = tokio::task::spawn_blocking(move || {
-        prevalidate(std::io::BufReader::with_capacity(64 * 1024, reader), &Limits::default())
-    })
-    .await?;
+    let limits = Limits { data_presentazione: Some(data_presentazione), ..Limits::default() };
+    let mut esito =
+        tokio::task::spawn_blocking(move || prevalidate(std::io::BufReader::with_capacity(64 * 1024, reader), &limits))
+            .await?;
+    let presentazione = data_presentazione.format("%d/%m/%Y");
     let mut archivio = "senza archivio (regole ARC-* non verificate: --database-url)";
     if let Some(url) = &settings.database_url {
         // No migration here: a validation must not change the database it reads.
@@ -51,6 +55,7 @@ pub async fn validate(
                 "file": file.display().to_string(),
                 "stato": esito.stato_finale(),
                 "rule_set": esito.rule_set,
+                "data_presentazione": data_presentazione,
                 "archivio": settings.database_url.is_some(),
                 "deleghe": intermediario.is_some(),
                 "file_finding": esito.file_finding,
@@ -62,7 +67,9 @@ pub async fn validate(
             println!("{}", serde_json::to_string_pretty(&body)?);
         }
         OutputFormat::Csv => {
-            // The writer of the server's esito.csv; no numero richiesta yet.
+            // The writer of the server's esito.csv; no numero richiesta yet. The date goes to
+            // stderr, so that stdout is the CSV alone.
+            eprintln!("data di presentazione: {presentazione}");
             let mut w = cigo_receipts::EsitoCsv::senza_numero(std::io::BufWriter::new(std::io::stdout().lock()))?;
             if let Some(f) = &esito.file_finding {
                 w.file_finding(f)?;
@@ -77,6 +84,7 @@ pub async fn validate(
             if let Some(f) = &esito.file_finding {
                 let _ = writeln!(out, "{}: file scartato", file.display());
                 let _ = writeln!(out, "  {} {} {}", f.code, place(f.line, f.column), f.message);
+                let _ = writeln!(out, "(data di presentazione {presentazione})");
             } else {
                 for d in &esito.domande {
                     if d.findings.is_empty() {
@@ -99,7 +107,7 @@ pub async fn validate(
                 }
                 let _ = writeln!(
                     out,
-                    "{}: {} domande, {} valide, {} scartate (regole {}, {archivio})",
+                    "{}: {} domande, {} valide, {} scartate (regole {}, {archivio}, data di presentazione {presentazione})",
                     file.display(),
                     esito.domande.len(),
                     esito.valide(),

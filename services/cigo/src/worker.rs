@@ -21,7 +21,10 @@ pub async fn prevalida(app: &App, numero: i64) -> Result<(), JobError> {
 
     let started = Instant::now();
     let stream = app.blob.get(&richiesta.blob_key).await?;
-    let esito = crate::app::prevalidate_blob(stream)
+    // The domanda would be filed today if approved now: the deadline is judged at today, and
+    // again at the approval's date when it is sent.
+    let data_presentazione = crate::app::data_presentazione(&app.settings, chrono::Utc::now());
+    let esito = crate::app::prevalidate_blob(stream, Some(data_presentazione))
         .await
         .map_err(|e| JobError::Permanent(anyhow::anyhow!("the prevalidation of richiesta {numero} crashed: {e}")))?;
     let parse_secs = started.elapsed().as_secs_f64();

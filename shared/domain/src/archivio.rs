@@ -16,6 +16,7 @@ use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::Finding;
 use crate::model::{settimane_tra, Ore};
 use crate::rules::{self, RuleInfo};
+use crate::validate::Tardiva;
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -266,6 +267,8 @@ pub struct DomandaInvio {
     /// Ordinary weekly hours of the unit, in hundredths of an hour (0: unknown, ARC-003 skipped).
     pub ore_lavorabili_centesimi: Option<i64>,
     pub mesi_quinquennio: Option<i32>,
+    /// The last day it could be filed in time (`DatiArchivio::termine_presentazione`).
+    pub termine_presentazione: Option<NaiveDate>,
 }
 
 impl DomandaInvio {
@@ -293,6 +296,7 @@ impl DomandaInvio {
                 .map_or(base.ore_lavorabili_settimanali, Ore),
             lavoratori: Vec::new(),
             causale: None,
+            termine_presentazione: self.termine_presentazione,
         }
     }
 }
@@ -355,14 +359,21 @@ impl Giudizio {
     }
 }
 
-/// The archive rules again at sending, under the store's protocol lock (so that two senders
-/// cannot both pass a limit): `domande` are the domande of the richiesta still to be sent, in file
-/// order, as the store keeps them, `periodi` what the archive holds now. Returns, for each
-/// domanda the rules now reject, its new findings.
-pub fn rivalida_invio(domande: &[DomandaInvio], periodi: Vec<PeriodoArchivio>) -> Vec<(u32, Vec<Finding>)> {
+/// The archive rules and the filing deadline again at sending, under the store's protocol lock
+/// (so that two senders cannot both pass a limit): `domande` are the domande of the richiesta
+/// still to be sent, in file order, as the store keeps them, `periodi` what the archive holds now,
+/// `data_presentazione` the legal filing date (the day of the attestato di trasmissione, which
+/// may come days after the prevalidation: a domanda in time then can be late now). Returns, for
+/// each domanda that gets new findings, those findings; the caller decides from them whether it
+/// can still be sent.
+pub fn rivalida_invio(
+    domande: &[DomandaInvio],
+    periodi: Vec<PeriodoArchivio>,
+    data_presentazione: NaiveDate,
+) -> Vec<(u32, Vec<Finding>)> {
     let archivio = Archivio::new(periodi, Vec::new());
     let mut giudizio = Giudizio::default();
-    let mut rifiutate = Vec::new();
+    let mut nuovi_di = Vec::new();
     for d in domande {
         let (Some(matricola), Some(dal), Some(al)) = (d.matricola.as_deref(), d.periodo_dal, d.periodo_al) else {
             continue;
@@ -371,6 +382,13 @@ pub fn rivalida_invio(domande: &[DomandaInvio], periodi: Vec<PeriodoArchivio>) -
             continue;
         }
         let dati = d.dati();
+        let mut termine = Vec::new();
+        if let Some(t) = dati
+            .termine_presentazione
+            .and_then(|termine| Tardiva::di(data_presentazione, termine, dal, al))
+        {
+            termine.push(finding(t.rule(), d.progressivo(), t.elemento(), t.message(), t.presentazione.to_string()));
+        }
         let g = Giudicanda {
             progressivo: d.progressivo(),
             matricola,
@@ -379,12 +397,16 @@ pub fn rivalida_invio(domande: &[DomandaInvio], periodi: Vec<PeriodoArchivio>) -
             al,
             dati: &dati,
         };
-        let nuovi = giudizio.giudica(&g, &archivio, |f| DomandaEsito::esito_from(f).is_sendable());
-        if !DomandaEsito::esito_from(&nuovi).is_sendable() {
-            rifiutate.push((g.progressivo, nuovi));
+        let mut nuovi = giudizio.giudica(&g, &archivio, |f| {
+            let tutti: Vec<Finding> = termine.iter().chain(f).cloned().collect();
+            DomandaEsito::esito_from(&tutti).is_sendable()
+        });
+        nuovi.splice(0..0, termine);
+        if !nuovi.is_empty() {
+            nuovi_di.push((g.progressivo, nuovi));
         }
     }
-    rifiutate
+    nuovi_di
 }
 
 /// Applies the archive rules to every domanda of `esito` that carries its [`DatiArchivio`], adds
@@ -554,7 +576,7 @@ fn limiti<'a>(
                 progressivo,
                 "QuadroC/TotaleOreCIG",
                 format!(
-                    "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} lavoratori in forza per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
+                    "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} ore settimanali dei lavoratori in forza nell'unità produttiva secondo il quadro E, all'orario contrattuale medio dei lavoratori elencati, per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
                     data(biennio),
                     data(al),
                     ore(totale),
@@ -729,6 +751,7 @@ mod tests {
                 ore_lavorabili_settimanali: Ore::from_hours(10 * 40),
                 lavoratori,
                 causale: None,
+                termine_presentazione: None,
             }),
         }
     }
@@ -906,9 +929,10 @@ mod tests {
                 evento_non_evitabile: Some(dati.evento_non_evitabile),
                 ore_lavorabili_centesimi: Some(dati.ore_lavorabili_settimanali.0),
                 mesi_quinquennio: Some(dati.mesi_quinquennio as i32),
+                termine_presentazione: dati.termine_presentazione,
             }
         };
-        let rejected = rivalida_invio(&[invio(&a), invio(&b), invio(&c)], periodi);
+        let rejected = rivalida_invio(&[invio(&a), invio(&b), invio(&c)], periodi, d("2026-01-02"));
         let codes: Vec<(u32, Vec<&str>)> = rejected
             .iter()
             .map(|(p, f)| (*p, f.iter().map(|f| f.code.as_str()).collect()))

@@ -84,12 +84,15 @@ pub struct DatiArchivio {
     /// 24, or 30 for construction and stone (the activity of quadro A says so, or quadro B
     /// describes a cantiere).
     pub mesi_quinquennio: u32,
-    /// Ordinary weekly hours of the unit: the workers in force (quadro A) times the average
+    /// Ordinary weekly hours of the unit: its workers in force (quadro E) times the average
     /// contractual weekly hours of the listed workers (40 when none is listed).
     pub ore_lavorabili_settimanali: Ore,
     pub lavoratori: Vec<LavoratoreDomanda>,
     /// Code of the causale (quadro C), for the attestato di trasmissione; `None` when unknown.
     pub causale: Option<String>,
+    /// The last day the domanda can be filed without losing days (D.Lgs. 148/2015 art. 15 c. 2):
+    /// judged again at sending, when the filing date is the attestato's. `None` when unknown.
+    pub termine_presentazione: Option<NaiveDate>,
 }
 
 impl Default for DatiArchivio {
@@ -102,6 +105,7 @@ impl Default for DatiArchivio {
             ore_lavorabili_settimanali: Ore(0),
             lavoratori: Vec::new(),
             causale: None,
+            termine_presentazione: None,
         }
     }
 }

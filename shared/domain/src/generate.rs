@@ -102,7 +102,8 @@ impl Guasto {
     fn code(self) -> &'static str {
         match self {
             Guasto::CodiceFiscale => rules::CAM_CF_PERSONA.code,
-            Guasto::Ore40 => rules::COE_ORE_40.code,
+            // Beyond the 40-hour contract: above the contractual hours.
+            Guasto::Ore40 => rules::COE_ORE_CONTRATTUALI.code,
             Guasto::OreContrattuali => rules::COE_ORE_CONTRATTUALI.code,
             Guasto::PeriodoInvertito => rules::COE_PERIODO_INVERTITO.code,
             Guasto::Oltre13Settimane => rules::COE_MAX_13_SETTIMANE.code,
@@ -266,10 +267,6 @@ const ATTIVITA: &[&str] = &[
     "Fabbricazione di articoli in materie plastiche",
     "Lavori di meccanica generale",
 ];
-const ALTRO_DESCRIZIONI: &[&str] = &[
-    "Ritardo nella consegna dell'impianto di verniciatura da parte del fornitore",
-    "Chiusura temporanea della strada di accesso allo stabilimento per lavori pubblici",
-];
 const CAUSALI_ERRATE: &[&str] = &["CRISI_AZIENDALE", "MALTEMPO", "COVID19", "mancanza_lavoro"];
 
 fn lunedi_2026(settimana: u64) -> NaiveDate {
@@ -387,14 +384,17 @@ fn domanda(
     let mut settimane: u32 = rng.gen_range(1..=13);
     let dal = lunedi_2026(rng.gen_range(0..39));
     let mut causale = pick(rng, Causale::ALL);
+    if causale == Causale::Altro {
+        // Not a causale of the DM (COE-058): a valid domanda names a real one.
+        causale = Causale::MancanzaLavoro;
+    }
     if matches!(guasto, Some(Guasto::Anzianita)) && causale.oggettivamente_non_evitabile() {
         causale = Causale::MancanzaLavoro;
     }
     if matches!(guasto, Some(Guasto::MeteoSenzaCantiere)) {
         causale = Causale::EventiMeteo;
     }
-    let descrizione_causale =
-        if causale == Causale::Altro { Some(pick(rng, ALTRO_DESCRIZIONI).to_string()) } else { None };
+    let descrizione_causale = None;
     let n_lav = rng.gen_range(3..=25);
     let mut visti = HashSet::new();
     let mut lavoratori = Vec::with_capacity(n_lav);
@@ -664,8 +664,15 @@ fn quadri(rng: &mut ChaCha8Rng, d: &mut Domanda, settimane: u32, senza_cantiere:
                 QuadroD { ripresa: Ripresa::Prevista, data_ripresa: Some(data) }
             }
             _ => {
-                d.quadro_p = Some(QuadroP { motivi: "Perdurare della crisi del settore e assenza di ordini".into() });
-                QuadroD { ripresa: Ripresa::NonPrevedibile, data_ripresa: None }
+                // Never "non prevedibile" (COE-059: no transitoriness, no CIGO): expected later.
+                let data = fine + Days::new(14);
+                d.quadro_o = Some(QuadroO {
+                    data_prevista: data,
+                    numero_lavoratori: d.lavoratori.lavoratori.len() as u32,
+                    unita: UnitaRipresa::StessaUnita,
+                    elementi: "Ripresa concordata con il cliente dopo la consegna dei nuovi impianti".into(),
+                });
+                QuadroD { ripresa: Ripresa::Prevista, data_ripresa: Some(data) }
             }
         });
     }

@@ -5,7 +5,7 @@
 //! model can be written or read by quick-xml's serde support as well as by [`crate::write`].
 //!
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -517,20 +517,21 @@ pub struct Periodo {
 }
 
 impl Periodo {
-    /// Number of weeks the period touches (7-day blocks starting at `dal`); 0 if `al < dal`.
+    /// Number of calendar weeks (Monday to Sunday) the period touches; 0 if `al < dal`.
     pub fn settimane(&self) -> u32 {
         settimane_tra(self.dal, self.al)
     }
 }
 
-/// Number of 7-day blocks from `dal` that cover `al` (0 if `al < dal`).
+/// Number of calendar weeks, Monday to Sunday, that the days from `dal` to `al` touch (0 if `al <
+/// dal`): the "settimane intere di calendario" of quadro C. A week with one day of CIG counts as
+/// a whole week, for the 13 weeks of a domanda as for the 52 of the biennio mobile.
 pub fn settimane_tra(dal: NaiveDate, al: NaiveDate) -> u32 {
-    let giorni = (al - dal).num_days() + 1;
-    if giorni <= 0 {
-        0
-    } else {
-        ((giorni + 6) / 7).min(u32::MAX as i64) as u32
+    if al < dal {
+        return 0;
     }
+    let lunedi = |d: NaiveDate| d.num_days_from_ce() - d.weekday().num_days_from_monday() as i32;
+    ((lunedi(al) - lunedi(dal)) / 7 + 1).max(0) as u32
 }
 
 /// Quadro E.
@@ -766,7 +767,7 @@ xml_enum!(
     Causale {
         MancanzaLavoro => "MANCANZA_LAVORO", "Mancanza di lavoro o di commesse",
         CrisiMercato => "CRISI_MERCATO", "Crisi di mercato",
-        FineCantiere => "FINE_CANTIERE", "Fine cantiere, fine lavoro, fine fase lavorativa",
+        FineCantiere => "FINE_CANTIERE", "Fine cantiere, fine lavoro, fine fase lavorativa, perizia di variante e suppletiva al progetto",
         MancanzaMateriePrime => "MANCANZA_MATERIE_PRIME", "Mancanza di materie prime o componenti",
         EventiMeteo => "EVENTI_METEO", "Eventi meteo",
         Sciopero => "SCIOPERO", "Sciopero di un reparto o di altra impresa",
@@ -775,7 +776,7 @@ xml_enum!(
         SospensioneAutorita => "SOSPENSIONE_AUTORITA", "Sospensione o riduzione dell'attività per ordine di pubblica autorità",
         GuastoMacchinari => "GUASTO_MACCHINARI", "Guasto ai macchinari",
         ManutenzioneStraordinaria => "MANUTENZIONE_STRAORDINARIA", "Manutenzione straordinaria",
-        Altro => "ALTRO", "Altro (da descrivere)",
+        Altro => "ALTRO", "Altro (non ammessa: non è una causale del D.M. 95442/2016)",
     }
 );
 
@@ -791,11 +792,6 @@ impl Causale {
                 | Causale::SospensioneAutorita
                 | Causale::ImpraticabilitaLocali
         )
-    }
-
-    /// Needs a `DescrizioneCausale`.
-    pub fn richiede_descrizione(self) -> bool {
-        self == Causale::Altro
     }
 }
 
@@ -1108,7 +1104,24 @@ mod tests {
             .filter(|c| c.oggettivamente_non_evitabile())
             .collect();
         assert_eq!(eone.len(), 5);
-        assert!(Causale::Altro.richiede_descrizione());
         assert_eq!(Causale::from_code("EVENTI_METEO"), Some(Causale::EventiMeteo));
+    }
+
+    #[test]
+    fn weeks_are_calendar_weeks() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Monday to Sunday: one week; Monday to next Monday: two.
+        assert_eq!(settimane_tra(d("2026-01-05"), d("2026-01-11")), 1);
+        assert_eq!(settimane_tra(d("2026-01-05"), d("2026-01-12")), 2);
+        // Wednesday to Tuesday: seven days over two calendar weeks.
+        assert_eq!(settimane_tra(d("2026-01-07"), d("2026-01-13")), 2);
+        // One day is one week; a Sunday and the next Monday are two.
+        assert_eq!(settimane_tra(d("2026-01-07"), d("2026-01-07")), 1);
+        assert_eq!(settimane_tra(d("2026-01-11"), d("2026-01-12")), 2);
+        // Across a year end (2026-12-28 is a Monday) and reversed.
+        assert_eq!(settimane_tra(d("2026-12-28"), d("2027-01-10")), 2);
+        assert_eq!(settimane_tra(d("2026-01-12"), d("2026-01-05")), 0);
+        // Thirteen whole weeks from a Monday.
+        assert_eq!(settimane_tra(d("2026-01-05"), d("2026-04-05")), 13);
     }
 }

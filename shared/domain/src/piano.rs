@@ -3,10 +3,11 @@
 //! transaction. Every state a plan passes through comes from [`StatoRichiesta::apply`].
 
 use crate::archivio::{rivalida_invio, DomandaInvio, PeriodoArchivio};
-use crate::esito::EsitoPrevalidazione;
+use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::Finding;
 use crate::job::JobKind;
 use crate::stato::{Event, StatoRichiesta, TransitionError};
+use chrono::NaiveDate;
 
 /// One change of state of a richiesta: the store's compare-and-set from `da` to `a`, recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,8 @@ pub struct FattiInvio {
     pub domande: Vec<DomandaInvio>,
     /// What the archive holds now for their keys (`archivio::ChiaviArchivio::invio`).
     pub periodi: Vec<PeriodoArchivio>,
+    /// The legal filing date: the day (Europe/Rome) of the attestato di trasmissione.
+    pub data_presentazione: NaiveDate,
 }
 
 /// A domanda protocollata by a sending.
@@ -97,6 +100,8 @@ pub struct Protocollazione {
     pub progressivo: i64,
     /// `CIGO-YYYY-NNNNNNN`, see [`protocollo`].
     pub protocollo: String,
+    /// Warnings found at sending (a domanda late at its filing date is paid from a later day).
+    pub avvisi: Vec<Finding>,
 }
 
 /// A domanda rejected at sending, with the findings that say why (phase INVIO).
@@ -119,26 +124,32 @@ pub struct PianoInvio {
 }
 
 /// The plan of a sending: each domanda still to be sent is judged again by the archive rules
-/// against what the archive holds now (ARC-001..004, see [`rivalida_invio`]); the rejected ones
-/// become `SCARTATA_IN_INVIO`, the others get the next protocol numbers of the year in file
-/// order. An error when `fatti.stato` does not allow the end of a sending.
+/// against what the archive holds now (ARC-001..004) and by the filing deadline at the filing
+/// date (COE-055, COE-057), see [`rivalida_invio`]; the rejected ones become `SCARTATA_IN_INVIO`,
+/// the others get the next protocol numbers of the year in file order, with the warnings found
+/// now. An error when `fatti.stato` does not allow the end of a sending.
 pub fn piano_invio(fatti: FattiInvio) -> Result<PianoInvio, TransitionError> {
     // Checked first: a richiesta not in sending gets no plan at all.
     Passo::di(fatti.stato, Event::Delivered)?;
-    let rifiutate = rivalida_invio(&fatti.domande, fatti.periodi);
+    let mut nuovi = rivalida_invio(&fatti.domande, fatti.periodi, fatti.data_presentazione);
     let mut scartate = Vec::new();
     let mut protocollate = Vec::new();
     let mut ultimo = fatti.ultimo_protocollo;
     for d in &fatti.domande {
-        match rifiutate.iter().find(|(p, _)| *p == d.progressivo()) {
-            Some((_, findings)) => {
-                scartate.push(ScartoInvio { progressivo: d.progressivo, findings: findings.clone() })
-            }
-            None => {
-                ultimo += 1;
-                protocollate
-                    .push(Protocollazione { progressivo: d.progressivo, protocollo: protocollo(fatti.anno, ultimo) });
-            }
+        let findings = nuovi
+            .iter()
+            .position(|(p, _)| *p == d.progressivo())
+            .map(|i| nuovi.swap_remove(i).1)
+            .unwrap_or_default();
+        if DomandaEsito::esito_from(&findings).is_sendable() {
+            ultimo += 1;
+            protocollate.push(Protocollazione {
+                progressivo: d.progressivo,
+                protocollo: protocollo(fatti.anno, ultimo),
+                avvisi: findings,
+            });
+        } else {
+            scartate.push(ScartoInvio { progressivo: d.progressivo, findings });
         }
     }
     let evento = if protocollate.is_empty() { Event::RejectedInSending } else { Event::Delivered };
@@ -206,7 +217,12 @@ mod tests {
             evento_non_evitabile: None,
             ore_lavorabili_centesimi: None,
             mesi_quinquennio: None,
+            termine_presentazione: None,
         }
+    }
+
+    fn il(s: &str) -> NaiveDate {
+        s.parse().unwrap()
     }
 
     fn periodo(dal: &str, al: &str) -> PeriodoArchivio {
@@ -233,13 +249,14 @@ mod tests {
                 domanda(3, "2026-06-01", "2026-06-07"),
             ],
             periodi: vec![periodo("2026-05-01", "2026-05-31")],
+            data_presentazione: il("2026-02-20"),
         };
         let p = piano_invio(fatti).unwrap();
         assert_eq!(
             p.protocollate,
             [
-                Protocollazione { progressivo: 1, protocollo: "CIGO-2026-0000042".into() },
-                Protocollazione { progressivo: 3, protocollo: "CIGO-2026-0000043".into() },
+                Protocollazione { progressivo: 1, protocollo: "CIGO-2026-0000042".into(), avvisi: vec![] },
+                Protocollazione { progressivo: 3, protocollo: "CIGO-2026-0000043".into(), avvisi: vec![] },
             ]
         );
         assert_eq!(p.scartate.len(), 1);
@@ -256,6 +273,7 @@ mod tests {
             ultimo_protocollo: 7,
             domande: vec![domanda(1, "2026-05-04", "2026-05-10")],
             periodi: vec![periodo("2026-05-01", "2026-05-31")],
+            data_presentazione: il("2026-04-20"),
         };
         let p = piano_invio(fatti).unwrap();
         assert!(p.protocollate.is_empty());
@@ -271,7 +289,33 @@ mod tests {
             ultimo_protocollo: 0,
             domande: vec![domanda(1, "2026-03-02", "2026-03-08")],
             periodi: vec![],
+            data_presentazione: il("2026-02-20"),
         }
+    }
+
+    #[test]
+    fn the_deadline_is_judged_again_at_the_filing_date_of_the_sending() {
+        // Deadline 2026-03-17 for 2026-03-02..2026-03-22: in time on the 17th; approved on the
+        // 25th it is paid from Monday the 16th (a notice on a protocollata domanda); approved in
+        // April nothing of the period can be paid (rejected in sending).
+        let fatti = |pres: &str| FattiInvio {
+            domande: vec![DomandaInvio {
+                periodo_al: Some(il("2026-03-22")),
+                termine_presentazione: Some(il("2026-03-17")),
+                ..domanda(1, "2026-03-02", "2026-03-08")
+            }],
+            data_presentazione: il(pres),
+            ..piano_fatti_in(S::InInvio)
+        };
+        let p = piano_invio(fatti("2026-03-17")).unwrap();
+        assert_eq!((p.protocollate.len(), p.protocollate[0].avvisi.len()), (1, 0));
+        let p = piano_invio(fatti("2026-03-25")).unwrap();
+        assert_eq!(p.protocollate[0].avvisi[0].code, "COE-055");
+        assert!(p.protocollate[0].avvisi[0].message.contains("16/03/2026"), "{:?}", p.protocollate[0].avvisi);
+        let p = piano_invio(fatti("2026-04-08")).unwrap();
+        assert!(p.protocollate.is_empty());
+        assert_eq!(p.scartate[0].findings[0].code, "COE-057");
+        assert_eq!(p.passo.a, S::ScartataInInvio);
     }
 
     #[test]

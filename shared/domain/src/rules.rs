@@ -33,7 +33,7 @@ impl RuleInfo {
 }
 
 /// Id and version of the rule set: every esito names the one that produced it.
-pub const RULE_SET: &str = "cigo-regole/3";
+pub const RULE_SET: &str = "cigo-regole/4";
 
 const TRACCIATO: &str = "Tracciato XML CIGO, versione 1 (schema richiesta-v1.xsd)";
 const XML: &str = "W3C XML 1.0; tracciato XML CIGO, versione 1";
@@ -124,14 +124,14 @@ rules! {
         "La data di inizio del periodo è successiva alla data di fine", "D.Lgs. 148/2015 art. 15";
     COE_MAX_13_SETTIMANE = "COE-002", Coerenza, Errore,
         "Il periodo supera 13 settimane consecutive", "D.Lgs. 148/2015 art. 12 c. 1";
-    COE_NUMERO_SETTIMANE = "COE-003", Coerenza, Avviso,
-        "Il numero di settimane indicato non corrisponde al periodo", "Modulo CIG industria, quadro C";
-    COE_ORE_40 = "COE-004", Coerenza, Errore,
-        "Ore di CIG di un lavoratore in una settimana superiori a 40", "D.Lgs. 148/2015 art. 3 c. 5";
+    COE_NUMERO_SETTIMANE = "COE-003", Coerenza, Errore,
+        "Il numero di settimane intere di calendario indicato non corrisponde al periodo (per i limiti valgono le settimane di calendario, da lunedì a domenica, toccate dal periodo)", "Modulo CIG industria, quadro C (numero settimane intere di calendario); D.Lgs. 148/2015 art. 12 c. 1";
+    COE_ORE_40 = "COE-004", Coerenza, Avviso,
+        "Ore di CIG di un lavoratore in una settimana superiori alle 40 dell'orario normale di legge: integrabili solo se comprese nell'orario contrattuale (il limite di 40 ore settimanali della L. 164/1975 non è più in vigore)", "D.Lgs. 148/2015 art. 3 c. 1; D.Lgs. 66/2003 art. 3 c. 1";
     COE_ORE_CONTRATTUALI = "COE-005", Coerenza, Errore,
-        "Ore di CIG di un lavoratore in una settimana superiori all'orario contrattuale (entro le 40 ore)", "D.Lgs. 148/2015 art. 3 c. 1";
-    COE_TOTALE_ORE = "COE-006", Coerenza, Avviso,
-        "Il totale delle ore di CIG del quadro C non è uguale alla somma delle ore dei lavoratori", "Modulo CIG industria, quadri C e G";
+        "Ore di CIG di un lavoratore in una settimana superiori all'orario contrattuale: si integrano solo le ore comprese fra zero e l'orario contrattuale", "D.Lgs. 148/2015 art. 3 c. 1";
+    COE_TOTALE_ORE = "COE-006", Coerenza, Errore,
+        "Il totale delle ore di CIG del quadro C non è uguale alla somma delle ore dei lavoratori (per i limiti valgono le ore dei lavoratori)", "Modulo CIG industria, quadri C e G; D.Lgs. 148/2015 art. 12 c. 5";
     COE_QUADRO_E_LAVORATORI = "COE-007", Coerenza, Errore,
         "Il totale in CIG del quadro E per tipo di orario e qualifica non corrisponde all'elenco dei lavoratori", "Modulo CIG industria, quadri E e I";
     COE_QUADRO_E_RIGA = "COE-008", Coerenza, Errore,
@@ -144,8 +144,6 @@ rules! {
         "Ore di CIG indicate due volte per la stessa settimana dello stesso lavoratore", "Modulo CIG industria, quadro G";
     COE_DIRIGENTE = "COE-012", Coerenza, Errore,
         "I dirigenti non possono essere posti in CIG", "D.Lgs. 148/2015 art. 1 c. 1";
-    COE_CAUSALE_ALTRO = "COE-013", Coerenza, Errore,
-        "Causale ALTRO senza descrizione", "D.M. 95442/2016 art. 2; modulo CIG industria, quadro C";
     COE_LAVORATORE_DOPPIO = "COE-014", Coerenza, Errore,
         "Lo stesso lavoratore compare più volte nella domanda", "Modulo CIG industria, quadro I";
     COE_DOMANDE_SOVRAPPOSTE = "COE-015", Coerenza, Errore,
@@ -193,7 +191,7 @@ rules! {
     COE_Q_SCONOSCIUTO = "COE-036", Coerenza, Avviso,
         "Quadro Q: contratto di inserimento di un lavoratore che non è nell'elenco o non ha tipo orario INSERIMENTO", "Modulo CIG industria, quadro Q";
     COE_ANZIANITA = "COE-037", Coerenza, Errore,
-        "Lavoratore con meno di 30 giorni di anzianità presso l'unità produttiva alla data di riferimento (non richiesti per eventi oggettivamente non evitabili)", "D.Lgs. 148/2015 art. 1 c. 2";
+        "Lavoratore con meno di 30 giorni di anzianità presso l'unità produttiva alla data di presentazione della domanda (non richiesti per eventi oggettivamente non evitabili)", "D.Lgs. 148/2015 art. 1 c. 2";
     COE_ASSUNTO_DOPO = "COE-038", Coerenza, Errore,
         "Lavoratore assunto dopo la fine del periodo di CIG", "D.Lgs. 148/2015 art. 1";
     COE_M_DATE_INVERTITE = "COE-039", Coerenza, Errore,
@@ -229,9 +227,15 @@ rules! {
     COE_EVENTO_DOPO = "COE-054", Coerenza, Errore,
         "Relazione tecnica: data dell'evento successiva alla fine del periodo di CIG", "D.M. 95442/2016 art. 2";
     COE_TERMINE = "COE-055", Coerenza, Avviso,
-        "Domanda presentata oltre il termine (15 giorni dall'inizio della sospensione; fine del mese successivo per eventi oggettivamente non evitabili): l'integrazione decorre dalla settimana precedente la presentazione", "D.Lgs. 148/2015 art. 15 c. 2 e 3";
+        "Domanda presentata oltre il termine (15 giorni dall'inizio della sospensione; fine del mese successivo a quello dell'evento per eventi oggettivamente non evitabili): l'integrazione decorre dall'inizio della settimana precedente quella di presentazione", "D.Lgs. 148/2015 art. 15 c. 2 (secondo periodo aggiunto dal D.Lgs. 185/2016 art. 2 c. 1 lett. a) e c. 3";
     COE_IBAN_DOPPIO = "COE-056", Coerenza, Avviso,
         "Lo stesso IBAN è indicato per lavoratori diversi", "D.Lgs. 148/2015 art. 7 (pagamento diretto)";
+    COE_TARDIVA_INTERA = "COE-057", Coerenza, Errore,
+        "Domanda presentata oltre il termine per un periodo che finisce prima della settimana precedente quella di presentazione: nessuna parte del periodo è integrabile", "D.Lgs. 148/2015 art. 15 c. 2 e 3";
+    COE_CAUSALE_NON_AMMESSA = "COE-058", Coerenza, Errore,
+        "Causale ALTRO: l'integrazione ordinaria si concede solo per le causali del D.M. 95442/2016 (eventi transitori non imputabili, situazioni temporanee di mercato); indicare la causale che corrisponde all'evento", "D.Lgs. 148/2015 art. 11 c. 1; D.M. 95442/2016 artt. 1 e seguenti";
+    COE_RIPRESA_NON_PREVEDIBILE = "COE-059", Coerenza, Errore,
+        "Quadro D: ripresa dell'attività non prevedibile alla presentazione della domanda: manca la transitorietà della situazione aziendale richiesta per la CIGO", "D.Lgs. 148/2015 art. 11 c. 1; D.M. 95442/2016 art. 1";
     COE_SEGNALAZIONI_TRONCATE = "COE-099", Coerenza, Avviso,
         "Troppe segnalazioni per la domanda: l'elenco è stato troncato", "Limiti di elaborazione del servizio";
 

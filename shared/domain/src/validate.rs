@@ -16,6 +16,7 @@ use struttura::Ids;
 
 pub use crate::limits::Limits;
 pub use crate::rules::RULE_SET;
+pub use termini::{termine_presentazione, Tardiva};
 
 mod campi;
 mod cx;
@@ -152,11 +153,21 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
         || ["edil", "lapid", "costruzion", "cava", "marm"]
             .iter()
             .any(|k| attivita.contains(k));
+    // The one-third limit counts the workers of the unità produttiva (art. 12 c. 5): quadro E
+    // lists them, by contract and qualifica; quadro A counts the whole azienda, a base several
+    // times too high for an azienda with several units.
+    let in_forza_unita: u32 = d.quadro_e.righe.iter().map(|r| r.in_forza).sum();
+    // The hours that count are the workers' (COE-006 rejects a quadro C total that differs).
+    let ore_lavoratori: i64 = listati
+        .iter()
+        .flat_map(|l| l.ore_cig.iter())
+        .map(|o| o.ore.0)
+        .sum();
     DatiArchivio {
-        ore_cig: d.periodo.totale_ore_cig,
+        ore_cig: Ore(ore_lavoratori),
         evento_non_evitabile: d.periodo.causale.oggettivamente_non_evitabile(),
         mesi_quinquennio: if edile { 30 } else { 24 },
-        ore_lavorabili_settimanali: Ore(i64::from(d.azienda.lavoratori_in_forza).saturating_mul(media_contrattuale)),
+        ore_lavorabili_settimanali: Ore(i64::from(in_forza_unita).saturating_mul(media_contrattuale)),
         lavoratori: listati
             .iter()
             .zip(&ids.lavoratori)
@@ -173,6 +184,7 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
             })
             .collect(),
         causale: Some(d.periodo.causale.as_str().to_string()),
+        termine_presentazione: Some(termini::termine_presentazione(d)),
     }
 }
 

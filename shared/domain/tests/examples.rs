@@ -28,7 +28,7 @@ fn example_with_warnings() {
     assert_eq!(
         d,
         vec![
-            (EsitoDomanda::ValidaConAvvisi, vec!["COE-003".to_string(), "COE-006".to_string()]),
+            (EsitoDomanda::ValidaConAvvisi, vec!["COE-004".to_string(), "COE-004".to_string()]),
             (EsitoDomanda::Valida, vec![])
         ]
     );
@@ -41,7 +41,7 @@ fn rejected_example() {
     assert_eq!(
         d,
         vec![
-            (EsitoDomanda::Scartata, vec!["CAM-003".to_string(), "COE-004".to_string(), "COE-006".to_string()]),
+            (EsitoDomanda::Scartata, vec!["CAM-003".to_string(), "COE-005".to_string(), "COE-006".to_string()]),
             (EsitoDomanda::Scartata, vec!["COE-001".to_string()])
         ]
     );

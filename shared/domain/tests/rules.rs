@@ -30,6 +30,18 @@ fn mutate(xml: &str, n: usize, from: &str, to: &str) -> String {
     format!("{}{}{}", &xml[..i], to, &xml[i + from.len()..])
 }
 
+/// The text of the first element `tag` inside domanda `n`.
+fn segment_text(xml: &str, n: usize, tag: &str) -> String {
+    let (s, e) = segment(xml, n);
+    let open = format!("<{tag}>");
+    let i = s
+        + xml[s..e]
+            .find(&open)
+            .unwrap_or_else(|| panic!("{tag} not in domanda {n}"))
+        + open.len();
+    xml[i..i + xml[i..].find('<').unwrap()].to_string()
+}
+
 /// Line and column (1-based) of the first `needle` inside domanda `n`.
 fn pos_of(xml: &str, n: usize, needle: &str) -> (u32, u32) {
     let (s, e) = segment(xml, n);
@@ -481,7 +493,7 @@ fn coe_002_more_than_13_weeks() {
 }
 
 #[test]
-fn coe_003_number_of_weeks_is_a_warning() {
+fn coe_003_number_of_weeks_is_an_error() {
     let xml = mutate(VALID, 2, "<NumeroSettimane>1</NumeroSettimane>", "<NumeroSettimane>2</NumeroSettimane>");
     check(
         &xml,
@@ -496,14 +508,26 @@ fn coe_003_number_of_weeks_is_a_warning() {
 }
 
 #[test]
-fn coe_004_more_than_40_hours() {
+fn coe_004_more_than_40_hours_within_the_contract_is_a_notice() {
+    // A 45-hour contract: 41 hours of CIG are paid (art. 3 c. 1), with a notice; beyond the
+    // contract they are an error (COE-005), whatever the 40 hours.
     let xml = mutate(VALID, 2, "<OreCIG settimana=\"1\">32</OreCIG>", "<OreCIG settimana=\"1\">41</OreCIG>");
     let xml = mutate(&xml, 2, "<TotaleOreCIG>64</TotaleOreCIG>", "<TotaleOreCIG>73</TotaleOreCIG>");
+    let contratto = segment_text(&xml, 2, "OreSettimanaliContrattuali");
+    let over = mutate(&xml, 2, &format!("<OreSettimanaliContrattuali>{contratto}"), "<OreSettimanaliContrattuali>45");
+    let e = run(&over);
+    let codes: Vec<_> = e.domande[1]
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(codes, ["COE-004"], "{:#?}", e.domande[1].findings);
+    assert_eq!(e.domande[1].esito, EsitoDomanda::ValidaConAvvisi);
     check(
         &xml,
         Expect {
             domanda: 2,
-            codes: &["COE-004"],
+            codes: &["COE-005"],
             xpath: "/RichiestaCIGO/Domanda[2]/Lavoratori/Lavoratore[1]/OreCIG[1]",
             at: "<OreCIG settimana=\"1\">41",
             value: Some("41"),
@@ -528,7 +552,7 @@ fn coe_005_more_than_contractual_hours() {
 }
 
 #[test]
-fn coe_006_total_hours_is_a_warning() {
+fn coe_006_total_hours_is_an_error() {
     let xml = mutate(VALID, 1, "<TotaleOreCIG>142.5</TotaleOreCIG>", "<TotaleOreCIG>100</TotaleOreCIG>");
     check(
         &xml,
@@ -662,25 +686,24 @@ fn coe_012_dirigente() {
 }
 
 #[test]
-fn coe_013_altro_without_description() {
-    let xml = mutate(VALID, 1, "<Causale>MANCANZA_LAVORO</Causale>", "<Causale>ALTRO</Causale>");
-    check(
-        &xml,
-        Expect {
-            domanda: 1,
-            codes: &["COE-013"],
-            xpath: "/RichiestaCIGO/Domanda[1]/QuadroC/Causale",
-            at: "<Causale>",
-            value: Some("ALTRO"),
-        },
-    );
-    let xml = mutate(
-        VALID,
-        1,
-        "<Causale>MANCANZA_LAVORO</Causale>",
+fn coe_058_altro_is_not_a_causale_of_the_dm() {
+    // Described or not: the DM's causali are the ones CIGO is granted for.
+    for to in [
+        "<Causale>ALTRO</Causale>",
         "<Causale>ALTRO</Causale><DescrizioneCausale>Allagamento del parcheggio</DescrizioneCausale>",
-    );
-    assert!(run(&xml).domande.iter().all(|d| d.findings.is_empty()));
+    ] {
+        let xml = mutate(VALID, 1, "<Causale>MANCANZA_LAVORO</Causale>", to);
+        check(
+            &xml,
+            Expect {
+                domanda: 1,
+                codes: &["COE-058"],
+                xpath: "/RichiestaCIGO/Domanda[1]/QuadroC/Causale",
+                at: "<Causale>",
+                value: Some("ALTRO"),
+            },
+        );
+    }
 }
 
 #[test]
@@ -784,8 +807,9 @@ fn coe_018_activity_started_after_the_period() {
 
 #[test]
 fn coe_099_findings_are_capped_errors_first() {
-    // Many warnings first (weeks), then errors (hours over 40) on every worker of domanda 1.
-    let mut xml = mutate(VALID, 1, "<NumeroSettimane>2</NumeroSettimane>", "<NumeroSettimane>3</NumeroSettimane>");
+    // A warning first (the progressivo), then errors (hours over the contract) on the workers of
+    // domanda 1.
+    let mut xml = mutate(VALID, 1, "progressivo=\"1\"", "progressivo=\"9\"");
     xml = xml
         .replace(">40</OreCIG>", ">45</OreCIG>")
         .replace(">16</OreCIG>", ">50</OreCIG>");
@@ -793,7 +817,7 @@ fn coe_099_findings_are_capped_errors_first() {
     let e = prevalidate(xml.as_bytes(), &limits);
     let d = &e.domande[0];
     let codes: Vec<_> = d.findings.iter().map(|f| f.code.as_str()).collect();
-    assert_eq!(codes, vec!["COE-004", "COE-004", "COE-099"], "{:#?}", d.findings);
+    assert_eq!(codes, vec!["COE-005", "COE-005", "COE-099"], "{:#?}", d.findings);
     assert_eq!(d.findings[2].severity, Severity::Avviso);
     assert_eq!(d.esito, EsitoDomanda::Scartata);
 }
@@ -806,4 +830,71 @@ fn values_are_truncated_to_200_characters() {
     let f = &e.domande[0].findings[0];
     assert_eq!(f.code, "STR-003");
     assert_eq!(f.value.as_ref().unwrap().chars().count(), 201); // 200 + the ellipsis
+}
+
+fn at(xml: &str, data_presentazione: &str) -> EsitoPrevalidazione {
+    let limits = Limits { data_presentazione: Some(data_presentazione.parse().unwrap()), ..Limits::default() };
+    prevalidate(xml.as_bytes(), &limits)
+}
+
+fn codes_of(e: &EsitoPrevalidazione, n: usize) -> Vec<&str> {
+    e.domande[n]
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
+#[test]
+fn coe_055_057_the_deadline_at_the_filing_date() {
+    // Domanda 1: MANCANZA_LAVORO from Monday 2026-02-02 to Sunday 2026-02-15, deadline 15 days
+    // from the start (2026-02-17). Domanda 2: EVENTI_METEO in March, deadline end of April.
+    let e = at(VALID, "2026-02-17");
+    assert!(e.domande.iter().all(|d| d.findings.is_empty()), "{:#?}", e.domande);
+    // A day late: paid from the Monday of the week before the filing week (2026-02-09).
+    let e = at(VALID, "2026-02-18");
+    assert_eq!(codes_of(&e, 0), ["COE-055"]);
+    let f = &e.domande[0].findings[0];
+    assert!(f.message.contains("09/02/2026") && f.message.contains("17/02/2026"), "{}", f.message);
+    assert_eq!(f.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/QuadroC/PeriodoDal"));
+    assert_eq!(e.domande[0].esito, EsitoDomanda::ValidaConAvvisi);
+    assert!(codes_of(&e, 1).is_empty(), "filed before its period, domanda 2 is in time");
+    // Filed on 2026-02-25: paid from 2026-02-16, after the period: nothing is paid.
+    let e = at(VALID, "2026-02-25");
+    assert_eq!(codes_of(&e, 0), ["COE-057"]);
+    assert_eq!(e.domande[0].findings[0].xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/QuadroC/PeriodoAl"));
+    assert_eq!(e.domande[0].esito, EsitoDomanda::Scartata);
+}
+
+#[test]
+fn coe_055_an_evento_non_evitabile_by_the_end_of_the_month_after_the_event() {
+    // Weather in March 2026: in time until 30 April, not on 1 May.
+    assert!(codes_of(&at(VALID, "2026-04-30"), 1).is_empty());
+    assert_eq!(codes_of(&at(VALID, "2026-05-01"), 1), ["COE-057"]);
+    // (The month of the event in the relazione tecnica, when given: see termini.rs.)
+}
+
+#[test]
+fn coe_037_seniority_at_the_filing_date() {
+    // Hired on 2026-01-10: 23 days at the start of the period (2026-02-02), 36 at a filing on
+    // 2026-02-15 (art. 1 c. 2: "alla data di presentazione della domanda").
+    let xml = mutate(
+        VALID,
+        1,
+        "<OreSettimanaliContrattuali>20</OreSettimanaliContrattuali>",
+        "<OreSettimanaliContrattuali>20</OreSettimanaliContrattuali><DataAssunzione>2026-01-10</DataAssunzione>",
+    );
+    assert_eq!(codes_of(&run(&xml), 0), ["COE-037"], "no filing date: measured at PeriodoDal");
+    assert!(codes_of(&at(&xml, "2026-02-15"), 0).is_empty());
+    let e = at(&xml, "2026-02-05");
+    assert_eq!(codes_of(&e, 0), ["COE-037"]);
+    assert!(e.domande[0].findings[0].message.contains("05/02/2026"), "{}", e.domande[0].findings[0].message);
+}
+
+#[test]
+fn coe_059_resumption_not_foreseeable_is_an_error() {
+    let xml = mutate(VALID, 1, "</QuadroC>", "</QuadroC><QuadroD><Ripresa>NON_PREVEDIBILE</Ripresa></QuadroD>");
+    let e = run(&xml);
+    assert_eq!(codes_of(&e, 0), ["COE-059", "COE-021"], "{:#?}", e.domande[0].findings);
+    assert_eq!(e.domande[0].esito, EsitoDomanda::Scartata);
 }

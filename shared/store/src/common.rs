@@ -173,17 +173,21 @@ pub(crate) fn findings_prevalidazione(esito: &EsitoPrevalidazione) -> Vec<Findin
         .collect()
 }
 
-/// The findings of the domande rejected at sending as rows for `insert_findings`: phase INVIO,
-/// numbered per domanda.
+/// The findings of a sending as rows for `insert_findings`, phase INVIO, numbered per domanda:
+/// why each rejected domanda was rejected, and the warnings of the protocollate ones.
 pub(crate) fn findings_invio(piano: &PianoInvio) -> Vec<FindingInsert<'_>> {
-    piano
-        .scartate
+    let scartate = piano.scartate.iter().map(|s| (s.progressivo, &s.findings));
+    let protocollate = piano
+        .protocollate
         .iter()
-        .flat_map(|s| {
-            s.findings
+        .map(|p| (p.progressivo, &p.avvisi));
+    scartate
+        .chain(protocollate)
+        .flat_map(|(progressivo, findings)| {
+            findings
                 .iter()
                 .enumerate()
-                .map(move |(seq, f)| (s.progressivo, FASE_INVIO, i32::try_from(seq).unwrap_or(i32::MAX), f))
+                .map(move |(seq, f)| (progressivo, FASE_INVIO, i32::try_from(seq).unwrap_or(i32::MAX), f))
         })
         .collect()
 }

@@ -97,8 +97,9 @@ macro_rules! forward_store {
                 numero: i64,
                 actor: &str,
                 at: $crate::Timestamp,
+                data_presentazione: chrono::NaiveDate,
             ) -> $crate::Result<$crate::Richiesta> {
-                <$ty>::complete_invio(self, numero, actor, at).await
+                <$ty>::complete_invio(self, numero, actor, at, data_presentazione).await
             }
 
             async fn lease_outbox(

@@ -295,8 +295,15 @@ pub trait Store: Send + Sync + 'static {
     /// become `SCARTATA_IN_INVIO` with their findings (phase INVIO), the others `PROTOCOLLATA`
     /// with their protocol numbers and `data_protocollo = at`; the richiesta becomes
     /// `CONSEGNATA` or `SCARTATA_IN_INVIO`, with `data_consegna = at`, its counters and the
-    /// transition recorded.
-    async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta>;
+    /// transition recorded. `data_presentazione` is the legal filing date the deadline is judged
+    /// at again (the day of the attestato di trasmissione, Europe/Rome).
+    async fn complete_invio(
+        &self,
+        numero: i64,
+        actor: &str,
+        at: Timestamp,
+        data_presentazione: chrono::NaiveDate,
+    ) -> Result<Richiesta>;
 
     // --- Outbox and jobs: the work that follows a change, its failures, its SLA ---------------
 

@@ -65,7 +65,7 @@ pub(crate) const DELETE_DOMANDE: &str = "DELETE FROM domande WHERE numero_richie
 
 pub(crate) const INSERT_DOMANDE: &str = "INSERT INTO domande (numero_richiesta, progressivo, matricola, \
     codice_fiscale_azienda, denominazione, unita_produttiva, periodo_dal, periodo_al, esito, ore_cig_centesimi, \
-    evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio) ";
+    evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio, termine_presentazione) ";
 
 pub(crate) const INSERT_FINDINGS: &str = "INSERT INTO findings (numero_richiesta, progressivo, fase, seq, code, \
     layer, severity, message, xpath, line, col, value) ";
@@ -96,8 +96,8 @@ pub(crate) const UPDATE_CONTATORE: &str = "UPDATE protocollo_contatori SET ultim
 
 /// The domande still to be sent, as `archivio::DomandaInvio`.
 pub(crate) const SELECT_DOMANDE_INVIO: &str = "SELECT progressivo, matricola, unita_produttiva, periodo_dal, \
-    periodo_al, ore_cig_centesimi, evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio \
-    FROM domande WHERE numero_richiesta = $1 AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY progressivo";
+    periodo_al, ore_cig_centesimi, evento_non_evitabile, ore_lavorabili_centesimi, mesi_quinquennio, \
+    termine_presentazione FROM domande WHERE numero_richiesta = $1 AND esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY progressivo";
 
 /// The end of a sending: `$1` numero, `$2` final state, `$3` at, `$4` now.
 pub(crate) const UPDATE_CONSEGNA: &str = "UPDATE richieste SET stato = $2, data_consegna = $3, updated_at = $4, \

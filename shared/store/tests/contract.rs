@@ -843,7 +843,7 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
     let first = esito(vec![domanda(1, Some("5000000001"), Some("UP-9"), "2026-02-01", "2026-02-10", vec![])]);
     let a = in_invio(&store, &first).await;
     store
-        .complete_invio(a.numero, "sistema:sender", at_2026())
+        .complete_invio(a.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await
         .unwrap();
     let second = esito(vec![domanda(
@@ -856,7 +856,7 @@ async fn list_domande_paging_filter_findings(store: Arc<dyn Store>) {
     )]);
     let b = in_invio(&store, &second).await;
     store
-        .complete_invio(b.numero, "sistema:sender", at_2026())
+        .complete_invio(b.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await
         .unwrap();
     let items = store
@@ -1032,7 +1032,7 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     ]);
     let r1 = in_invio(&store, &e1).await;
     let done = store
-        .complete_invio(r1.numero, "sistema:sender", at)
+        .complete_invio(r1.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::Consegnata);
@@ -1067,7 +1067,7 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     );
     let r2 = in_invio(&store, &e2).await;
     let done2 = store
-        .complete_invio(r2.numero, "sistema:sender", at)
+        .complete_invio(r2.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     assert_eq!(done2.domande_protocollate, 3);
@@ -1083,7 +1083,7 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     let r3 = in_invio(&store, &e3).await;
     let at27 = Utc.with_ymd_and_hms(2027, 1, 10, 9, 0, 0).unwrap();
     store
-        .complete_invio(r3.numero, "sistema:sender", at27)
+        .complete_invio(r3.numero, "sistema:sender", at27, at27.date_naive())
         .await
         .unwrap();
     assert_eq!(
@@ -1094,7 +1094,9 @@ async fn complete_invio_protocols(store: Arc<dyn Store>) {
     );
 
     // Sent once: a second attempt is refused.
-    let again = store.complete_invio(r1.numero, "sistema:sender", at).await;
+    let again = store
+        .complete_invio(r1.numero, "sistema:sender", at, at.date_naive())
+        .await;
     assert!(matches!(again, Err(StoreError::StateConflict { current: StatoRichiesta::Consegnata })), "{again:?}");
 }
 
@@ -1106,7 +1108,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
     )
     .await;
     store
-        .complete_invio(a.numero, "sistema:sender", at)
+        .complete_invio(a.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
 
@@ -1138,7 +1140,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
     )
     .await;
     let done = store
-        .complete_invio(b.numero, "sistema:sender", at)
+        .complete_invio(b.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::Consegnata);
@@ -1180,7 +1182,7 @@ async fn complete_invio_overlap(store: Arc<dyn Store>) {
     )
     .await;
     store
-        .complete_invio(c.numero, "sistema:sender", at)
+        .complete_invio(c.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     let dc = all_domande(&store, c.numero).await;
@@ -1199,7 +1201,7 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     )
     .await;
     store
-        .complete_invio(a.numero, "sistema:sender", at)
+        .complete_invio(a.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     let b = in_invio(
@@ -1219,7 +1221,7 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     )
     .await;
     let done = store
-        .complete_invio(b.numero, "sistema:sender", at)
+        .complete_invio(b.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::ScartataInInvio);
@@ -1240,7 +1242,7 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
     )
     .await;
     store
-        .complete_invio(c.numero, "sistema:sender", at)
+        .complete_invio(c.numero, "sistema:sender", at, at.date_naive())
         .await
         .unwrap();
     assert_eq!(all_domande(&store, c.numero).await[0].protocollo.as_deref(), Some("CIGO-2026-0000003"));
@@ -1249,17 +1251,17 @@ async fn complete_invio_all_rejected(store: Arc<dyn Store>) {
 async fn complete_invio_state_checks(store: Arc<dyn Store>) {
     let r = prevalidated(&store, "INTERM00001", &big_esito(3)).await;
     let early = store
-        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .complete_invio(r.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await;
     assert!(matches!(early, Err(StoreError::StateConflict { current: StatoRichiesta::Prevalidata })), "{early:?}");
     let missing = store
-        .complete_invio(555_555, "sistema:sender", at_2026())
+        .complete_invio(555_555, "sistema:sender", at_2026(), at_2026().date_naive())
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound(555_555))), "{missing:?}");
     // Nothing was consumed by the refused attempts.
     let r = in_invio(&store, &big_esito(1)).await;
     store
-        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .complete_invio(r.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await
         .unwrap();
     assert_eq!(all_domande(&store, r.numero).await[0].protocollo.as_deref(), Some("CIGO-2026-0000001"));
@@ -1287,7 +1289,11 @@ async fn complete_invio_concurrent(store: Arc<dyn Store>) {
     }
     let send = |n: i64| {
         let store = store.clone();
-        async move { store.complete_invio(n, "sistema:sender", at).await }
+        async move {
+            store
+                .complete_invio(n, "sistema:sender", at, at.date_naive())
+                .await
+        }
     };
     let (a, b, c, d, e) =
         tokio::join!(send(numeri[0]), send(numeri[1]), send(numeri[2]), send(numeri[3]), send(numeri[4]));
@@ -1877,7 +1883,7 @@ async fn archivio_import_and_periodi(store: Arc<dyn Store>) {
     let other = domanda(2, Some("7000000002"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]);
     let r = in_invio(&store, &esito(vec![dom, other])).await;
     store
-        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .complete_invio(r.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await
         .unwrap();
 
@@ -1978,7 +1984,7 @@ async fn complete_invio_rechecks_the_limits(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let done = store
-        .complete_invio(r.numero, "sistema:sender", at_2026())
+        .complete_invio(r.numero, "sistema:sender", at_2026(), at_2026().date_naive())
         .await
         .unwrap();
     assert_eq!(done.stato, StatoRichiesta::Consegnata);

@@ -16,6 +16,11 @@ pub struct ValidateArgs {
     /// (needs --database-url).
     #[arg(long, requires = "database_url")]
     pub intermediario: Option<String>,
+    /// The filing date the deadline (COE-055, COE-057) and the workers' 30 days of seniority
+    /// (COE-037) are judged at, YYYY-MM-DD; default today in Rome, the date a richiesta uploaded
+    /// and approved now would be filed on.
+    #[arg(long, env = "CIGO_DATA_PRESENTAZIONE", value_name = "YYYY-MM-DD")]
+    pub data_presentazione: Option<chrono::NaiveDate>,
     #[command(flatten)]
     pub database: DatabaseArg,
 }
@@ -32,5 +37,9 @@ pub struct DatabaseArg {
 
 pub async fn run(args: ValidateArgs, sources: &Sources) -> anyhow::Result<ExitCode> {
     let settings = sources.settings(&[sources.layer(&args.database)])?;
-    crate::offline::validate(&settings, &args.file, args.format, args.intermediario.as_deref()).await
+    let data_presentazione = args
+        .data_presentazione
+        .unwrap_or_else(|| cigo_domain::attestato::ora_di_roma(chrono::Utc::now()).date_naive());
+    crate::offline::validate(&settings, &args.file, args.format, args.intermediario.as_deref(), data_presentazione)
+        .await
 }

@@ -275,7 +275,7 @@ impl Service {
     /// original file, streamed, by progressivo.
     async fn dati_dal_file(&self, r: &Richiesta) -> Result<HashMap<u32, DatiArchivio>, ServiceError> {
         let stream = self.app.blob.get(&r.blob_key).await?;
-        let esito = crate::app::prevalidate_blob(stream)
+        let esito = crate::app::prevalidate_blob(stream, None)
             .await
             .map_err(ServiceError::internal)?;
         Ok(esito

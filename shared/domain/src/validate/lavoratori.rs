@@ -1,6 +1,6 @@
-//! The list of workers: each worker once, no dirigenti, the hours of each week (at most 40, at most
-//! the contractual hours, inside the period, each week once) and their total (quadro C); the
-//! employment of each (inserimento contract in quadro Q, 30 days of seniority, hired before the
+//! The list of workers: each worker once, no dirigenti, the hours of each week (at most the
+//! contractual hours, a notice beyond the 40 of the law's normal week, inside the period, each
+//! week once) and their total (quadro C); the employment of each (inserimento contract in quadro Q, 30 days of seniority, hired before the
 //! end of the period, IBAN not shared).
 
 use super::cx::{fmt, Chi, Cx};
@@ -42,22 +42,22 @@ pub(super) fn check_ore(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
         let mut settimane_viste = 0u32;
         for (o, &node) in l.ore_cig.iter().zip(&ids.ore[li.ore.0..li.ore.1]) {
             totale += o.ore.0;
-            if o.ore > quaranta {
-                cx.at(
-                    &rules::COE_ORE_40,
-                    node,
-                    format!(
-                        "Per il lavoratore {chi} nella settimana {} sono indicate {} ore di CIG: il massimo è 40 ore settimanali.",
-                        o.settimana, o.ore
-                    ),
-                    Some(&o.ore.to_string()),
-                );
-            } else if o.ore > l.ore_settimanali_contrattuali {
+            if o.ore > l.ore_settimanali_contrattuali {
                 cx.at(
                     &rules::COE_ORE_CONTRATTUALI,
                     node,
                     format!(
                         "Per il lavoratore {chi} nella settimana {} sono indicate {} ore di CIG, più delle {} ore settimanali contrattuali: ridurle.",
+                        o.settimana, o.ore, l.ore_settimanali_contrattuali
+                    ),
+                    Some(&o.ore.to_string()),
+                );
+            } else if o.ore > quaranta {
+                cx.at(
+                    &rules::COE_ORE_40,
+                    node,
+                    format!(
+                        "Per il lavoratore {chi} nella settimana {} sono indicate {} ore di CIG, oltre le 40 dell'orario normale di legge: sono integrabili perché entro l'orario contrattuale di {} ore, verificare che il contratto collettivo lo preveda.",
                         o.settimana, o.ore, l.ore_settimanali_contrattuali
                     ),
                     Some(&o.ore.to_string()),
@@ -96,7 +96,7 @@ pub(super) fn check_ore(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
             &rules::COE_TOTALE_ORE,
             ids.c_totale,
             format!(
-                "TotaleOreCIG vale {} ma la somma delle ore dei lavoratori è {}: correggere il totale (per il calcolo valgono le ore dei lavoratori).",
+                "TotaleOreCIG vale {} ma la somma delle ore dei lavoratori è {}: correggere il totale (per i limiti valgono le ore dei lavoratori).",
                 p.totale_ore_cig,
                 Ore(totale)
             ),

@@ -1,5 +1,6 @@
 //! Quadro C against itself and quadro A: the domanda's position in the file, the period (order,
-//! at most 13 weeks, the declared number of weeks), the start of the activity, the causale ALTRO.
+//! at most 13 calendar weeks, the declared number of weeks), the start of the activity, the causale
+//! ALTRO (not a causale of the DM).
 
 use super::cx::{fmt, Cx};
 use super::struttura::Ids;
@@ -74,11 +75,11 @@ pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
             );
         }
     }
-    if p.causale.richiede_descrizione() && p.descrizione_causale.is_none() {
+    if p.causale == Causale::Altro {
         cx.at(
-            &rules::COE_CAUSALE_ALTRO,
+            &rules::COE_CAUSALE_NON_AMMESSA,
             ids.c_causale,
-            "Con la causale ALTRO occorre descrivere l'evento in DescrizioneCausale: aggiungere la descrizione.".into(),
+            "La causale ALTRO non è tra quelle per cui si concede l'integrazione ordinaria: indicare la causale del D.M. 95442/2016 che corrisponde all'evento (descritto nella relazione tecnica).".into(),
             Some(p.causale.as_str()),
         );
     }

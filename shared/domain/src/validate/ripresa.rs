@@ -14,6 +14,14 @@ pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
             Ripresa::Prevista => (&rules::COE_D_PREVISTA_O, d.quadro_o.is_none(), "O"),
             Ripresa::NonPrevedibile => (&rules::COE_D_NON_PREVEDIBILE_P, d.quadro_p.is_none(), "P"),
         };
+        if qd.ripresa == Ripresa::NonPrevedibile {
+            cx.at(
+                &rules::COE_RIPRESA_NON_PREVEDIBILE,
+                ids.d_ripresa,
+                "Il quadro D dichiara la ripresa dell'attività non prevedibile: la CIGO presuppone una situazione transitoria, con ripresa prevedibile alla presentazione della domanda. Se la ripresa è prevista, indicarla (quadro O); altrimenti valutare la CIGS o un altro strumento.".into(),
+                Some(qd.ripresa.as_str()),
+            );
+        }
         if needed {
             cx.at(
                 rule,

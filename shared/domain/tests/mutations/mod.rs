@@ -177,7 +177,7 @@ pub fn mutations() -> Vec<Case> {
         Case { code: "CAM-012", also: &[], mutate: |d| set(d, "Email", "non-una-mail") },
         Case { code: "CAM-013", also: &[], mutate: |d| set(d, "Telefono", "12") },
         Case {
-            code: "COE-013",
+            code: "COE-058",
             also: &["COE-052"],
             // Not from EVENTI_METEO (its codici evento would give COE-028) nor from ALTRO (no change).
             mutate: |d| {
@@ -191,7 +191,6 @@ pub fn mutations() -> Vec<Case> {
         Case { code: "COE-016", also: &[], mutate: |d| rep(d, "progressivo=\"", "progressivo=\"9") },
         Case { code: "COE-019", also: &[], mutate: |d| drop_el(d, "QuadroN") },
         Case { code: "COE-020", also: &[], mutate: |d| drop_el(d, "QuadroO") },
-        Case { code: "COE-021", also: &[], mutate: |d| drop_el(d, "QuadroP") },
         Case { code: "COE-027", also: &[], mutate: |d| drop_el(d, "DescrizioneEvento") },
         Case { code: "COE-029", also: &[], mutate: |d| set(d, "TotaleOre", "23") },
         Case { code: "COE-039", also: &["COE-040", "COE-041"], mutate: |d| set(d, "DataConsultazione", "2000-01-03") },
@@ -370,8 +369,20 @@ pub fn mutations() -> Vec<Case> {
             },
         },
         // Filed (see `presentazione`) on the first day of the earliest period of the file: moved
-        // two years earlier, the domanda is late.
-        Case { code: "COE-055", also: &[], mutate: |d| shift_dates(d, -728) },
+        // two years earlier, the domanda is late, and nothing of its period can be paid.
+        Case { code: "COE-057", also: &[], mutate: |d| shift_dates(d, -728) },
+        // "Non prevedibile": no transitoriness (COE-059), then no quadro P and a date that has
+        // no place.
+        Case {
+            code: "COE-059",
+            also: &["COE-021", "COE-022"],
+            mutate: |d| rep(d, "<Ripresa>PREVISTA</Ripresa>", "<Ripresa>NON_PREVEDIBILE</Ripresa>"),
+        },
+        Case {
+            code: "COE-021",
+            also: &["COE-059", "COE-022"],
+            mutate: |d| rep(d, "<Ripresa>PREVISTA</Ripresa>", "<Ripresa>NON_PREVEDIBILE</Ripresa>"),
+        },
         Case {
             code: "COE-056",
             also: &[],

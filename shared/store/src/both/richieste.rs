@@ -158,7 +158,8 @@ async fn insert_domande(conn: &mut Conn, numero: i64, esito: &EsitoPrevalidazion
             .push_bind(dati.map(|a| a.ore_cig))
             .push_bind(dati.map(|a| a.evento_non_evitabile))
             .push_bind(dati.map(|a| a.ore_lavorabili_settimanali))
-            .push_bind(dati.map(|a| i32::try_from(a.mesi_quinquennio).unwrap_or(i32::MAX)));
+            .push_bind(dati.map(|a| i32::try_from(a.mesi_quinquennio).unwrap_or(i32::MAX)))
+            .push_bind(dati.and_then(|a| a.termine_presentazione));
     })
     .await?;
     Ok(())
@@ -422,7 +423,13 @@ impl Backend {
         Ok(Page { items: domande, total, page: p.page, page_size: p.page_size })
     }
 
-    pub async fn complete_invio(&self, numero: i64, actor: &str, at: Timestamp) -> Result<Richiesta> {
+    pub async fn complete_invio(
+        &self,
+        numero: i64,
+        actor: &str,
+        at: Timestamp,
+        data_presentazione: NaiveDate,
+    ) -> Result<Richiesta> {
         let at = trunc(at);
         let now = now();
         let anno = common::anno(at);
@@ -446,7 +453,8 @@ impl Backend {
             .await
             .map_err(db_err)?;
         let periodi = periodi(&mut tx, &ChiaviArchivio::invio(&domande)).await?;
-        let piano = common::piano_invio(FattiInvio { stato, anno, ultimo_protocollo, domande, periodi })?;
+        let piano =
+            common::piano_invio(FattiInvio { stato, anno, ultimo_protocollo, domande, periodi, data_presentazione })?;
 
         mark_invio(&mut tx, numero, &piano, at).await?;
         if piano.ultimo_protocollo != ultimo_protocollo {

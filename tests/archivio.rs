@@ -143,3 +143,77 @@ async fn the_archive_rules_on_postgres_and_rabbitmq() {
     scenario(&dep, &api, &servers.database_url()).await;
     servers.cleanup().await;
 }
+
+/// The filing deadline end to end: judged at the day of the prevalidation, then again at the
+/// filing date of the sending. Domanda 1 (2026-02-02..2026-02-15, MANCANZA_LAVORO) is in time
+/// until 2026-02-17; domanda 2 (weather in March) until the end of April. Prevalidated on the
+/// 17th, approved (and so filed) on the 25th: domanda 1 has nothing payable any more and is
+/// rejected at sending with COE-057, domanda 2 is protocollata.
+async fn deadline_scenario(api: &Api, token: &str, restart: impl AsyncFnOnce()) {
+    let numero = api.upload_ok(token, ESEMPIO.as_bytes().to_vec(), true).await;
+    let done = api
+        .wait_for_state(token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+        .await;
+    assert_eq!(done["stato"], "PREVALIDATA", "{done}");
+    let domande = api.all_domande(token, numero, None).await;
+    assert!(domande.iter().all(|d| d["esito"] == "VALIDA"), "{domande:?}");
+
+    restart().await;
+    api.post(Some(token), &format!("/api/v1/richieste/{numero}/approvazione"))
+        .await
+        .expect(202, None);
+    let done = api
+        .wait_for_state(token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(60))
+        .await;
+    assert_eq!(done["stato"], "CONSEGNATA", "{done}");
+    let domande = api.all_domande(token, numero, None).await;
+    assert_eq!(domande[0]["esito"], "SCARTATA_IN_INVIO", "{}", domande[0]);
+    let f = &domande[0]["findings"][0];
+    assert_eq!(f["code"], "COE-057", "{f}");
+    assert!(f["message"].as_str().unwrap().contains("17/02/2026"), "{f}");
+    assert_eq!(domande[1]["esito"], "PROTOCOLLATA", "{}", domande[1]);
+}
+
+#[tokio::test]
+async fn the_deadline_is_judged_again_when_sent_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path()).with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
+    let token = dep.token(CF_A);
+    let (serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let mut serve = Some(serve);
+    let later = dep.clone().with("CIGO_DATA_PRESENTAZIONE", "2026-02-25");
+    let port = api.base.rsplit(':').next().unwrap().to_string();
+    let mut again = None;
+    deadline_scenario(&api, &token, async || {
+        serve.take().unwrap().terminate();
+        let listen = format!("127.0.0.1:{port}");
+        again = Some(later.spawn("serve-later", &["serve", "--listen", &listen]));
+        wait_until(Duration::from_secs(60), || async {
+            let r = api.http.get(format!("{}/healthz", api.base)).send().await.ok()?;
+            r.status().is_success().then_some(())
+        })
+        .await
+        .expect("serve restarted");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn the_deadline_is_judged_again_when_sent_on_postgres_and_rabbitmq() {
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers.deployment(dir.path()).with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
+    dep.run(&["migrate"]);
+    let token = dep.token(CF_A);
+    let (_api, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;
+    let _w = dep.spawn("worker", &["worker"]);
+    // The sender runs later, on another day: the one that judges the filing date of the sending.
+    let later = dep.clone().with("CIGO_DATA_PRESENTAZIONE", "2026-02-25");
+    let mut sender = None;
+    deadline_scenario(&api, &token, async || {
+        sender = Some(later.spawn("sender", &["sender"]));
+    })
+    .await;
+    servers.cleanup().await;
+}

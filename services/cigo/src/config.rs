@@ -55,6 +55,8 @@ pub struct Settings {
     pub upload_idle_timeout_secs: u64,
     pub upload_timeout_secs: u64,
     pub max_gzip_ratio: u64,
+    /// How long a session of the web console lasts from sign-in, in minutes.
+    pub console_session_minutes: u32,
 }
 
 /// The embedded mode: SQLite, blobs and spool under `./data`, the in-process queue.
@@ -90,6 +92,7 @@ impl Default for Settings {
             upload_idle_timeout_secs: 30,
             upload_timeout_secs: 900,
             max_gzip_ratio: 100,
+            console_session_minutes: 480,
         }
     }
 }
@@ -415,6 +418,11 @@ pub struct ServerArgs {
     #[arg(long, env = "CIGO_MAX_GZIP_RATIO")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_gzip_ratio: Option<u64>,
+
+    /// How long a session of the web console lasts from sign-in, in minutes (default 480).
+    #[arg(long, env = "CIGO_CONSOLE_SESSION_MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_session_minutes: Option<u32>,
 }
 
 #[cfg(test)]

@@ -150,7 +150,9 @@ async fn the_archive_rules_on_postgres_and_rabbitmq() {
 /// 17th, approved (and so filed) on the 25th: domanda 1 has nothing payable any more and is
 /// rejected at sending with COE-057, domanda 2 is protocollata.
 async fn deadline_scenario(api: &Api, token: &str, restart: impl AsyncFnOnce()) {
-    let numero = api.upload_ok(token, ESEMPIO.as_bytes().to_vec(), true).await;
+    let numero = api
+        .upload_ok(token, ESEMPIO.as_bytes().to_vec(), true)
+        .await;
     let done = api
         .wait_for_state(token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
         .await;
@@ -189,7 +191,12 @@ async fn the_deadline_is_judged_again_when_sent_embedded() {
         let listen = format!("127.0.0.1:{port}");
         again = Some(later.spawn("serve-later", &["serve", "--listen", &listen]));
         wait_until(Duration::from_secs(60), || async {
-            let r = api.http.get(format!("{}/healthz", api.base)).send().await.ok()?;
+            let r = api
+                .http
+                .get(format!("{}/healthz", api.base))
+                .send()
+                .await
+                .ok()?;
             r.status().is_success().then_some(())
         })
         .await
@@ -203,7 +210,9 @@ async fn the_deadline_is_judged_again_when_sent_embedded() {
 async fn the_deadline_is_judged_again_when_sent_on_postgres_and_rabbitmq() {
     let servers = Servers::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let dep = servers.deployment(dir.path()).with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
+    let dep = servers
+        .deployment(dir.path())
+        .with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
     dep.run(&["migrate"]);
     let token = dep.token(CF_A);
     let (_api, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;

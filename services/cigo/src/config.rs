@@ -56,6 +56,8 @@ pub struct Settings {
     pub upload_timeout_secs: u64,
     pub max_gzip_ratio: u64,
     pub data_presentazione: Option<chrono::NaiveDate>,
+    /// How long a session of the web console lasts from sign-in, in minutes.
+    pub console_session_minutes: u32,
 }
 
 /// The embedded mode: SQLite, blobs and spool under `./data`, the in-process queue.
@@ -92,6 +94,7 @@ impl Default for Settings {
             upload_timeout_secs: 900,
             max_gzip_ratio: 100,
             data_presentazione: None,
+            console_session_minutes: 480,
         }
     }
 }
@@ -424,6 +427,10 @@ pub struct ServerArgs {
     #[arg(long, env = "CIGO_DATA_PRESENTAZIONE", hide = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_presentazione: Option<chrono::NaiveDate>,
+    /// How long a session of the web console lasts from sign-in, in minutes (default 480).
+    #[arg(long, env = "CIGO_CONSOLE_SESSION_MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_session_minutes: Option<u32>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod console;
 pub mod dlq;
 pub mod job;
 pub mod jobs;

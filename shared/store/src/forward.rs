@@ -157,11 +157,23 @@ macro_rules! forward_store {
             async fn find_token(&self, token_hash: &str) -> $crate::Result<Option<$crate::TokenRecord>> {
                 <$ty>::find_token(self, token_hash).await
             }
+            async fn get_token(&self, id: i64) -> $crate::Result<Option<$crate::TokenRecord>> {
+                <$ty>::get_token(self, id).await
+            }
             async fn list_tokens(&self, intermediario: Option<&str>) -> $crate::Result<Vec<$crate::TokenRecord>> {
                 <$ty>::list_tokens(self, intermediario).await
             }
             async fn revoke_token(&self, id: i64) -> $crate::Result<Option<$crate::TokenRecord>> {
                 <$ty>::revoke_token(self, id).await
+            }
+            async fn create_sessione(&self, nuova: $crate::NuovaSessione) -> $crate::Result<$crate::Sessione> {
+                <$ty>::create_sessione(self, nuova).await
+            }
+            async fn find_sessione(&self, session_hash: &str) -> $crate::Result<Option<$crate::Sessione>> {
+                <$ty>::find_sessione(self, session_hash).await
+            }
+            async fn end_sessione(&self, id: i64) -> $crate::Result<bool> {
+                <$ty>::end_sessione(self, id).await
             }
             async fn add_deleghe(&self, deleghe: &[(String, String)]) -> $crate::Result<u64> {
                 <$ty>::add_deleghe(self, deleghe).await

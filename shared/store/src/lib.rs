@@ -74,6 +74,27 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A session of the web console to open: the sha256 of its random id (the id itself is only in
+/// the browser's cookie), the CSRF token of its forms and the API token it acts as.
+#[derive(Debug, Clone)]
+pub struct NuovaSessione {
+    pub session_hash: String,
+    pub csrf_token: String,
+    pub token_id: i64,
+    pub expires_at: Timestamp,
+}
+
+/// A session of the web console, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Sessione {
+    pub id: i64,
+    pub csrf_token: String,
+    pub token_id: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
 /// What the upload hands to [`Store::create_richiesta`] once the file is durably in the blob store.
 #[derive(Debug, Clone)]
 pub struct NewRichiesta {
@@ -360,6 +381,9 @@ pub trait Store: Send + Sync + 'static {
     /// The token with this hash, whatever its expiry or revocation (the caller checks those).
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
 
+    /// The token numbered `id`, whatever its expiry or revocation (the caller checks those).
+    async fn get_token(&self, id: i64) -> Result<Option<TokenRecord>>;
+
     /// Every token (of one intermediario when given), oldest first. Only metadata: the hash is
     /// never returned.
     async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>>;
@@ -377,6 +401,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// The deleghe, optionally of one intermediario and/or for one matricola, ordered.
     async fn list_deleghe(&self, intermediario: Option<&str>, matricola: Option<&str>) -> Result<Vec<Delega>>;
+
+    /// Opens a console session (see [`NuovaSessione`]).
+    async fn create_sessione(&self, nuova: NuovaSessione) -> Result<Sessione>;
+
+    /// The session with this hash, whatever its expiry or end (the caller checks those).
+    async fn find_sessione(&self, session_hash: &str) -> Result<Option<Sessione>>;
+
+    /// Ends the session `id` (keeps the first end time if already ended); `false` when there is
+    /// no such session.
+    async fn end_sessione(&self, id: i64) -> Result<bool>;
 
     /// Appends one row to the audit trail (append-only: there is no method to change it).
     async fn append_audit(&self, entry: NewAudit) -> Result<()>;

@@ -10,6 +10,8 @@ pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalida
 
 pub(crate) const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 
+pub(crate) const SESSIONE_COLS: &str = "id, csrf_token, token_id, created_at, expires_at, ended_at";
+
 pub(crate) const DOMANDA_COLS: &str =
     "numero_richiesta, progressivo, matricola, codice_fiscale_azienda, denominazione, \
     unita_produttiva, periodo_dal, periodo_al, esito, protocollo, data_protocollo";

@@ -144,6 +144,7 @@ macro_rules! contract_tests {
             contract_tests!(@each $make; [$(#[$attr])*];
                 ping_and_migrate_again,
                 tokens,
+                sessioni,
                 create_richiesta_numbers_transition_outbox,
                 transition_compare_and_set,
                 save_esito_large,
@@ -381,13 +382,61 @@ async fn tokens(store: Arc<dyn Store>) {
     assert!(op.id > t.id);
 
     assert_eq!(store.find_token("hash-1").await.unwrap(), Some(t));
-    assert_eq!(store.find_token("hash-2").await.unwrap(), Some(op));
+    assert_eq!(store.find_token("hash-2").await.unwrap(), Some(op.clone()));
     assert_eq!(store.find_token("nope").await.unwrap(), None);
+    assert_eq!(store.get_token(op.id).await.unwrap(), Some(op.clone()));
+    assert_eq!(store.get_token(op.id + 1000).await.unwrap(), None);
     // The hash is unique.
     assert!(store
         .create_token("hash-1", "X", None, Ruolo::Admin, None)
         .await
         .is_err());
+}
+
+async fn sessioni(store: Arc<dyn Store>) {
+    let token = store
+        .create_token("hash-s", "RSSMRA80A01H501U", None, Ruolo::Intermediario, None)
+        .await
+        .unwrap();
+    let expires = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap() + ChronoDuration::microseconds(678_901);
+    let nuova = cigo_store::NuovaSessione {
+        session_hash: "sess-1".into(),
+        csrf_token: "csrf-1".into(),
+        token_id: token.id,
+        expires_at: expires,
+    };
+    let s = store.create_sessione(nuova.clone()).await.unwrap();
+    assert_eq!(s.token_id, token.id);
+    assert_eq!(s.csrf_token, "csrf-1");
+    assert_eq!(s.expires_at, expires);
+    assert_eq!(s.ended_at, None);
+    assert!((Utc::now() - s.created_at).num_seconds().abs() < 60);
+
+    assert_eq!(store.find_sessione("sess-1").await.unwrap(), Some(s.clone()));
+    assert_eq!(store.find_sessione("nope").await.unwrap(), None);
+    // The hash is unique.
+    assert!(store.create_sessione(nuova).await.is_err());
+
+    assert!(store.end_sessione(s.id).await.unwrap());
+    let ended = store
+        .find_sessione("sess-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .ended_at
+        .expect("ended");
+    // Ending again keeps the first end.
+    assert!(store.end_sessione(s.id).await.unwrap());
+    assert_eq!(
+        store
+            .find_sessione("sess-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at,
+        Some(ended)
+    );
+    assert!(!store.end_sessione(s.id + 1000).await.unwrap());
 }
 
 async fn create_richiesta_numbers_transition_outbox(store: Arc<dyn Store>) {

@@ -148,7 +148,10 @@ pub async fn start(app: &App, roles: Roles, tasks: &mut JoinSet<()>) -> anyhow::
     }
     if roles.api {
         let listener = bind(&app.settings.listen).await?;
-        tasks.spawn(serve(app.clone(), listener, crate::api::router(app.clone()), "API"));
+        // One service, two adapters: the console at `/`, the JSON API under `/api/v1`.
+        let service = Service::new(app.clone());
+        let router = crate::console::router(service.clone()).merge(crate::api::router_over(service));
+        tasks.spawn(serve(app.clone(), listener, router, "API and console"));
         if !roles.reaper {
             tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
         }

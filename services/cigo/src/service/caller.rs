@@ -95,6 +95,13 @@ impl Service {
             .find_token(&hash_token(token))
             .await?
             .ok_or(ServiceError::Unauthorized)?;
+        self.caller_of(record)
+    }
+
+    /// The caller of a stored token, if the token is still valid (not expired, not revoked);
+    /// counts one request against the rate limit. The one check of a token, for the API's Bearer
+    /// token and for the token behind a console session alike.
+    pub(super) fn caller_of(&self, record: cigo_store::TokenRecord) -> Result<Caller, ServiceError> {
         let now = chrono::Utc::now();
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|e| e <= now) {
             return Err(ServiceError::Unauthorized);

@@ -35,6 +35,7 @@ pub mod limits;
 mod nome_file;
 mod richieste;
 mod rinvio;
+mod sessioni;
 mod upload;
 
 pub use admin::Amministrazione;
@@ -44,6 +45,7 @@ pub use error::ServiceError;
 pub use esito::{FileEsito, FormatoEsito};
 pub use richieste::{Azione, Dettaglio, FileXml, Paging, Ricerca};
 pub use rinvio::FileScartate;
+pub use sessioni::{SessioneAperta, SessioneAttiva};
 pub use upload::{Caricamento, UploadOutcome};
 
 use crate::app::App;

@@ -202,3 +202,56 @@ async fn the_actions_offered_follow_the_state_and_the_role() {
         .is_empty());
     assert!(intermediario("BBBBBB80A01H501B").azioni(&r).is_empty());
 }
+
+/// A token stored for `cf`, and its plain value (as the admin command prints it).
+async fn token_of(f: &Fixture, cf: &str, ruolo: Ruolo) -> (String, cigo_store::TokenRecord) {
+    let token = new_token();
+    let record = f
+        .app
+        .store
+        .create_token(&hash_token(&token), cf, None, ruolo, None)
+        .await
+        .unwrap();
+    (token, record)
+}
+
+#[tokio::test]
+async fn a_session_stands_for_its_token_until_signed_out_or_revoked() {
+    let f = fixture().await;
+    let s = &f.service;
+    let (token, record) = token_of(&f, "AAAAAA80A01H501A", Ruolo::Intermediario).await;
+    assert!(matches!(s.apri_sessione("cigo_nope").await, Err(ServiceError::Unauthorized)));
+
+    let aperta = s.apri_sessione(&token).await.unwrap();
+    assert_ne!(aperta.id, token, "the session id is not the token");
+    let attiva = s.sessione(&aperta.id).await.unwrap();
+    assert_eq!(attiva.caller.intermediario, "AAAAAA80A01H501A");
+    assert_eq!(attiva.caller.token_id, record.id);
+    assert!(attiva.csrf_ok(&aperta.attiva.csrf_token));
+    assert!(!attiva.csrf_ok("forged"));
+    assert!(matches!(s.sessione("not-a-session").await, Err(ServiceError::Unauthorized)));
+
+    // Signed out: the cookie opens nothing any more.
+    s.chiudi_sessione(&attiva).await.unwrap();
+    assert!(matches!(s.sessione(&aperta.id).await, Err(ServiceError::Unauthorized)));
+
+    // Revoking the token ends its sessions at their next request.
+    let other = s.apri_sessione(&token).await.unwrap();
+    assert!(s.sessione(&other.id).await.is_ok());
+    f.app.store.revoke_token(record.id).await.unwrap();
+    assert!(matches!(s.sessione(&other.id).await, Err(ServiceError::Unauthorized)));
+    let stored = f
+        .app
+        .store
+        .find_sessione(&hash_token(&other.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.ended_at.is_some(), "the revoked token's session is ended");
+
+    // Sign-in and sign-out are in the audit trail.
+    let audit = f.app.store.list_audit(None, 1, 100).await.unwrap();
+    let actions: Vec<_> = audit.items.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "accesso").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "uscita").count(), 1, "{actions:?}");
+}

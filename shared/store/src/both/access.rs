@@ -1,9 +1,9 @@
-//! Access: API tokens, deleghe, the audit trail, for both backends (see the module doc of `both`).
+//! Access: API tokens, console sessions, deleghe, the audit trail, for both backends (see the module doc of `both`).
 
 use super::{ts, Backend};
 use crate::common::{db_err, now, paging};
-use crate::sql::{self, TOKEN_COLS};
-use crate::{AuditEntry, Delega, NewAudit, Page, Result, Timestamp, TokenRecord};
+use crate::sql::{self, SESSIONE_COLS, TOKEN_COLS};
+use crate::{AuditEntry, Delega, NewAudit, NuovaSessione, Page, Result, Sessione, Timestamp, TokenRecord};
 use cigo_domain::Ruolo;
 
 impl Backend {
@@ -38,6 +38,14 @@ impl Backend {
             .map_err(db_err)
     }
 
+    pub async fn get_token(&self, id: i64) -> Result<Option<TokenRecord>> {
+        sqlx::query_as(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)
+    }
+
     pub async fn list_tokens(&self, intermediario: Option<&str>) -> Result<Vec<TokenRecord>> {
         sqlx::query_as(&format!(
             "SELECT {TOKEN_COLS} FROM api_tokens WHERE (CAST($1 AS TEXT) IS NULL OR intermediario = $1) ORDER BY id"
@@ -57,6 +65,38 @@ impl Backend {
         .fetch_optional(self.writer())
         .await
         .map_err(db_err)
+    }
+
+    pub async fn create_sessione(&self, nuova: NuovaSessione) -> Result<Sessione> {
+        sqlx::query_as(&format!(
+            "INSERT INTO sessioni (session_hash, csrf_token, token_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {SESSIONE_COLS}"
+        ))
+        .bind(&nuova.session_hash)
+        .bind(&nuova.csrf_token)
+        .bind(nuova.token_id)
+        .bind(ts(now()))
+        .bind(ts(nuova.expires_at))
+        .fetch_one(self.writer())
+        .await
+        .map_err(db_err)
+    }
+
+    pub async fn find_sessione(&self, session_hash: &str) -> Result<Option<Sessione>> {
+        sqlx::query_as(&format!("SELECT {SESSIONE_COLS} FROM sessioni WHERE session_hash = $1"))
+            .bind(session_hash)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)
+    }
+
+    pub async fn end_sessione(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE sessioni SET ended_at = COALESCE(ended_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(ts(now()))
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn add_deleghe(&self, deleghe: &[(String, String)]) -> Result<u64> {

@@ -1,0 +1,59 @@
+//! How the console writes dates, times and numbers: as an Italian reader expects them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// GG/MM/AAAA HH:MM in Europe/Rome.
+pub fn data_ora(t: DateTime<Utc>) -> String {
+    cigo_domain::attestato::ora_di_roma(t)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+/// An integer with the Italian thousands separator: 1.234.567.
+pub fn numero(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A date typed in a form, as GG/MM/AAAA or as the AAAA-MM-GG of `<input type="date">`.
+pub fn leggi_data(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn italian_dates_times_and_numbers() {
+        assert_eq!(numero(0), "0");
+        assert_eq!(numero(999), "999");
+        assert_eq!(numero(1000), "1.000");
+        assert_eq!(numero(1_234_567), "1.234.567");
+        assert_eq!(numero(-12_345), "-12.345");
+        // 23:30 UTC on 31 December is already 1 January in Rome (UTC+1 in winter).
+        let t = Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(data_ora(t), "01/01/2026 00:30");
+        // Summer time: UTC+2.
+        let t = Utc.with_ymd_and_hms(2026, 7, 1, 10, 0, 0).unwrap();
+        assert_eq!(data_ora(t), "01/07/2026 12:00");
+        let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        assert_eq!(leggi_data("09/03/2026"), Some(d));
+        assert_eq!(leggi_data("2026-03-09"), Some(d));
+        assert_eq!(leggi_data("9 marzo"), None);
+    }
+}

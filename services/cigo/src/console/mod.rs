@@ -1,0 +1,102 @@
+//! # The web console: the second adapter over the service layer
+//!
+//! Server-rendered HTML for the people at the desk (intermediari, operatori, admin), in the same
+//! binary as the JSON API. Like `crate::api`, it only translates: a session cookie stands for the
+//! API token ([`crate::service::Service::sessione`]), forms and query strings become the arguments
+//! of the same [`Service`] methods, and their answers become pages. Access checks, audit rows and
+//! state handling are the service's; nothing here decides them.
+//!
+//! Security: every page carries a strict Content-Security-Policy (`default-src 'self'`, no inline
+//! script), every state-changing form a CSRF token compared in constant time and an Origin check,
+//! templates escape their output (askama, HTML escaping by default).
+
+mod formato;
+mod pagine;
+mod sessione;
+
+use crate::service::{Service, ServiceError};
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The CSP of every console page: nothing from outside the server, no inline script or style.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's routes, at `/` beside the API's `/api/v1` (merge it with the API's router: it
+/// has no fallback of its own, so unknown paths keep the API's JSON 404).
+pub fn router(service: Service) -> Router {
+    Router::new()
+        .route("/", get(pagine::home))
+        .route("/accesso", get(pagine::accesso_form).post(pagine::accesso))
+        .route("/uscita", post(pagine::uscita))
+        .route("/richieste", get(pagine::richieste))
+        .route("/static/console.css", get(css))
+        .layer(axum::middleware::map_response(intestazioni))
+        .with_state(service)
+}
+
+/// The security headers of every console response.
+async fn intestazioni(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// The stylesheet, embedded in the binary; cached for a day (it changes only with the binary).
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../static/console.css"),
+    )
+        .into_response()
+}
+
+/// A rendered template as a response (an error page if it cannot be rendered).
+fn pagina(t: &impl askama::Template) -> Response {
+    match t.render() {
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "errore interno").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errore.html")]
+struct PaginaErrore {
+    titolo: String,
+    messaggio: String,
+}
+
+/// The Italian error page of a failed use case, with the status the API would answer.
+pub fn errore(e: ServiceError) -> Response {
+    let status = match &e {
+        ServiceError::Unauthorized => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::RichiestaNotFound(_) | ServiceError::NotFound | ServiceError::AttestatoNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        ServiceError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        ServiceError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::CONFLICT,
+    };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = ?e, "console request failed");
+    }
+    let p = PaginaErrore { titolo: "Operazione non riuscita".into(), messaggio: e.to_string() };
+    (status, pagina(&p)).into_response()
+}
+
+pub(crate) fn refused(messaggio: &str) -> Response {
+    let p = PaginaErrore { titolo: "Richiesta rifiutata".into(), messaggio: messaggio.into() };
+    (StatusCode::FORBIDDEN, pagina(&p)).into_response()
+}

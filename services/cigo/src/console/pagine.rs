@@ -1,0 +1,323 @@
+//! The handlers of the console's pages: each turns a form or query string into one call of the
+//! service layer and its answer into a page.
+
+use super::sessione::{self, Utente};
+use super::{errore, formato, refused};
+use crate::service::{Paging, Ricerca, Service, ServiceError};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use cigo_domain::StatoRichiesta;
+use cigo_store::Richiesta;
+use serde::Deserialize;
+
+/// Who is signed in, as the page header shows it, and the CSRF token of its forms.
+pub struct Intestazione {
+    pub chi: String,
+    pub ruolo: String,
+    pub csrf: String,
+}
+
+impl Intestazione {
+    fn of(u: &Utente) -> Self {
+        let c = &u.0.caller;
+        Intestazione { chi: c.intermediario.clone(), ruolo: c.ruolo.to_string(), csrf: u.0.csrf_token.clone() }
+    }
+}
+
+/// `/`: the list of richieste (the extractor sends whoever is not signed in to the sign-in).
+pub async fn home(_utente: Utente) -> Redirect {
+    Redirect::to("/richieste")
+}
+
+#[derive(Template)]
+#[template(path = "accesso.html")]
+struct PaginaAccesso {
+    errore: Option<String>,
+}
+
+pub async fn accesso_form() -> Response {
+    super::pagina(&PaginaAccesso { errore: None })
+}
+
+#[derive(Deserialize)]
+pub struct FormAccesso {
+    token: String,
+}
+
+/// Sign-in: the token is checked by the service and exchanged for a session cookie; the token
+/// itself is neither stored in the browser nor logged.
+pub async fn accesso(State(service): State<Service>, headers: HeaderMap, Form(form): Form<FormAccesso>) -> Response {
+    if !sessione::same_origin(&headers) {
+        return refused("richiesta proveniente da un altro sito");
+    }
+    match service.apri_sessione(&form.token).await {
+        Ok(aperta) => {
+            let max_age = (aperta.attiva.expires_at - chrono::Utc::now())
+                .num_seconds()
+                .max(0);
+            let cookie = sessione::set_cookie(&headers, &aperta.id, max_age);
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/richieste")).into_response()
+        }
+        Err(ServiceError::Unauthorized) => {
+            let pagina = PaginaAccesso { errore: Some("Token non valido, scaduto o revocato.".into()) };
+            (StatusCode::UNAUTHORIZED, super::pagina(&pagina)).into_response()
+        }
+        Err(e) => errore(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FormCsrf {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Sign-out: the session ends on the server, the cookie is removed.
+pub async fn uscita(
+    State(service): State<Service>,
+    utente: Utente,
+    headers: HeaderMap,
+    Form(form): Form<FormCsrf>,
+) -> Response {
+    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
+        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
+    }
+    match service.chiudi_sessione(&utente.0).await {
+        Ok(()) => ([(header::SET_COOKIE, sessione::clear_cookie(&headers))], Redirect::to("/accesso")).into_response(),
+        Err(e) => errore(e),
+    }
+}
+
+/// The search form of "Ricerca elaborazioni", as the query string keeps it (bookmarkable).
+#[derive(Debug, Default, Deserialize)]
+pub struct Filtri {
+    #[serde(default)]
+    numero: String,
+    #[serde(default)]
+    denominazione: String,
+    #[serde(default)]
+    matricola: String,
+    #[serde(default)]
+    codice_fiscale: String,
+    #[serde(default)]
+    inserita_dal: String,
+    #[serde(default)]
+    inserita_al: String,
+    #[serde(default)]
+    approvata_dal: String,
+    #[serde(default)]
+    approvata_al: String,
+    #[serde(default)]
+    stato: String,
+    page: Option<u32>,
+}
+
+fn testo(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn data_campo(nome: &str, s: &str) -> Result<Option<chrono::NaiveDate>, ServiceError> {
+    match testo(s) {
+        None => Ok(None),
+        Some(t) => formato::leggi_data(&t)
+            .map(Some)
+            .ok_or_else(|| ServiceError::invalid("invalid_query", format!("{nome}: data non valida (GG/MM/AAAA)"))),
+    }
+}
+
+impl Filtri {
+    fn ricerca(&self) -> Result<Ricerca, ServiceError> {
+        let numero = match testo(&self.numero) {
+            None => None,
+            Some(n) => Some(n.parse().map_err(|_| {
+                ServiceError::invalid("invalid_query", "il numero richiesta deve essere un numero intero")
+            })?),
+        };
+        let stato = match testo(&self.stato) {
+            None => None,
+            Some(s) => Some(
+                StatoRichiesta::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+                    .ok_or_else(|| ServiceError::invalid("invalid_query", "stato non valido"))?,
+            ),
+        };
+        Ok(Ricerca {
+            numero,
+            matricola: testo(&self.matricola),
+            codice_fiscale: testo(&self.codice_fiscale),
+            denominazione: testo(&self.denominazione),
+            inserita_dal: data_campo("data inserimento dal", &self.inserita_dal)?,
+            inserita_al: data_campo("data inserimento al", &self.inserita_al)?,
+            approvata_dal: data_campo("data invio approvazione dal", &self.approvata_dal)?,
+            approvata_al: data_campo("data invio approvazione al", &self.approvata_al)?,
+            stato,
+            paging: Paging { page: self.page, page_size: Some(PAGE_SIZE) },
+        })
+    }
+
+    /// The query string of these filters on another page.
+    fn query(&self, page: u32) -> String {
+        let pairs = [
+            ("numero", &self.numero),
+            ("denominazione", &self.denominazione),
+            ("matricola", &self.matricola),
+            ("codice_fiscale", &self.codice_fiscale),
+            ("inserita_dal", &self.inserita_dal),
+            ("inserita_al", &self.inserita_al),
+            ("approvata_dal", &self.approvata_dal),
+            ("approvata_al", &self.approvata_al),
+            ("stato", &self.stato),
+        ];
+        let mut q = url_pairs(
+            pairs
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, v.as_str())),
+        );
+        if !q.is_empty() {
+            q.push('&');
+        }
+        q.push_str(&format!("page={page}"));
+        q
+    }
+}
+
+fn url_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const PAGE_SIZE: u32 = 20;
+
+/// One row of the table of "Ricerca elaborazioni", written for the reader.
+struct Riga {
+    numero: i64,
+    data_inserimento: String,
+    data_approvazione: String,
+    esito: String,
+    nome_file: String,
+    totali: String,
+    valide: String,
+    scartate: String,
+}
+
+impl Riga {
+    fn of(r: &Richiesta) -> Self {
+        Riga {
+            numero: r.numero,
+            data_inserimento: formato::data_ora(r.data_inserimento),
+            data_approvazione: r
+                .data_approvazione
+                .map(formato::data_ora)
+                .unwrap_or_default(),
+            esito: esito(r.stato).into(),
+            nome_file: r.nome_file.clone().unwrap_or_default(),
+            totali: formato::numero(r.domande_totali),
+            valide: formato::numero(r.domande_valide),
+            scartate: formato::numero(r.domande_scartate),
+        }
+    }
+}
+
+/// The "Esito Elaborazione" of the seed's screens for each state.
+fn esito(stato: StatoRichiesta) -> &'static str {
+    match stato {
+        StatoRichiesta::Ricevuta => "XML inserito per la validazione",
+        StatoRichiesta::InElaborazione => "XML in fase di elaborazione",
+        StatoRichiesta::Prevalidata => "XML prevalidato",
+        StatoRichiesta::Scartata => "XML scartato",
+        StatoRichiesta::Approvata => "Approvato all'invio",
+        StatoRichiesta::InInvio => "In fase di invio",
+        StatoRichiesta::Consegnata => "Consegnato",
+        StatoRichiesta::ScartataInInvio => "Scartato in fase di invio",
+        StatoRichiesta::Eliminata => "Eliminato",
+    }
+}
+
+struct OpzioneStato {
+    codice: &'static str,
+    etichetta: &'static str,
+    scelta: bool,
+}
+
+#[derive(Template)]
+#[template(path = "richieste.html")]
+struct PaginaRichieste {
+    testa: Intestazione,
+    filtri: Filtri,
+    stati: Vec<OpzioneStato>,
+    righe: Vec<Riga>,
+    totale: String,
+    pagina: u32,
+    pagine: u32,
+    precedente: Option<String>,
+    successiva: Option<String>,
+}
+
+/// "Ricerca elaborazioni": the search form and the table of the richieste it finds.
+pub async fn richieste(State(service): State<Service>, utente: Utente, Query(filtri): Query<Filtri>) -> Response {
+    let ricerca = match filtri.ricerca() {
+        Ok(r) => r,
+        Err(e) => return errore(e),
+    };
+    let page = match service.ricerca(&utente.0.caller, ricerca).await {
+        Ok(p) => p,
+        Err(e) => return errore(e),
+    };
+    let pagine = (page.total.max(0) as u64)
+        .div_ceil(u64::from(page.page_size.max(1)))
+        .max(1) as u32;
+    let precedente = (page.page > 1).then(|| format!("/richieste?{}", filtri.query(page.page - 1)));
+    let successiva = (page.page < pagine).then(|| format!("/richieste?{}", filtri.query(page.page + 1)));
+    let stati = StatoRichiesta::ALL
+        .into_iter()
+        .map(|s| OpzioneStato { codice: s.as_str(), etichetta: esito(s), scelta: s.as_str() == filtri.stato })
+        .collect();
+    let pagina = PaginaRichieste {
+        testa: Intestazione::of(&utente),
+        righe: page.items.iter().map(Riga::of).collect(),
+        totale: formato::numero(page.total),
+        pagina: page.page,
+        pagine,
+        precedente,
+        successiva,
+        stati,
+        filtri,
+    };
+    super::pagina(&pagina)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_survive_in_the_query_string() {
+        let f = Filtri { denominazione: "Rossi & figli".into(), stato: "PREVALIDATA".into(), ..Default::default() };
+        assert_eq!(f.query(2), "denominazione=Rossi%20%26%20figli&stato=PREVALIDATA&page=2");
+        assert_eq!(Filtri::default().query(1), "page=1");
+        assert!(Filtri { numero: "x".into(), ..Default::default() }
+            .ricerca()
+            .is_err());
+        let r = Filtri { inserita_dal: "01/02/2026".into(), ..Default::default() }
+            .ricerca()
+            .unwrap();
+        assert_eq!(r.inserita_dal, chrono::NaiveDate::from_ymd_opt(2026, 2, 1));
+    }
+}

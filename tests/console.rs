@@ -1,0 +1,194 @@
+//! The web console over HTTP, against the real binary (no browser): sign-in and the session
+//! cookie's flags, the security headers, the search page, output escaping, the CSRF and Origin
+//! checks, sign-out.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Browser {
+    /// A client that keeps redirects visible (each response is asserted on) and sends the
+    /// session cookie by hand, like a browser would.
+    fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Browser { base: base.to_string(), http }
+    }
+
+    async fn read(r: reqwest::Response) -> Page {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        Page { status, headers, body: r.text().await.unwrap() }
+    }
+
+    async fn get(&self, cookie: Option<&str>, path: &str) -> Page {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    async fn post(&self, cookie: Option<&str>, origin: Option<&str>, path: &str, form: &str) -> Page {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string());
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+}
+
+/// The `name=value` of the session cookie a sign-in set.
+fn session_cookie(page: &Page) -> String {
+    let set = page.header("set-cookie");
+    set.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token of the page's forms.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("no csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn sign_in_search_and_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (serve, api) = dep
+        .spawn_api("serve", &["serve", "--sender-concurrency", "0"])
+        .await;
+    let token = dep.token(CF_A);
+    let numero = api
+        .upload_ok(&token, generate(&dep, 3, 0.0, 7).bytes, true)
+        .await;
+    api.wait_for_state(&token, numero, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
+    let b = Browser::new(&api.base);
+    let origin = api.base.clone();
+
+    // Not signed in: the console's entry leads to the sign-in, which is an Italian form under a
+    // strict CSP; the JSON API is unchanged beside it.
+    let home = b.get(None, "/").await;
+    assert_eq!((home.status, home.header("location").as_str()), (303, "/accesso"));
+    let form = b.get(None, "/accesso").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Token di accesso"), "{}", form.body);
+    assert!(form
+        .header("content-security-policy")
+        .starts_with("default-src 'self'"));
+    assert_eq!(form.header("x-frame-options"), "DENY");
+    assert_eq!(
+        b.get(None, "/static/console.css")
+            .await
+            .header("cache-control"),
+        "public, max-age=86400"
+    );
+    api.get(None, "/api/v1/richieste").await.expect(401, None);
+    api.get(None, "/nessuna-pagina").await.expect(404, None);
+
+    // A wrong token, a sign-in posted from another site: refused.
+    let wrong = b
+        .post(None, Some(&origin), "/accesso", "token=cigo_sbagliato")
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Token non valido"));
+    let forged = b
+        .post(None, Some("https://evil.example"), "/accesso", &format!("token={token}"))
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.header("set-cookie").is_empty());
+
+    // Signed in: a session cookie the page's script cannot read, not the token.
+    let signed = b
+        .post(None, Some(&origin), "/accesso", &format!("token={token}"))
+        .await;
+    assert_eq!((signed.status, signed.header("location").as_str()), (303, "/richieste"));
+    let set = signed.header("set-cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    assert!(!set.contains(&token), "the token is not the cookie");
+    let cookie = session_cookie(&signed);
+
+    // The search page lists the richiesta, with Italian dates.
+    let list = b.get(Some(&cookie), "/richieste").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!("<td>{numero}</td>")), "{}", list.body);
+    assert!(list.body.contains("XML prevalidato"), "{}", list.body);
+    let today = cigo_domain::attestato::ora_di_roma(chrono::Utc::now())
+        .format("%d/%m/%Y")
+        .to_string();
+    assert!(list.body.contains(&today), "{}", list.body);
+    // Filters are in the URL, and what is typed comes back as text, never as markup.
+    let xss = b
+        .get(Some(&cookie), "/richieste?denominazione=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
+    assert_eq!(xss.status, 200);
+    assert!(!xss.body.contains("<script>alert(1)</script>"), "{}", xss.body);
+    assert!(
+        xss.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || xss.body.contains("&lt;script&gt;")
+    );
+    let nessuna = b
+        .get(Some(&cookie), &format!("/richieste?numero={}", numero + 1000))
+        .await;
+    assert!(nessuna.body.contains("Nessuna richiesta trovata"), "{}", nessuna.body);
+    let bad = b.get(Some(&cookie), "/richieste?inserita_dal=ieri").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("data non valida"), "{}", bad.body);
+
+    // Sign-out needs the page's CSRF token and this site's Origin.
+    let no_csrf = b
+        .post(Some(&cookie), Some(&origin), "/uscita", "csrf=forged")
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    let csrf = csrf(&list.body);
+    let other_site = b
+        .post(Some(&cookie), Some("https://evil.example"), "/uscita", &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(other_site.status, 403);
+    assert_eq!(b.get(Some(&cookie), "/richieste").await.status, 200, "still signed in");
+    let out = b
+        .post(Some(&cookie), Some(&origin), "/uscita", &format!("csrf={csrf}"))
+        .await;
+    assert_eq!((out.status, out.header("location").as_str()), (303, "/accesso"));
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    let after = b.get(Some(&cookie), "/richieste").await;
+    assert_eq!((after.status, after.header("location").as_str()), (303, "/accesso"));
+
+    // Neither the token nor the session id is in the service log.
+    let log = serve.log();
+    assert!(!log.contains(&token));
+    assert!(!log.contains(cookie.split('=').nth(1).unwrap()));
+}

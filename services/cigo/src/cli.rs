@@ -187,7 +187,7 @@ mod tests {
         let validate = help(&["validate"]);
         assert!(validate.contains("--database-url"), "{validate}");
         assert!(!validate.contains("--worker-concurrency") && !validate.contains("--listen"), "{validate}");
-        assert!(validate.lines().count() < 40, "{validate}");
+        assert!(validate.lines().count() < 45, "{validate}");
         let token = help(&["admin", "token", "create"]);
         assert!(token.contains("--data-dir") && !token.contains("--amqp-url"), "{token}");
         let dlq = help(&["admin", "dlq", "list"]);

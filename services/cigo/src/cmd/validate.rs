@@ -16,9 +16,7 @@ pub struct ValidateArgs {
     /// (needs --database-url).
     #[arg(long, requires = "database_url")]
     pub intermediario: Option<String>,
-    /// The filing date the deadline (COE-055, COE-057) and the workers' 30 days of seniority
-    /// (COE-037) are judged at, YYYY-MM-DD; default today in Rome, the date a richiesta uploaded
-    /// and approved now would be filed on.
+    /// Filing date of the deadline and seniority rules; default: today in Rome.
     #[arg(long, env = "CIGO_DATA_PRESENTAZIONE", value_name = "YYYY-MM-DD")]
     pub data_presentazione: Option<chrono::NaiveDate>,
     #[command(flatten)]

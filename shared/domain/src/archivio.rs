@@ -16,7 +16,7 @@ use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::Finding;
 use crate::model::{settimane_tra, Ore};
 use crate::rules::{self, RuleInfo};
-use crate::validate::Tardiva;
+use crate::termine::Tardiva;
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -7,6 +7,7 @@
 //! - [`esito`]: the outcome of prevalidating one richiesta, as the worker hands it to the store;
 //! - [`model`], [`parse`], [`rules`], [`validate`]: the tracciato, its streaming parser and the rule catalogue;
 //! - [`rinvio`]: the file of a richiesta's rejected domande, to correct and upload again;
+//! - [`termine`]: the filing deadline, judged at prevalidation and again at sending;
 //! - [`generate`]: deterministic synthetic richieste for demos, tests and benchmarks.
 //!
 //! The crate is deliberately synchronous and pure so that the worker, the sender, the offline
@@ -30,6 +31,7 @@ pub mod ruolo;
 mod sql;
 pub mod stato;
 mod str_enum;
+pub mod termine;
 pub mod validate;
 pub mod write;
 

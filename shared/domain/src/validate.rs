@@ -16,7 +16,6 @@ use struttura::Ids;
 
 pub use crate::limits::Limits;
 pub use crate::rules::RULE_SET;
-pub use termini::{termine_presentazione, Tardiva};
 
 mod campi;
 mod cx;
@@ -184,7 +183,7 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
             })
             .collect(),
         causale: Some(d.periodo.causale.as_str().to_string()),
-        termine_presentazione: Some(termini::termine_presentazione(d)),
+        termine_presentazione: Some(crate::termine::termine_presentazione(d)),
     }
 }
 

@@ -47,6 +47,10 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Checks that the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// The keys that start with `prefix` (whole segments: `richieste/`) and were last written
+    /// before `before`: what the sweep of orphan blobs looks at.
+    async fn list_older_than(&self, prefix: &str, before: std::time::SystemTime) -> Result<Vec<String>>;
 }
 
 /// Opens the blob store named by a URL: a plain path or `file:///path` (local, fsync'd),

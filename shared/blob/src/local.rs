@@ -178,6 +178,44 @@ impl BlobStore for LocalBlobStore {
         Ok(tokio_util::io::ReaderStream::with_capacity(file, CHUNK).boxed())
     }
 
+    async fn list_older_than(&self, prefix: &str, before: SystemTime) -> Result<Vec<String>> {
+        let root = self.root.clone();
+        let start = root.join(prefix.trim_end_matches('/'));
+        let keys = tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            let mut dirs = vec![start];
+            while let Some(dir) = dirs.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let path = entry.path();
+                    let meta = entry.metadata()?;
+                    if meta.is_dir() {
+                        if path != root.join(TMP_DIR) {
+                            dirs.push(path);
+                        }
+                    } else if meta.modified()? < before {
+                        let Ok(relative) = path.strip_prefix(&root) else { continue };
+                        let key: Vec<String> = relative
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect();
+                        keys.push(key.join("/"));
+                    }
+                }
+            }
+            keys.sort();
+            Ok(keys)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(format!("blob listing task failed: {e}")))??;
+        Ok(keys)
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path_of(key)?;
         match tokio::fs::remove_file(&path).await {

@@ -182,6 +182,31 @@ impl BlobStore for ObjectStoreBlobStore {
         }
     }
 
+    async fn list_older_than(&self, prefix: &str, before: std::time::SystemTime) -> Result<Vec<String>> {
+        let under = prefix
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .fold(self.prefix.clone(), |location, segment| location.join(segment));
+        let mut keys: Vec<String> = self
+            .store
+            .list(Some(&under))
+            .try_filter_map(|meta| async move {
+                if std::time::SystemTime::from(meta.last_modified) >= before {
+                    return Ok(None);
+                }
+                Ok(meta.location.prefix_match(&self.prefix).map(|parts| {
+                    parts
+                        .map(|p| p.as_ref().to_string())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                }))
+            })
+            .try_collect()
+            .await?;
+        keys.sort();
+        Ok(keys)
+    }
+
     async fn ping(&self) -> Result<()> {
         // Any answer from the backend, "not found" included, means it is reachable.
         match self.store.head(&self.prefix.clone().join(".ping")).await {

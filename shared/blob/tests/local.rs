@@ -170,3 +170,38 @@ async fn concurrent_puts_of_different_keys() {
         assert_eq!(got, format!("blob {i}").as_bytes());
     }
 }
+
+/// The sweep of orphan blobs lists one day of keys older than a moment; the temporary files of
+/// writes in progress are never keys.
+#[tokio::test]
+async fn list_older_than_a_moment_under_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::new(dir.path()).unwrap();
+    for key in ["richieste/2026/12/01/a.xml", "richieste/2026/12/01/b.xml", "richieste/2026/12/02/c.xml", "altro/d.xml"]
+    {
+        store.put_file(key, temp_file(b"x").path()).await.unwrap();
+    }
+    let old = store.path_of("richieste/2026/12/01/a.xml").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    assert_eq!(store.list_older_than("richieste/", hour_ago).await.unwrap(), ["richieste/2026/12/01/a.xml"]);
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    assert_eq!(
+        store
+            .list_older_than("richieste/2026/12/01/", later)
+            .await
+            .unwrap(),
+        ["richieste/2026/12/01/a.xml", "richieste/2026/12/01/b.xml"]
+    );
+    assert_eq!(store.list_older_than("", later).await.unwrap().len(), 4, "never the .tmp directory");
+    assert!(store
+        .list_older_than("nessuno/", later)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -151,3 +151,31 @@ async fn s3_multipart_upload_of_a_file_over_the_part_size() {
     assert!(!etag.contains('-'), "a single PUT, ETag {etag}");
     assert!(read_all(store.get("one.xml").await.unwrap()).await.unwrap() == one);
 }
+
+/// The sweep of orphan blobs lists one day of keys older than a moment, under the store's prefix.
+#[tokio::test]
+#[ignore = "needs moto_server (PyPI moto[server]); run by .ci/run with --include-ignored"]
+async fn s3_list_older_than_a_moment_under_a_prefix() {
+    let (_moto, store) = on_moto(&format!("s3://{BUCKET}/blobs")).await;
+    for key in ["richieste/2026/12/01/a.xml", "richieste/2026/12/01/b.xml", "richieste/2026/12/02/c.xml", "altro/d.xml"]
+    {
+        store.put_file(key, temp_file(b"x").path()).await.unwrap();
+    }
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let listed = store
+        .list_older_than("richieste/2026/12/01/", later)
+        .await
+        .unwrap();
+    assert_eq!(listed, ["richieste/2026/12/01/a.xml", "richieste/2026/12/01/b.xml"]);
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    assert!(store
+        .list_older_than("richieste/", earlier)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_older_than("nessuno/", later)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -62,6 +62,13 @@ macro_rules! forward_store {
             async fn get_richiesta(&self, numero: i64) -> $crate::Result<Option<$crate::Richiesta>> {
                 <$ty>::get_richiesta(self, numero).await
             }
+            async fn blob_keys_inserted(
+                &self,
+                from: $crate::Timestamp,
+                to: $crate::Timestamp,
+            ) -> $crate::Result<Vec<String>> {
+                <$ty>::blob_keys_inserted(self, from, to).await
+            }
             async fn search_richieste(
                 &self,
                 filter: &$crate::RichiestaFilter,
@@ -114,6 +121,9 @@ macro_rules! forward_store {
             }
             async fn release_outbox(&self, ids: &[i64]) -> $crate::Result<()> {
                 <$ty>::release_outbox(self, ids).await
+            }
+            async fn release_all_outbox_leases(&self) -> $crate::Result<u64> {
+                <$ty>::release_all_outbox_leases(self).await
             }
             async fn requeue_stale(&self, older_than: std::time::Duration) -> $crate::Result<u64> {
                 <$ty>::requeue_stale(self, older_than).await

@@ -272,6 +272,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>>;
 
+    /// The blob keys of the richieste inserted in `[from, to)`, whatever their state: what the
+    /// sweep of orphan blobs compares a day of the blob store with.
+    async fn blob_keys_inserted(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>>;
+
     /// Newest first (by numero, descending).
     async fn search_richieste(&self, filter: &RichiestaFilter) -> Result<Page<Richiesta>>;
 
@@ -339,6 +343,12 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the lease of outbox rows the relay could not publish, so that the next lease (of any
     /// relay) takes them at once, in order, instead of after the lease expires.
     async fn release_outbox(&self, ids: &[i64]) -> Result<()>;
+
+    /// Ends every lease of unpublished rows; how many there were. For a process that knows it is
+    /// the only relay (the in-process queue of `cigo serve`): whatever is leased was leased by its
+    /// previous life, killed before it could publish, and is published now instead of after the
+    /// lease expires.
+    async fn release_all_outbox_leases(&self) -> Result<u64>;
 
     /// The SLA reaper: for every richiesta in a state in progress (the job that moves it on is
     /// [`cigo_domain::piano::lavoro_in_corso`]) not updated for `older_than`, with no

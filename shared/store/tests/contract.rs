@@ -163,6 +163,8 @@ macro_rules! contract_tests {
                 // Reliability (issue 4)
                 create_richiesta_once_duplicates_and_keys,
                 release_outbox_returns_rows_at_once,
+                release_all_outbox_leases_after_a_crash,
+                blob_keys_by_insertion_time,
                 errore_elaborazione_and_replay,
                 sla_stats_counts,
                 // Archive (issue 3, layer 5)
@@ -1777,6 +1779,58 @@ async fn create_richiesta_once_duplicates_and_keys(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(created, 1);
+}
+
+/// The sweep of orphan blobs asks which blobs a window of insertion times holds: every state
+/// counts (an eliminata keeps its file), the window is half-open.
+async fn blob_keys_by_insertion_time(store: Arc<dyn Store>) {
+    let r = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let at = r.data_inserimento;
+    let second = chrono::Duration::seconds(1);
+    let keys = store
+        .blob_keys_inserted(at - second, at + second)
+        .await
+        .unwrap();
+    assert!(keys.contains(&r.blob_key), "{keys:?}");
+    let keys = store
+        .blob_keys_inserted(at + second, at + second * 2)
+        .await
+        .unwrap();
+    assert!(!keys.contains(&r.blob_key), "{keys:?}");
+    let keys = store.blob_keys_inserted(at - second, at).await.unwrap();
+    assert!(!keys.contains(&r.blob_key), "the end of the window is excluded: {keys:?}");
+}
+
+/// A relay killed between lease and publish leaves leased rows behind; the only relay of the next
+/// life ends those leases at start and takes the rows at once, in order.
+async fn release_all_outbox_leases_after_a_crash(store: Arc<dyn Store>) {
+    drain_outbox(&store).await;
+    for _ in 0..2 {
+        store
+            .create_richiesta(new_richiesta("INTERM00001", true))
+            .await
+            .unwrap();
+    }
+    let leased = store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 2);
+    store.mark_published(&[leased[0].id]).await.unwrap();
+    // The process dies here; its lease on the second row would last ten minutes.
+    assert_eq!(store.release_all_outbox_leases().await.unwrap(), 1, "only the unpublished row was leased");
+    let again = store
+        .lease_outbox(10, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![leased[1].id]);
+    assert_eq!(again[0].attempts, 2, "a second lease of the same row");
+    assert_eq!(store.release_all_outbox_leases().await.unwrap(), 1);
+    store.mark_published(&[leased[1].id]).await.unwrap();
+    assert_eq!(store.release_all_outbox_leases().await.unwrap(), 0, "a published row is no one's lease");
 }
 
 async fn release_outbox_returns_rows_at_once(store: Arc<dyn Store>) {

@@ -80,6 +80,16 @@ impl Backend {
         set_unpublished(self, "leased_until", None, ids).await
     }
 
+    pub async fn release_all_outbox_leases(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE outbox SET leased_until = NULL WHERE published_at IS NULL AND leased_until IS NOT NULL",
+        )
+        .execute(self.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn requeue_stale(&self, older_than: Duration) -> Result<u64> {
         let now = now();
         let mut tx = self.begin_write().await?;

@@ -290,6 +290,16 @@ impl Backend {
         fetch_richiesta(&mut conn, numero).await
     }
 
+    pub async fn blob_keys_inserted(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>> {
+        let keys =
+            sqlx::query_scalar("SELECT blob_key FROM richieste WHERE data_inserimento >= $1 AND data_inserimento < $2")
+                .bind(ts(from))
+                .bind(ts(to))
+                .fetch_all(self.reader())
+                .await?;
+        Ok(keys)
+    }
+
     pub async fn search_richieste(&self, filter: &RichiestaFilter) -> Result<Page<Richiesta>> {
         let p = paging(filter.page, filter.page_size);
         let mut tx = self.begin_read().await?;

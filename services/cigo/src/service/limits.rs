@@ -20,6 +20,22 @@ pub struct Limits {
     tat: Mutex<HashMap<String, Instant>>,
     max_uploads: usize,
     uploads: Arc<Mutex<HashMap<String, usize>>>,
+    /// Refused probes recorded in the audit trail, per actor: the start of the current window,
+    /// how many were recorded in it and how many were left out since the last one recorded.
+    probes: Mutex<HashMap<String, ProbeWindow>>,
+}
+
+/// At most this many refused probes of one actor are written to the audit trail per
+/// [`PROBE_WINDOW`]; the others are counted into the next row written, so a script trying every
+/// numero cannot flood the trail and still leaves its trace.
+pub const PROBES_RECORDED_PER_WINDOW: u32 = 10;
+pub const PROBE_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy)]
+struct ProbeWindow {
+    since: Instant,
+    recorded: u32,
+    left_out: u32,
 }
 
 impl Limits {
@@ -38,7 +54,35 @@ impl Limits {
             tat: Mutex::new(HashMap::new()),
             max_uploads: max_uploads.max(1),
             uploads: Arc::new(Mutex::new(HashMap::new())),
+            probes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts one refused probe of `actor` (a richiesta of someone else asked for): `Some(n)`
+    /// when it is to be recorded, `n` being how many were left out before it; `None` when this
+    /// window's rows are used up.
+    pub fn record_probe(&self, actor: &str) -> Option<u32> {
+        self.record_probe_at(actor, Instant::now())
+    }
+
+    fn record_probe_at(&self, actor: &str, now: Instant) -> Option<u32> {
+        let mut probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+        if probes.len() > 10_000 {
+            probes.retain(|_, w| now.duration_since(w.since) < PROBE_WINDOW || w.left_out > 0);
+        }
+        let w = probes
+            .entry(actor.to_string())
+            .or_insert(ProbeWindow { since: now, recorded: 0, left_out: 0 });
+        if now.duration_since(w.since) >= PROBE_WINDOW {
+            w.since = now;
+            w.recorded = 0;
+        }
+        if w.recorded >= PROBES_RECORDED_PER_WINDOW {
+            w.left_out += 1;
+            return None;
+        }
+        w.recorded += 1;
+        Some(std::mem::take(&mut w.left_out))
     }
 
     /// Counts one request of `intermediario`; 429 `rate_limited` when over the limit.
@@ -122,6 +166,22 @@ mod tests {
         // Another intermediario is not affected; after a second one more request passes.
         ac.check_rate_at("B", t0).unwrap();
         ac.check_rate_at("A", t0 + Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn refused_probes_are_recorded_up_to_the_window_then_counted() {
+        let ac = Limits::new(0, 1, 1);
+        let t0 = Instant::now();
+        for _ in 0..PROBES_RECORDED_PER_WINDOW {
+            assert_eq!(ac.record_probe_at("A", t0), Some(0));
+        }
+        assert_eq!(ac.record_probe_at("A", t0), None);
+        assert_eq!(ac.record_probe_at("A", t0), None);
+        // Another actor has its own window.
+        assert_eq!(ac.record_probe_at("B", t0), Some(0));
+        // The next window's first row says how many were left out.
+        assert_eq!(ac.record_probe_at("A", t0 + PROBE_WINDOW), Some(2));
+        assert_eq!(ac.record_probe_at("A", t0 + PROBE_WINDOW), Some(0));
     }
 
     #[test]

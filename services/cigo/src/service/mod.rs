@@ -46,7 +46,7 @@ pub use esito::{FileEsito, FormatoEsito};
 pub use richieste::{Azione, Dettaglio, FileXml, Paging, Ricerca};
 pub use rinvio::FileScartate;
 pub use sessioni::{SessioneAperta, SessioneAttiva};
-pub use upload::{Caricamento, UploadOutcome};
+pub use upload::{Caricamento, UploadOutcome, BLOB_PREFIX, SPOOL_PREFIX};
 
 use crate::app::App;
 use crate::config::Settings;
@@ -99,11 +99,41 @@ impl Service {
     }
 
     /// The richiesta numbered `numero`, if the caller may see it. Another intermediario's
-    /// richiesta is answered exactly like one that does not exist.
+    /// richiesta is answered exactly like one that does not exist, and the probe is recorded.
     async fn load(&self, caller: &Caller, numero: i64) -> Result<Richiesta, ServiceError> {
         match self.app.store.get_richiesta(numero).await? {
             Some(r) if caller.may_read(&r.intermediario) => Ok(r),
-            _ => Err(ServiceError::RichiestaNotFound(numero)),
+            Some(_) => {
+                self.record_refused_probe(caller, numero).await;
+                Err(ServiceError::RichiestaNotFound(numero))
+            }
+            None => Err(ServiceError::RichiestaNotFound(numero)),
+        }
+    }
+
+    /// Records in the audit trail (`accesso_negato`) that `caller` asked for a richiesta of
+    /// someone else, within [`limits::PROBES_RECORDED_PER_WINDOW`] rows a minute per actor (the
+    /// rest are counted in the next row). Best effort: the answer is a refusal either way, so a
+    /// trail that cannot be written is logged, not turned into another error.
+    async fn record_refused_probe(&self, caller: &Caller, numero: i64) {
+        metrics::counter!("cigo_access_refused_total").increment(1);
+        let actor = caller.actor();
+        let Some(left_out) = self.limits.record_probe(&actor) else { return };
+        let mut detail = "richiesta di un altro intermediario".to_string();
+        if left_out > 0 {
+            detail.push_str(&format!(
+                "; altri {left_out} tentativi non registrati (al massimo {} al minuto)",
+                limits::PROBES_RECORDED_PER_WINDOW
+            ));
+        }
+        let row = cigo_store::NewAudit {
+            actor,
+            action: "accesso_negato".into(),
+            numero_richiesta: Some(numero),
+            detail: Some(detail),
+        };
+        if let Err(e) = self.app.store.append_audit(row).await {
+            tracing::warn!(error = %e, numero, "cannot record a refused access in the audit trail");
         }
     }
 

@@ -83,6 +83,45 @@ async fn another_intermediarios_richiesta_is_not_found_like_a_missing_number() {
     // The owner sees it, and its state did not move.
     assert_eq!(s.richiesta(&a, r.numero).await.unwrap().richiesta.stato, StatoRichiesta::Ricevuta);
     assert_eq!(s.ricerca(&a, Ricerca::default()).await.unwrap().total, 1);
+    // Each probe of b left its trace for the admin (the missing number is no probe of anyone's).
+    let admin = caller("DMNSTR80A01H501X", Ruolo::Admin);
+    let trail = s
+        .amministrazione(&admin)
+        .unwrap()
+        .audit_trail(Some(r.numero), Paging::default())
+        .await
+        .unwrap();
+    let probes: Vec<_> = trail
+        .items
+        .iter()
+        .filter(|e| e.action == "accesso_negato")
+        .collect();
+    assert_eq!(probes.len(), 7, "{:?}", trail.items);
+    assert!(probes.iter().all(|e| e.actor == b.actor()), "{probes:?}");
+}
+
+#[tokio::test]
+async fn a_flood_of_probes_is_recorded_within_bounds_and_counted() {
+    let f = fixture().await;
+    let (a, b) = (intermediario("AAAAAA80A01H501A"), intermediario("BBBBBB80A01H501B"));
+    let r = richiesta_of(&f, &a, 1).await;
+    for _ in 0..100 {
+        assert!(f.service.richiesta(&b, r.numero).await.is_err());
+    }
+    let admin = caller("DMNSTR80A01H501X", Ruolo::Admin);
+    let trail = f
+        .service
+        .amministrazione(&admin)
+        .unwrap()
+        .audit_trail(Some(r.numero), Paging::default())
+        .await
+        .unwrap();
+    let probes = trail
+        .items
+        .iter()
+        .filter(|e| e.action == "accesso_negato")
+        .count();
+    assert_eq!(probes, limits::PROBES_RECORDED_PER_WINDOW as usize, "{:?}", trail.items);
 }
 
 #[tokio::test]

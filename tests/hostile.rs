@@ -360,6 +360,30 @@ async fn protocol(ctx: &Ctx) {
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("denominazione"), "{body}");
 
+    // Request heads hyper refuses before any route runs answer in the documented shape too.
+    let addr = ctx.api.base.trim_start_matches("http://").to_string();
+    let long_uri = format!("GET /api/v1/richieste?denominazione={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("x-h{i}: v\r\n"))
+            .collect::<String>()
+    );
+    for (case, request, status, code) in [
+        ("malformed request line", "GET /healthz HTTP/9.Z\r\n\r\n".to_string(), 400, "bad_request"),
+        ("malformed header", "GET /healthz HTTP/1.1\r\nHo st: x\r\n\r\n".to_string(), 400, "bad_request"),
+        ("70 KB URI", long_uri, 414, "uri_too_long"),
+        ("200 headers", many_headers, 431, "request_header_fields_too_large"),
+    ] {
+        let answer = exchange(&addr, request.as_bytes()).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{case}: {text}");
+        assert!(text.contains("content-type: application/json\r\n"), "{case}: {text}");
+        let body: serde_json::Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1)
+            .unwrap_or_else(|e| panic!("{case}: {e}: {text}"));
+        assert_eq!(body["code"], code, "{case}: {text}");
+    }
+
     // Made-up methods without a token do not make new metric series.
     let series = |text: &str| {
         text.lines()
@@ -381,6 +405,18 @@ async fn protocol(ctx: &Ctx) {
     assert!(!after.contains("XYZ"), "a made-up method became a label");
     assert!(series(&after) <= before + 3, "series grew from {before} to {}", series(&after));
     ctx.still_healthy("protocol").await;
+}
+
+/// Writes `request` on a new connection and reads the answer until the server closes it.
+async fn exchange(addr: &str, request: &[u8]) -> Vec<u8> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, s.read_to_end(&mut answer))
+        .await
+        .expect("the server did not close the connection")
+        .ok();
+    answer
 }
 
 fn hostile_deployment(dep: Deployment) -> Deployment {
@@ -408,4 +444,183 @@ async fn hostile_input_on_postgres_and_rabbitmq() {
     let _worker = dep.spawn("worker", &["worker"]);
     run_everything(&dep, api).await;
     servers.cleanup().await;
+}
+
+/// Sockets that never send a byte, clients that trickle their headers and idle keep-alive
+/// connections cannot take the port: connections are capped, a request head must arrive within
+/// the header timeout, and the descriptors the server holds stay bounded by the cap.
+#[tokio::test]
+async fn connections_are_bounded() {
+    const CAP: usize = 40;
+    const SILENT: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path())
+        .with("CIGO_MAX_CONNECTIONS", CAP.to_string())
+        .with("CIGO_HEADER_READ_TIMEOUT_SECS", "1");
+    let (serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let addr = api.base.trim_start_matches("http://").to_string();
+    let descriptors = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count()
+    };
+    let pid = serve.pid().unwrap();
+    let before = descriptors(pid);
+
+    // Silent sockets, far more than the cap: the server takes CAP of them at a time.
+    let mut silent = Vec::new();
+    for _ in 0..SILENT {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let held = descriptors(pid);
+    assert!(
+        held <= before + CAP + 8,
+        "{SILENT} silent sockets took {} descriptors of the server (cap {CAP})",
+        held - before
+    );
+    // The port still answers: the silent ones are closed after the header timeout, slot by slot.
+    let started = Instant::now();
+    api.get(None, "/healthz").await.expect(200, None);
+    assert!(started.elapsed() < BOUND, "/healthz took {:?} behind silent sockets", started.elapsed());
+    // Every silent socket is closed by the server in the end (EOF), none kept forever.
+    let closed = futures::future::join_all(silent.iter_mut().map(|s| async move {
+        let mut byte = [0u8; 1];
+        matches!(tokio::time::timeout(BOUND, s.read(&mut byte)).await, Ok(Ok(0)) | Ok(Err(_)))
+    }))
+    .await;
+    assert!(closed.iter().all(|c| *c), "{} silent sockets were kept open", closed.iter().filter(|c| !**c).count());
+
+    // A client that trickles its head a byte every 200 ms is closed at the header timeout.
+    let started = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut cut = false;
+    for byte in head {
+        if slow.write_all(&[*byte]).await.is_err() {
+            cut = true;
+            break;
+        }
+        let mut probe = [0u8; 1];
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(200), slow.read(&mut probe)).await {
+            assert!(matches!(r, Ok(0) | Err(_)), "the trickling client got an answer");
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a client trickling its headers was served in {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(5), "closed only after {:?}", started.elapsed());
+
+    // A keep-alive connection idle past the timeout is closed after its answer.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    tokio::time::timeout(BOUND, idle.read_to_end(&mut rest))
+        .await
+        .expect("an idle keep-alive connection was kept open")
+        .ok();
+    assert!(started.elapsed() < Duration::from_secs(5), "idle connection closed after {:?}", started.elapsed());
+
+    // And the service works as before.
+    let token = dep.token(CF_A);
+    let n = api
+        .upload_ok(&token, generate(&dep, 2, 0.0, 5).bytes, true)
+        .await;
+    let r = api
+        .wait_for_state(&token, n, &["PREVALIDATA", "SCARTATA"], BOUND)
+        .await;
+    assert_eq!(r["stato"], "PREVALIDATA", "{r}");
+}
+
+/// Every file under `dir`, recursively.
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+fn age(path: &std::path::Path, by: Duration) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - by).unwrap();
+}
+
+/// Clients that reset the connection right after their body leave no blob without a richiesta,
+/// and what a killed process left (an orphan blob, a spool file) is swept at the next start.
+#[tokio::test]
+async fn resets_and_kills_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path()).with("CIGO_ORPHAN_MIN_AGE_SECS", "600");
+    let (mut serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let token = dep.token(CF_A);
+    let addr = api.base.trim_start_matches("http://").to_string();
+    let blobs = dir.path().join("data/blobs/richieste");
+    let base = generate(&dep, 2, 0.0, 9).bytes;
+
+    // Resets at every point from "body sent" to "answer due": the upload's last step must still
+    // end in a richiesta or no blob.
+    for i in 0..60u64 {
+        let mut xml = base.clone();
+        xml.extend_from_slice(format!("\n<!-- reset {i} -->\n").as_bytes());
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.set_zero_linger().unwrap();
+        let head = format!(
+            "POST /api/v1/richieste HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
+            xml.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&xml).await.unwrap();
+        // 0 to 3 ms after the last byte: some land before the blob, some between blob and commit.
+        tokio::time::sleep(Duration::from_micros(i * 50)).await;
+        drop(s); // SO_LINGER 0: a reset, not a close
+    }
+    let settled = wait_until(BOUND, || async {
+        let total = api
+            .get(Some(&token), "/api/v1/richieste?page_size=1")
+            .await
+            .expect(200, None)
+            .json()["total"]
+            .as_i64()
+            .unwrap() as usize;
+        let files = files_in(&blobs).len();
+        (files == total).then_some((files, total))
+    })
+    .await;
+    assert!(settled.is_some(), "blobs without a richiesta after resets: {} files", files_in(&blobs).len());
+
+    // A killed process's leftovers: a spool file and a blob of today, both older than the bound.
+    serve.kill();
+    let day = chrono::Utc::now().format("%Y/%m/%d").to_string();
+    let orphan = blobs.join(&day).join("orphan-of-a-kill.xml");
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(&orphan, &base).unwrap();
+    age(&orphan, Duration::from_secs(3600));
+    let spool = dir.path().join("data/spool/upload-killed.xml");
+    std::fs::write(&spool, &base).unwrap();
+    age(&spool, Duration::from_secs(3600));
+    let held_before = files_in(&blobs).len() - 1;
+    let (_serve, api) = dep.spawn_api("serve-again", &["serve"]).await;
+    let swept = wait_until(BOUND, || async { (!orphan.exists() && !spool.exists()).then_some(()) }).await;
+    assert!(swept.is_some(), "orphan left: blob {}, spool {}", orphan.exists(), spool.exists());
+    assert_eq!(files_in(&blobs).len(), held_before, "a blob of a richiesta was swept");
+    let metrics = String::from_utf8(api.get(None, "/metrics").await.expect(200, None).body).unwrap();
+    for kind in ["blob", "spool"] {
+        let line = format!("cigo_orphans_swept_total{{kind=\"{kind}\"}} 1");
+        assert!(metrics.contains(&line), "{line} not in /metrics");
+    }
 }

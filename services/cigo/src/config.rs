@@ -54,6 +54,9 @@ pub struct Settings {
     pub max_concurrent_uploads: usize,
     pub upload_idle_timeout_secs: u64,
     pub upload_timeout_secs: u64,
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
+    pub orphan_min_age_secs: u64,
     pub max_gzip_ratio: u64,
     pub data_presentazione: Option<chrono::NaiveDate>,
     /// How long a session of the web console lasts from sign-in, in minutes.
@@ -92,6 +95,9 @@ impl Default for Settings {
             max_concurrent_uploads: 4,
             upload_idle_timeout_secs: 30,
             upload_timeout_secs: 900,
+            max_connections: 1024,
+            header_read_timeout_secs: 20,
+            orphan_min_age_secs: 3600,
             max_gzip_ratio: 100,
             data_presentazione: None,
             console_session_minutes: 480,
@@ -414,6 +420,24 @@ pub struct ServerArgs {
     #[arg(long, env = "CIGO_UPLOAD_TIMEOUT_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_timeout_secs: Option<u64>,
+
+    /// HTTP connections served at once per port; past it new connections wait to be accepted.
+    #[arg(long, env = "CIGO_MAX_CONNECTIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a connection may take to send a request's line and headers, and may stay idle
+    /// between the requests of a keep-alive connection; it is closed after them.
+    #[arg(long, env = "CIGO_HEADER_READ_TIMEOUT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout_secs: Option<u64>,
+
+    /// Age in seconds past which a blob no richiesta holds, or a spool file no upload is
+    /// receiving, is removed by the sweep (at start and every hour). Keep it above
+    /// --upload-timeout-secs.
+    #[arg(long, env = "CIGO_ORPHAN_MIN_AGE_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphan_min_age_secs: Option<u64>,
 
     /// Largest expansion ratio of a `Content-Encoding: gzip` upload (413 `gzip_bomb` beyond it;
     /// the expanded size is bounded by --max-upload-bytes as well).

@@ -185,6 +185,9 @@ mod tests {
         async fn ping(&self) -> cigo_blob::Result<()> {
             self.0.ping().await
         }
+        async fn list_older_than(&self, prefix: &str, before: std::time::SystemTime) -> cigo_blob::Result<Vec<String>> {
+            self.0.list_older_than(prefix, before).await
+        }
     }
 
     /// Polls `f` until it gives `Some` (at most 30 s).

@@ -13,6 +13,8 @@
 //! - [`cli`], [`cmd`] and [`config`]: the command line (one module per command), environment
 //!   and config file.
 //! - [`dlq`]: the dead letters, recorded on the richieste.
+//! - [`sweep`]: removes orphan blobs and spool files, at start and every hour.
+//! - [`http`]: the HTTP server under the adapters, with the bounds of a port open to anyone.
 //!
 //! Data flows one way: HTTP -> store + outbox -> queue -> worker/sender -> store.
 
@@ -23,11 +25,13 @@ pub mod cmd;
 pub mod config;
 pub mod console;
 pub mod dlq;
+pub mod http;
 pub mod job;
 pub mod jobs;
 pub mod offline;
 pub mod relay;
 pub mod sender;
 pub mod service;
+pub mod sweep;
 pub mod telemetry;
 pub mod worker;

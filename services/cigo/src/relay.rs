@@ -12,8 +12,11 @@ use cigo_queue::JobMessage;
 use cigo_retry::BackoffBuilder;
 use std::time::Duration;
 
-/// How long a leased row is ours before another relay may take it.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long a leased row is ours before another relay may take it. Publishing a batch takes
+/// milliseconds; the lease only bounds how long the rows of a relay that died wait for another
+/// one (the only relay of `cigo serve` ends them at start, see `cmd::server`). A batch slower
+/// than this (a broker in flow control) is published twice at worst, which consumers absorb.
+const LEASE: Duration = Duration::from_secs(5);
 const BATCH: i64 = 100;
 
 pub async fn run(app: App) {

@@ -170,6 +170,23 @@ pub async fn method_not_allowed() -> ApiError {
     }
 }
 
+/// The body of a refusal hyper makes by itself, before any route runs, for a request head it
+/// cannot take (see [`crate::http::ErrorBodies`]); `None` for a status it never makes.
+pub fn automatic_refusal(status: StatusCode) -> Option<ErrorBody> {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => {
+            ("bad_request", "richiesta HTTP non valida: riga di richiesta o intestazioni malformate")
+        }
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "indirizzo troppo lungo: al massimo 65.534 byte"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "request_header_fields_too_large",
+            "intestazioni della richiesta troppo grandi o troppo numerose (al massimo 100)",
+        ),
+        _ => return None,
+    };
+    Some(ErrorBody { code, message: message.into(), stato: None, numero_richiesta: None, limit_bytes: None })
+}
+
 /// Answer for routes that do not exist.
 pub async fn fallback() -> ApiError {
     ServiceError::NotFound.into()

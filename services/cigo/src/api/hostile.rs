@@ -167,11 +167,11 @@ fn gunzip(body: Body, limit: u64, ratio: u64, violation: Violation) -> Body {
 const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
 const DRAIN_MAX_TIME: Duration = Duration::from_secs(2);
 
-/// Middleware of the upload route: when the upload is refused (4xx other than 408) before its
-/// body was read to the end, reads and discards what the client is still sending, up to
+/// Middleware of the upload route: when the upload is refused (4xx other than 408) or fails (5xx:
+/// the store down or its disk full) before its body was read to the end, reads and discards what the client is still sending, up to
 /// [`DRAIN_MAX_BYTES`] and [`DRAIN_MAX_TIME`], before answering. Without it the server closes a
 /// socket with unread data, the kernel resets the connection, and a client still writing never
-/// sees the 413 (or 400, 415) that explains why. Bounded, so the server still stops reading a
+/// sees the 413 (or 400, 415, 503) that explains why. Bounded, so the server still stops reading a
 /// body that is far too large.
 pub async fn drain_refused_body(request: Request, next: axum::middleware::Next) -> axum::response::Response {
     use tokio::sync::Mutex;
@@ -188,7 +188,8 @@ pub async fn drain_refused_body(request: Request, next: axum::middleware::Next) 
         .run(Request::from_parts(parts, Body::from_stream(shared)))
         .await;
     let status = response.status();
-    if status.is_client_error() && status != StatusCode::REQUEST_TIMEOUT {
+    // After a 408 the client is the one that stopped sending: nothing to drain.
+    if (status.is_client_error() || status.is_server_error()) && status != StatusCode::REQUEST_TIMEOUT {
         if let Some(mut stream) = slot.lock().await.take() {
             let deadline = tokio::time::Instant::now() + DRAIN_MAX_TIME;
             let mut drained: u64 = 0;

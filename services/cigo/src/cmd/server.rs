@@ -117,6 +117,11 @@ pub async fn run(process: Process, args: ServerCommandArgs, sources: &Sources) -
         if n > 0 {
             tracing::info!(requeued = n, "unfinished richieste queued again after restart");
         }
+        // This process is the only relay of its queue: a lease is its previous life's.
+        let n = app.store.release_all_outbox_leases().await?;
+        if n > 0 {
+            tracing::info!(released = n, "outbox leases of the previous run ended");
+        }
     }
     let mut tasks = JoinSet::new();
     start(&app, process.roles, &mut tasks).await?;
@@ -156,6 +161,9 @@ pub async fn start(app: &App, roles: Roles, tasks: &mut JoinSet<()>) -> anyhow::
             tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
         }
     }
+    if roles.reaper || roles.api {
+        tasks.spawn(crate::sweep::run(app.clone(), roles.reaper, roles.api));
+    }
     if roles.worker {
         tasks.spawn(crate::jobs::run(app.clone(), JobKind::Prevalidazione, app.settings.worker_concurrency));
     }
@@ -181,14 +189,9 @@ async fn serve(app: App, listener: tokio::net::TcpListener, router: axum::Router
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(%addr, "{what} listening on http://{addr}");
-    let shutdown = app.shutdown.clone();
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-    {
-        tracing::error!(error = %e, "{what} failed");
-    }
+    let limits = crate::http::ConnectionLimits::of(&app.settings);
+    tracing::info!(%addr, max_connections = limits.max_connections, "{what} listening on http://{addr}");
+    crate::http::serve(listener, router, limits, app.shutdown.clone(), what).await;
 }
 
 /// Checks the dependencies every 15 s (the readiness check sets `cigo_dependency_up`).

@@ -18,6 +18,14 @@ use sha2::{Digest, Sha256};
 use std::fmt::Display;
 use tokio::io::AsyncWriteExt;
 
+/// Where the uploaded files go in the blob store: `richieste/YYYY/MM/DD/…` by the day (UTC) of
+/// the upload.
+pub const BLOB_PREFIX: &str = "richieste/";
+
+/// The names of the spool files of uploads being received begin with this (`crate::sweep`
+/// removes the ones a killed process left).
+pub const SPOOL_PREFIX: &str = "upload-";
+
 /// An upload in progress; obtained from [`Service::caricamento`]. Dropping it releases its slot
 /// of the quota and removes the spool file.
 pub struct Caricamento {
@@ -75,7 +83,7 @@ impl Caricamento {
     {
         let limit = self.limit_bytes();
         let spool = tempfile::Builder::new()
-            .prefix("upload-")
+            .prefix(SPOOL_PREFIX)
             .suffix(".xml")
             .tempfile_in(self.service.app.settings.spool_dir())
             .map_err(ServiceError::internal)?;
@@ -103,10 +111,29 @@ impl Caricamento {
     /// Creates the richiesta from the received file (`prevalidazione: false` is the direct mode:
     /// validated and sent with no approval step). `idempotency_key` is the key as the client sent
     /// it (1 to 200 visible ASCII characters, else `invalid_idempotency_key`).
+    ///
+    /// It runs to its end on a task of its own: a client that goes away (its connection reset,
+    /// the request future dropped) between the blob's write and the commit can no longer leave a
+    /// blob without a row, since the task still commits the richiesta or removes the blob.
     pub async fn finish(
         self,
         prevalidazione: bool,
         idempotency_key: Option<&[u8]>,
+    ) -> Result<UploadOutcome, ServiceError> {
+        use tracing::Instrument;
+        let idempotency_key = idempotency_key.map(<[u8]>::to_vec);
+        let to_the_end = self
+            .finish_here(prevalidazione, idempotency_key)
+            .in_current_span();
+        tokio::spawn(to_the_end)
+            .await
+            .unwrap_or_else(|e| Err(ServiceError::internal(anyhow::anyhow!("the upload's task failed: {e}"))))
+    }
+
+    async fn finish_here(
+        self,
+        prevalidazione: bool,
+        idempotency_key: Option<Vec<u8>>,
     ) -> Result<UploadOutcome, ServiceError> {
         let Some(spooled) = self.spooled.as_ref().filter(|s| s.size > 0) else {
             return Err(ServiceError::invalid("empty_body", "il file inviato è vuoto"));
@@ -116,7 +143,10 @@ impl Caricamento {
         let rinvio_di = service
             .rinvio_verificato(caller, spooled.file.path())
             .await?;
-        let idempotency_key = idempotency_key.map(parse_idempotency_key).transpose()?;
+        let idempotency_key = idempotency_key
+            .as_deref()
+            .map(parse_idempotency_key)
+            .transpose()?;
         if let Some(key) = &idempotency_key {
             if let Some(first) = store
                 .find_idempotency_key(&caller.intermediario, key)
@@ -126,9 +156,13 @@ impl Caricamento {
             }
         }
 
+        // Under the day of the upload, so that the sweep of orphan blobs (`crate::sweep`) looks at
+        // a few days of the store, never all of it.
+        let day = chrono::Utc::now().format("%Y/%m/%d");
         let blob_key = match &idempotency_key {
-            // The same key and file always go to the same blob: a retry after a crash between the
-            // blob and the commit overwrites it instead of leaving an orphan behind.
+            // The same key and file on the same day always go to the same blob: a retry after a
+            // crash between the blob and the commit overwrites it instead of leaving an orphan
+            // behind (one left on another day is swept).
             Some(key) => {
                 let id = Sha256::new()
                     .chain_update(caller.intermediario.as_bytes())
@@ -137,9 +171,9 @@ impl Caricamento {
                     .chain_update([0u8])
                     .chain_update(spooled.sha256.as_bytes())
                     .finalize();
-                format!("richieste/idem/{}.xml", hex::encode(id))
+                format!("{BLOB_PREFIX}{day}/idem-{}.xml", hex::encode(id))
             }
-            None => format!("richieste/{}/{}.xml", chrono::Utc::now().format("%Y/%m/%d"), uuid::Uuid::new_v4()),
+            None => format!("{BLOB_PREFIX}{day}/{}.xml", uuid::Uuid::new_v4()),
         };
         service
             .app

@@ -194,3 +194,245 @@ async fn worker_and_sender_can_be_probed_and_scraped() {
     }
     servers.cleanup().await;
 }
+
+// --- One trace per richiesta -----------------------------------------------------------------
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use std::sync::{Arc, Mutex};
+
+/// A span as the receiver got it, with the service that sent it.
+#[derive(Debug, Clone)]
+struct Received {
+    service: String,
+    span: Span,
+}
+
+impl Received {
+    fn attribute(&self, key: &str) -> Option<String> {
+        let value = self
+            .span
+            .attributes
+            .iter()
+            .find(|a| a.key == key)?
+            .value
+            .as_ref()?;
+        Some(text_of(value.value.as_ref()?))
+    }
+}
+
+fn text_of(v: &AnyValue) -> String {
+    match v {
+        AnyValue::StringValue(s) => s.clone(),
+        AnyValue::IntValue(i) => i.to_string(),
+        AnyValue::BoolValue(b) => b.to_string(),
+        AnyValue::DoubleValue(d) => d.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// An OTLP/gRPC trace receiver: keeps every span it is sent.
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Vec<Received>>>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut all = self.0.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            let service = resource
+                .resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
+                .and_then(|a| a.value.as_ref()?.value.as_ref().map(text_of))
+                .unwrap_or_default();
+            for scope in resource.scope_spans {
+                for span in scope.spans {
+                    all.push(Received { service: service.clone(), span });
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+/// The values of `<element>…</element>` in `xml`.
+fn values_of(xml: &str, element: &str) -> Vec<String> {
+    let (open, close) = (format!("<{element}>"), format!("</{element}>"));
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(&close).map(|(v, _)| v.trim().to_string()))
+        .collect()
+}
+
+// Multi-threaded: the receiver must answer while the test waits for a process to stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn one_trace_runs_from_the_upload_to_the_sending() {
+    let receiver = Receiver::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(receiver.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers
+        .deployment(dir.path())
+        .with("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+    dep.run(&["migrate"]);
+    let (mut api_process, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;
+    let mut worker = dep.spawn("worker", &["worker"]);
+    let mut sender = dep.spawn("sender", &["sender"]);
+    let token = dep.token(CF_A);
+    let generated = generate(&dep, 3, 0.0, 21);
+    let xml = String::from_utf8(generated.bytes.clone()).unwrap();
+    let numero = api.upload_ok(&token, generated.bytes, true).await;
+    api.wait_for_state(&token, numero, &["PREVALIDATA"], Duration::from_secs(120))
+        .await;
+    api.post(Some(&token), &format!("/api/v1/richieste/{numero}/approvazione"))
+        .await
+        .expect(202, None);
+    api.wait_for_state(&token, numero, &["CONSEGNATA"], Duration::from_secs(120))
+        .await;
+    // A clean stop flushes each process's batch of spans.
+    for p in [&mut api_process, &mut worker, &mut sender] {
+        assert!(p.terminate().success(), "{} did not stop cleanly:\n{}", p.name, p.log());
+    }
+    let numero_text = numero.to_string();
+    let of_richiesta = |r: &Received, name: &str| {
+        r.span.name == name && r.attribute("numero_richiesta").as_deref() == Some(numero_text.as_str())
+    };
+    let all = wait_until(Duration::from_secs(30), || async {
+        let all = receiver.0.lock().unwrap().clone();
+        let jobs = all.iter().filter(|r| of_richiesta(r, "job")).count();
+        let publishes = all.iter().filter(|r| of_richiesta(r, "publish")).count();
+        (jobs >= 2 && publishes >= 2).then_some(all)
+    })
+    .await
+    .unwrap_or_else(|| {
+        let all = receiver.0.lock().unwrap();
+        let seen: Vec<String> = all
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{} numero={:?} kind={:?}",
+                    r.service,
+                    r.span.name,
+                    r.attribute("numero_richiesta"),
+                    r.attribute("kind")
+                )
+            })
+            .collect();
+        let logs: String = [&api_process, &worker, &sender]
+            .iter()
+            .flat_map(|p| {
+                p.log()
+                    .lines()
+                    .rev()
+                    .take(15)
+                    .map(|l| format!("{}: {l}", p.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        panic!("the spans of the richiesta never arrived; received {} spans: {seen:#?}\n{logs}", seen.len())
+    });
+    server.abort();
+
+    let find = |name: &str, kind: Option<&str>| -> &Received {
+        all.iter()
+            .find(|r| of_richiesta(r, name) && kind.is_none_or(|k| r.attribute("kind").as_deref() == Some(k)))
+            .unwrap_or_else(|| panic!("no {name} span ({kind:?}) of richiesta {numero}"))
+    };
+    let publish_p = find("publish", Some("prevalidazione"));
+    let job_p = find("job", Some("prevalidazione"));
+    let transizione = find("transizione", None);
+    let publish_i = find("publish", Some("invio"));
+    let job_i = find("job", Some("invio"));
+    let by_id = |id: &[u8]| all.iter().find(|r| r.span.span_id == id);
+
+    // The upload's HTTP span began the trace; every later step is in it.
+    let upload = by_id(&publish_p.span.parent_span_id).expect("the publish has no parent among the spans received");
+    assert_eq!(upload.service, "cigo-api");
+    let root = all
+        .iter()
+        .find(|r| r.span.trace_id == upload.span.trace_id && r.span.name == "http" && r.span.parent_span_id.is_empty())
+        .expect("the upload's HTTP span");
+    assert_eq!(root.attribute("method").as_deref(), Some("POST"), "{root:?}");
+    assert_eq!(root.attribute("path").as_deref(), Some("/api/v1/richieste"), "{root:?}");
+    for step in [publish_p, job_p, transizione, publish_i, job_i] {
+        assert_eq!(step.span.trace_id, root.span.trace_id, "{} ({}) is in another trace", step.span.name, step.service);
+    }
+    // Each step is the child of the one before it.
+    assert_eq!(job_p.span.parent_span_id, publish_p.span.span_id, "the prevalidation job's parent is its publish");
+    assert_eq!(job_p.service, "cigo-worker");
+    assert_eq!(transizione.span.parent_span_id, publish_p.span.parent_span_id, "the approval continues the upload");
+    assert_eq!(publish_i.span.parent_span_id, transizione.span.span_id, "the sending was queued by the approval");
+    assert_eq!(job_i.span.parent_span_id, publish_i.span.span_id, "the sending job's parent is its publish");
+    assert_eq!(job_i.service, "cigo-sender");
+    // The approval's own request is a trace of its own, linked from the step it caused.
+    let approval_request = transizione
+        .span
+        .links
+        .first()
+        .expect("the approval links to its request");
+    let request = by_id(&approval_request.span_id).expect("the approval's request span");
+    assert_eq!(request.attribute("method").as_deref(), Some("POST"));
+    assert!(
+        request
+            .attribute("path")
+            .unwrap_or_default()
+            .ends_with("/approvazione"),
+        "{request:?}"
+    );
+
+    // No span carries the token, a worker's codice fiscale or an IBAN.
+    let mut secrets: Vec<String> = values_of(&xml, "CodiceFiscale")
+        .into_iter()
+        .filter(|cf| cf != CF_A)
+        .collect();
+    secrets.extend(values_of(&xml, "Iban"));
+    secrets.push(token.clone());
+    assert!(secrets.len() > 2, "the file has workers: {secrets:?}");
+    for r in &all {
+        let texts = r
+            .span
+            .attributes
+            .iter()
+            .chain(r.span.events.iter().flat_map(|e| e.attributes.iter()))
+            .filter_map(|a| a.value.as_ref()?.value.as_ref().map(text_of))
+            .chain([r.span.name.clone()]);
+        for text in texts {
+            for secret in &secrets {
+                assert!(!text.contains(secret.as_str()), "span {} of {} carries {secret}", r.span.name, r.service);
+            }
+        }
+    }
+    // The span tree of the richiesta, for the record.
+    let mut tree: Vec<&Received> = all
+        .iter()
+        .filter(|r| r.span.trace_id == root.span.trace_id)
+        .collect();
+    tree.sort_by_key(|r| r.span.start_time_unix_nano);
+    for r in tree {
+        let parent = by_id(&r.span.parent_span_id)
+            .map(|p| p.span.name.clone())
+            .unwrap_or_default();
+        println!(
+            "{:<12} {:<12} parent={parent:<12} kind={}",
+            r.service,
+            r.span.name,
+            r.attribute("kind").unwrap_or_default()
+        );
+    }
+    servers.cleanup().await;
+}

@@ -11,6 +11,7 @@ use crate::app::App;
 use cigo_queue::JobMessage;
 use cigo_retry::BackoffBuilder;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long a leased row is ours before another relay may take it. Publishing a batch takes
 /// milliseconds; the lease only bounds how long the rows of a relay that died wait for another
@@ -53,16 +54,20 @@ pub async fn relay_once(app: &App) -> anyhow::Result<usize> {
     let mut published = Vec::with_capacity(leased);
     let mut failure = None;
     for row in rows {
+        // The publish is a step of the richiesta's trace, between the commit that queued the job
+        // and the job itself: the message carries this span as the job's parent.
+        let span = tracing::info_span!("publish", kind = %row.kind, numero_richiesta = row.numero_richiesta);
+        cigo_telemetry::set_parent(&span, row.trace_context.as_deref());
         let msg = JobMessage {
             kind: row.kind,
             numero_richiesta: row.numero_richiesta,
             outbox_id: row.id,
-            trace_context: row.trace_context.clone(),
+            trace_context: cigo_telemetry::traceparent_of(&span).or_else(|| row.trace_context.clone()),
         };
         // Stop at the first failure so messages keep the order of acceptance.
         let mut result = Ok(());
         for _ in 0..app.settings.relay_publish_copies.max(1) {
-            result = app.queue.publish(&msg).await;
+            result = app.queue.publish(&msg).instrument(span.clone()).await;
             if result.is_err() {
                 break;
             }

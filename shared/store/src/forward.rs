@@ -122,6 +122,9 @@ macro_rules! forward_store {
             async fn release_outbox(&self, ids: &[i64]) -> $crate::Result<()> {
                 <$ty>::release_outbox(self, ids).await
             }
+            async fn trace_context_of(&self, numero: i64) -> $crate::Result<Option<String>> {
+                <$ty>::trace_context_of(self, numero).await
+            }
             async fn release_all_outbox_leases(&self) -> $crate::Result<u64> {
                 <$ty>::release_all_outbox_leases(self).await
             }

@@ -344,6 +344,10 @@ pub trait Store: Send + Sync + 'static {
     /// relay) takes them at once, in order, instead of after the lease expires.
     async fn release_outbox(&self, ids: &[i64]) -> Result<()>;
 
+    /// The W3C `traceparent` the richiesta's first job was queued with (its upload's trace), so
+    /// that later steps (the approval, the sending) continue the same trace.
+    async fn trace_context_of(&self, numero: i64) -> Result<Option<String>>;
+
     /// Ends every lease of unpublished rows; how many there were. For a process that knows it is
     /// the only relay (the in-process queue of `cigo serve`): whatever is leased was leased by its
     /// previous life, killed before it could publish, and is published now instead of after the

@@ -1782,12 +1782,19 @@ async fn create_richiesta_once_duplicates_and_keys(store: Arc<dyn Store>) {
 }
 
 /// The sweep of orphan blobs asks which blobs a window of insertion times holds: every state
-/// counts (an eliminata keeps its file), the window is half-open.
+/// counts (an eliminata keeps its file), the window is half-open. And the richiesta keeps the
+/// trace of its upload.
 async fn blob_keys_by_insertion_time(store: Arc<dyn Store>) {
     let r = store
         .create_richiesta(new_richiesta("INTERM00001", true))
         .await
         .unwrap();
+    // The upload's trace stays with the richiesta, for the steps that come after it.
+    assert_eq!(
+        store.trace_context_of(r.numero).await.unwrap().as_deref(),
+        Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    );
+    assert_eq!(store.trace_context_of(i64::MAX).await.unwrap(), None);
     let at = r.data_inserimento;
     let second = chrono::Duration::seconds(1);
     let keys = store

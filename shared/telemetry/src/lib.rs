@@ -230,6 +230,17 @@ pub fn record_trace_id(span: &tracing::Span) {
     }
 }
 
+/// Adds to `span` a link to `other` (a span of another trace that caused it: the HTTP request
+/// of an approval, for the span that continues the richiesta's own trace). Call it before
+/// entering the span.
+pub fn link_to(span: &tracing::Span, other: &tracing::Span) {
+    let cx = other.context();
+    let context = cx.span().span_context().clone();
+    if context.is_valid() {
+        span.add_link(context);
+    }
+}
+
 /// Makes `span` a child of the remote context `traceparent` (from a queue message). Does
 /// nothing when `traceparent` is `None` or malformed. Call it before entering the span.
 pub fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {

@@ -7,6 +7,7 @@ use cigo_domain::{EsitoDomanda, Event, JobKind, StatoRichiesta};
 use cigo_store::{
     DomandaRecord, ErroreElaborazione, Page, Richiesta, RichiestaFilter, StoreError, TransitionRequest, Transizione,
 };
+use tracing::Instrument;
 
 /// The largest page any list answers.
 pub(super) const MAX_PAGE_SIZE: u32 = 1000;
@@ -242,6 +243,14 @@ impl Service {
             .stato
             .apply(event)
             .map_err(|e| ServiceError::InvalidState { numero, stato: e.from })?;
+        // The change continues the richiesta's own trace (the one its upload began), linked to
+        // the request that asked for it, so that upload, prevalidation, approval and sending
+        // are one trace; the job it queues carries this span as its parent.
+        let span = tracing::info_span!("transizione", numero_richiesta = numero, evento = ?event, trace_id = tracing::field::Empty);
+        let upload_trace = self.app.store.trace_context_of(numero).await?;
+        cigo_telemetry::set_parent(&span, upload_trace.as_deref());
+        cigo_telemetry::link_to(&span, &tracing::Span::current());
+        cigo_telemetry::record_trace_id(&span);
         let req = TransitionRequest {
             numero,
             from: current.stato,
@@ -249,9 +258,9 @@ impl Service {
             actor: caller.actor(),
             nota: None,
             enqueue,
-            trace_context: cigo_telemetry::current_traceparent(),
+            trace_context: cigo_telemetry::traceparent_of(&span).or_else(cigo_telemetry::current_traceparent),
         };
-        match self.app.store.transition(req).await {
+        match self.app.store.transition(req).instrument(span).await {
             Ok(r) => Ok(r),
             Err(StoreError::StateConflict { current }) => Err(ServiceError::InvalidState { numero, stato: current }),
             Err(e) => Err(e.into()),

@@ -80,6 +80,16 @@ impl Backend {
         set_unpublished(self, "leased_until", None, ids).await
     }
 
+    pub async fn trace_context_of(&self, numero: i64) -> Result<Option<String>> {
+        let first: Option<Option<String>> =
+            sqlx::query_scalar("SELECT trace_context FROM outbox WHERE numero_richiesta = $1 ORDER BY id LIMIT 1")
+                .bind(numero)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err)?;
+        Ok(first.flatten())
+    }
+
     pub async fn release_all_outbox_leases(&self) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE outbox SET leased_until = NULL WHERE published_at IS NULL AND leased_until IS NOT NULL",

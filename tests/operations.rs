@@ -191,6 +191,11 @@ async fn worker_and_sender_can_be_probed_and_scraped() {
             let line = format!("cigo_dependency_up{{dependency=\"{dependency}\"}} 1");
             assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
         }
+        // The queue lag of both queues, named as the broker names them; nothing waits now.
+        for queue in ["prevalidazione", "invio"] {
+            let line = format!("cigo_queue_oldest_message_age_seconds{{queue=\"{}cigo.{queue}\"}} 0", servers.prefix());
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
     }
     servers.cleanup().await;
 }

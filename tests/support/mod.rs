@@ -513,6 +513,11 @@ impl Servers {
         Servers { db_name, prefix: format!("e2e.{id}.") }
     }
 
+    /// The queue prefix of this test's deployment.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn database_url(&self) -> String {
         let admin = admin_url();
         let base = admin.rsplit_once('/').unwrap().0;

@@ -8,6 +8,7 @@
 //! deadline.
 
 use crate::app::App;
+use cigo_domain::JobKind;
 use cigo_queue::JobMessage;
 use cigo_retry::BackoffBuilder;
 use std::time::Duration;
@@ -114,7 +115,6 @@ pub async fn run_reaper(app: App) {
             }
             Err(e) => tracing::warn!(error = %e, "SLA reaper failed"),
         }
-        update_sla_gauges(&app).await;
     }
 }
 
@@ -130,20 +130,28 @@ pub async fn update_sla_gauges(app: &App) {
         .await
     {
         Ok(stats) => {
-            let age = stats
-                .oldest_unfinished
-                .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
-                .unwrap_or(0.0);
+            let age_of =
+                |t: chrono::DateTime<chrono::Utc>| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0;
+            let age = stats.oldest_unfinished.map(age_of).unwrap_or(0.0);
             let ratio = if stats.finished == 0 { 1.0 } else { stats.finished_within as f64 / stats.finished as f64 };
             metrics::gauge!("cigo_sla_oldest_unfinished_seconds").set(age);
             metrics::gauge!("cigo_sla_finished_within_ratio").set(ratio);
+            // The queue lag, from the database (the source of truth, and the same answer in
+            // every process): how long the oldest job of each queue has been waiting.
+            let topology = cigo_queue::rabbitmq::Topology::new(&app.settings.queue_prefix);
+            for (kind, since) in
+                [(JobKind::Prevalidazione, stats.waiting_prevalidazione), (JobKind::Invio, stats.waiting_invio)]
+            {
+                let age = since.map(age_of).unwrap_or(0.0);
+                metrics::gauge!("cigo_queue_oldest_message_age_seconds", "queue" => topology.queue(kind)).set(age);
+            }
         }
         Err(e) => tracing::debug!(error = %e, "cannot compute the SLA gauges"),
     }
 }
 
-/// Keeps the SLA gauges of a process without a reaper (`cigo api`, whose `/metrics` shows them)
-/// up to date.
+/// Keeps the SLA and queue-lag gauges of the process up to date (every process runs it, so that
+/// each `/metrics` shows them).
 pub async fn run_sla_gauges(app: App) {
     loop {
         update_sla_gauges(&app).await;

@@ -89,8 +89,10 @@ pub fn sweep_spool(dir: &Path, min_age: Duration) -> std::io::Result<u64> {
 pub async fn run(app: App, blobs: bool, spool: bool) {
     let min_age = Duration::from_secs(app.settings.orphan_min_age_secs);
     // Zero, so that the counter is exported before anything is swept.
-    for kind in ["blob", "spool"] {
-        metrics::counter!("cigo_orphans_swept_total", "kind" => kind).increment(0);
+    for (kind, swept) in [("blob", blobs), ("spool", spool)] {
+        if swept {
+            metrics::counter!("cigo_orphans_swept_total", "kind" => kind).increment(0);
+        }
     }
     let mut days = DAYS_AT_START;
     loop {

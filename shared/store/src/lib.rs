@@ -562,4 +562,10 @@ pub struct SlaStats {
     pub finished: i64,
     /// ... of which within the bound.
     pub finished_within: i64,
+    /// `data_inserimento` of the oldest richiesta queued for prevalidation and not taken yet
+    /// (`RICEVUTA`): the age of the oldest job waiting in that queue.
+    pub waiting_prevalidazione: Option<Timestamp>,
+    /// `data_approvazione` of the oldest richiesta approved and not taken by a sender yet
+    /// (`APPROVATA`).
+    pub waiting_invio: Option<Timestamp>,
 }

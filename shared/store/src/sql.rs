@@ -149,6 +149,11 @@ pub(crate) const DELETE_ERRORE: &str = "DELETE FROM errori_elaborazione WHERE nu
 pub(crate) const SELECT_OLDEST_UNFINISHED: &str = "SELECT MIN(data_inserimento) FROM richieste \
     WHERE stato IN ('RICEVUTA', 'IN_ELABORAZIONE', 'APPROVATA', 'IN_INVIO')";
 
+/// The oldest richiesta waiting for a worker (queued, not taken yet) and for a sender.
+pub(crate) const SELECT_OLDEST_WAITING: &str = "SELECT \
+    (SELECT MIN(data_inserimento) FROM richieste WHERE stato = 'RICEVUTA'), \
+    (SELECT MIN(data_approvazione) FROM richieste WHERE stato = 'APPROVATA')";
+
 // --- Access -------------------------------------------------------------------------------------
 
 /// Followed by the rows (`VALUES`) and [`DELEGHE_CONFLICT`]: a delega held already is left alone.

@@ -1936,6 +1936,7 @@ async fn sla_stats_counts(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!((empty.oldest_unfinished, empty.finished, empty.finished_within), (None, 0, 0));
+    assert_eq!((empty.waiting_prevalidazione, empty.waiting_invio), (None, None));
     let open = store
         .create_richiesta(new_richiesta("INTERM00001", true))
         .await
@@ -1957,6 +1958,15 @@ async fn sla_stats_counts(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(strict.finished, 2);
     assert!(strict.finished_within < 2);
+    // The queue lag: the oldest richiesta each kind of job still waits for.
+    assert_eq!((strict.waiting_prevalidazione, strict.waiting_invio), (Some(open.data_inserimento), None));
+    let approvata = step(&store, late.numero, StatoRichiesta::Prevalidata, StatoRichiesta::Approvata).await;
+    let stats = store
+        .sla_stats(Duration::ZERO, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(approvata.data_approvazione.is_some());
+    assert_eq!(stats.waiting_invio, approvata.data_approvazione);
 }
 
 async fn archivio_import_and_periodi(store: Arc<dyn Store>) {

@@ -157,10 +157,9 @@ pub async fn start(app: &App, roles: Roles, tasks: &mut JoinSet<()>) -> anyhow::
         let service = Service::new(app.clone());
         let router = crate::console::router(service.clone()).merge(crate::api::router_over(service));
         tasks.spawn(serve(app.clone(), listener, router, "API and console"));
-        if !roles.reaper {
-            tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
-        }
     }
+    // The SLA and queue-lag gauges, on every process's /metrics.
+    tasks.spawn(crate::relay::run_sla_gauges(app.clone()));
     if roles.reaper || roles.api {
         tasks.spawn(crate::sweep::run(app.clone(), roles.reaper, roles.api));
     }

@@ -183,6 +183,11 @@ impl Backend {
             .fetch_one(self.reader())
             .await
             .map_err(db_err)?;
-        Ok(SlaStats { oldest_unfinished: oldest, finished, finished_within })
+        let (waiting_prevalidazione, waiting_invio): (Option<Timestamp>, Option<Timestamp>) =
+            sqlx::query_as(sql::SELECT_OLDEST_WAITING)
+                .fetch_one(self.reader())
+                .await
+                .map_err(db_err)?;
+        Ok(SlaStats { oldest_unfinished: oldest, finished, finished_within, waiting_prevalidazione, waiting_invio })
     }
 }

@@ -192,3 +192,181 @@ async fn sign_in_search_and_sign_out() {
     assert!(!log.contains(&token));
     assert!(!log.contains(cookie.split('=').nth(1).unwrap()));
 }
+
+/// The whole job of the desk in the console: the row's actions follow the state and the role,
+/// "Dettaglio domande" shows each domanda's findings, the XML and the ricevute download, "Approva
+/// all'invio" sends, "Elimina" asks first; another intermediario gets 404 and an operatore no
+/// buttons.
+#[tokio::test]
+async fn approve_inspect_download_and_delete_in_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let token = dep.token(CF_A);
+    let mista = generate(&dep, 6, 0.5, 31);
+    assert!(!mista.invalid.is_empty());
+    let uploaded = mista.bytes.clone();
+    let n1 = api.upload_ok(&token, mista.bytes, true).await;
+    let n2 = api
+        .upload_ok(&token, generate(&dep, 2, 0.0, 32).bytes, true)
+        .await;
+    for n in [n1, n2] {
+        api.wait_for_state(&token, n, &["PREVALIDATA"], Duration::from_secs(60))
+            .await;
+    }
+    let b = Browser::new(&api.base);
+    let origin = api.base.clone();
+    let sign_in = |token: String| {
+        let (b, origin) = (&b, origin.clone());
+        async move {
+            let signed = b
+                .post(None, Some(&origin), "/accesso", &format!("token={token}"))
+                .await;
+            assert_eq!(signed.status, 303);
+            session_cookie(&signed)
+        }
+    };
+    let cookie = sign_in(token.clone()).await;
+
+    // The row of a prevalidated richiesta offers what its owner may do now.
+    let list = b
+        .get(Some(&cookie), &format!("/richieste?numero={n1}"))
+        .await;
+    assert_eq!(list.status, 200);
+    for action in [
+        format!("/richieste/{n1}/domande"),
+        format!("/richieste/{n1}/xml"),
+        format!("action=\"/richieste/{n1}/approva\""),
+        format!("action=\"/richieste/{n1}/elimina\""),
+    ] {
+        assert!(list.body.contains(&action), "{action} missing: {}", list.body);
+    }
+    assert!(!list.body.contains("/ricevuta/"), "no ricevuta before the approval");
+    let token_csrf = csrf(&list.body);
+
+    // Dettaglio domande: every domanda, the rejected ones with their rule and where.
+    let detail = b
+        .get(Some(&cookie), &format!("/richieste/{n1}/domande"))
+        .await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    assert!(detail.body.contains("6 domande"), "{}", detail.body);
+    for (_, code) in &mista.invalid {
+        assert!(detail.body.contains(code), "{code} not shown: {}", detail.body);
+    }
+    let scartate = b
+        .get(Some(&cookie), &format!("/richieste/{n1}/domande?esito=SCARTATA"))
+        .await;
+    assert!(
+        scartate
+            .body
+            .contains(&format!("{} domande · pagina 1 di 1", mista.invalid.len())),
+        "{}",
+        scartate.body
+    );
+    assert_eq!(
+        b.get(Some(&cookie), &format!("/richieste/{n1}/domande?esito=FORSE"))
+            .await
+            .status,
+        400
+    );
+
+    // The file, byte for byte.
+    let xml = b
+        .http
+        .get(format!("{}/richieste/{n1}/xml", b.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), 200);
+    assert!(xml.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert!(xml.bytes().await.unwrap() == uploaded, "the XML downloaded is the one uploaded");
+
+    // Approva all'invio: only with the page's CSRF token; then the sending runs and the
+    // ricevute appear on the row.
+    let forged = b
+        .post(Some(&cookie), Some(&origin), &format!("/richieste/{n1}/approva"), "csrf=forged")
+        .await;
+    assert_eq!(forged.status, 403);
+    let approved = b
+        .post(Some(&cookie), Some(&origin), &format!("/richieste/{n1}/approva"), &format!("csrf={token_csrf}"))
+        .await;
+    assert_eq!((approved.status, approved.header("location")), (303, format!("/richieste?numero={n1}")));
+    api.wait_for_state(&token, n1, &["CONSEGNATA"], Duration::from_secs(60))
+        .await;
+    let list = b
+        .get(Some(&cookie), &format!("/richieste?numero={n1}"))
+        .await;
+    assert!(list.body.contains("Consegnato"), "{}", list.body);
+    assert!(!list.body.contains(&format!("/richieste/{n1}/approva")), "approved once only");
+    for tipo in ["trasmissione", "consegna"] {
+        let link = format!("/richieste/{n1}/ricevuta/{tipo}");
+        assert!(list.body.contains(&link), "{link} missing");
+        let pdf = b
+            .http
+            .get(format!("{}{link}", b.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"), "{tipo}");
+    }
+    let detail = b
+        .get(Some(&cookie), &format!("/richieste/{n1}/domande?esito=PROTOCOLLATA"))
+        .await;
+    assert!(detail.body.contains("CIGO-"), "protocol numbers shown: {}", detail.body);
+
+    // Elimina asks first, then deletes.
+    let ask = b
+        .post(Some(&cookie), Some(&origin), &format!("/richieste/{n2}/elimina"), &format!("csrf={token_csrf}"))
+        .await;
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains(&format!("Eliminare la richiesta {n2}?")), "{}", ask.body);
+    assert_eq!(api.richiesta(&token, n2).await["stato"], "PREVALIDATA", "nothing deleted yet");
+    let deleted = b
+        .post(
+            Some(&cookie),
+            Some(&origin),
+            &format!("/richieste/{n2}/elimina"),
+            &format!("csrf={token_csrf}&conferma=si"),
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(api.richiesta(&token, n2).await["stato"], "ELIMINATA");
+
+    // Another intermediario: the richiesta does not exist for it, to read or to change.
+    let other = sign_in(dep.token(CF_B)).await;
+    assert_eq!(
+        b.get(Some(&other), &format!("/richieste/{n1}/domande"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        b.get(Some(&other), &format!("/richieste/{n1}/xml"))
+            .await
+            .status,
+        404
+    );
+    let other_list = b.get(Some(&other), "/richieste").await;
+    let other_csrf = csrf(&other_list.body);
+    let refused = b
+        .post(
+            Some(&other),
+            Some(&origin),
+            &format!("/richieste/{n2}/elimina"),
+            &format!("csrf={other_csrf}&conferma=si"),
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+
+    // An operatore reads everything and is offered no change.
+    let op = sign_in(dep.token_with_role("OPRTRE80A01H501O", "operatore")).await;
+    let seen = b.get(Some(&op), &format!("/richieste?numero={n1}")).await;
+    assert!(seen.body.contains(&format!("/richieste/{n1}/domande")), "{}", seen.body);
+    assert!(!seen.body.contains("/approva\"") && !seen.body.contains("/elimina\""), "{}", seen.body);
+}

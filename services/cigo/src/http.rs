@@ -290,9 +290,51 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ErrorBodies<T> {
     }
 }
 
+/// The uploaded file as a download, under the name it was uploaded with (both adapters answer it
+/// the same way).
+pub fn xml_download(file: crate::service::FileXml) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let r = file.richiesta;
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml".to_string()),
+            (header::CONTENT_LENGTH, r.size_bytes.to_string()),
+            (header::CONTENT_DISPOSITION, content_disposition(r.nome_file.as_deref(), r.numero)),
+            (header::ETAG, format!("\"{}\"", r.sha256)),
+        ],
+        axum::body::Body::from_stream(file.bytes),
+    )
+        .into_response()
+}
+
+/// `attachment` with the original name of the file: `filename` in ASCII (anything else, and
+/// quotes, as `_`) for old clients, `filename*` in UTF-8 (RFC 6266) for the others;
+/// `richiesta-N.xml` when the upload had no name.
+fn content_disposition(nome_file: Option<&str>, numero: i64) -> String {
+    let Some(nome) = nome_file else {
+        return format!("attachment; filename=\"richiesta-{numero}.xml\"");
+    };
+    let ascii: String = nome
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '%' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(nome, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_download_is_named_as_the_upload_was() {
+        assert_eq!(content_disposition(None, 7), "attachment; filename=\"richiesta-7.xml\"");
+        assert_eq!(
+            content_disposition(Some("Città \"bis\".xml"), 7),
+            "attachment; filename=\"Citt_ _bis_.xml\"; filename*=UTF-8''Citt%C3%A0%20%22bis%22%2Exml"
+        );
+    }
 
     fn json_of(response: &[u8]) -> serde_json::Value {
         let text = std::str::from_utf8(response).unwrap();

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::service::{AttestatoEmesso, Service, ServiceError};
+use crate::service::{AttestatoEmesso, Service};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -122,18 +122,13 @@ async fn answer(emesso: AttestatoEmesso, pdf: bool) -> Result<Response, ApiError
     if !pdf {
         return Ok(Json(emesso.json).into_response());
     }
-    let a = &emesso.attestato;
-    let filename = format!("attestato-{}-{}.pdf", a.tipo().to_ascii_lowercase(), a.richiesta().numero_richiesta);
-    let attestato = emesso.attestato;
-    let bytes = tokio::task::spawn_blocking(move || cigo_receipts::attestato_pdf(&attestato))
-        .await
-        .map_err(ServiceError::internal)?
-        .map_err(ServiceError::internal)?;
+    let etag = format!("\"{}\"", emesso.codice.as_letters());
+    let (bytes, filename) = emesso.pdf().await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-            (header::ETAG, format!("\"{}\"", emesso.codice.as_letters())),
+            (header::ETAG, etag),
         ],
         bytes,
     )

@@ -6,9 +6,8 @@ use super::auth::Caller;
 use super::dto::*;
 use super::error::ApiError;
 use crate::service::{Paging, Ricerca, Service};
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -185,44 +184,5 @@ pub async fn xml(
 ) -> Result<Response, ApiError> {
     let numero = numero(path)?;
     let file = service.xml(&caller, numero).await?;
-    let r = file.richiesta;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/xml".to_string()),
-            (header::CONTENT_LENGTH, r.size_bytes.to_string()),
-            (header::CONTENT_DISPOSITION, content_disposition(r.nome_file.as_deref(), numero)),
-            (header::ETAG, format!("\"{}\"", r.sha256)),
-        ],
-        Body::from_stream(file.bytes),
-    )
-        .into_response())
-}
-
-/// `attachment` with the original name of the file: `filename` in ASCII (anything else, and
-/// quotes, as `_`) for old clients, `filename*` in UTF-8 (RFC 6266) for the others;
-/// `richiesta-N.xml` when the upload had no name.
-fn content_disposition(nome_file: Option<&str>, numero: i64) -> String {
-    let Some(nome) = nome_file else {
-        return format!("attachment; filename=\"richiesta-{numero}.xml\"");
-    };
-    let ascii: String = nome
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '%' || c == ' ' { c } else { '_' })
-        .collect();
-    let encoded = percent_encoding::utf8_percent_encode(nome, percent_encoding::NON_ALPHANUMERIC);
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn the_download_is_named_as_the_upload_was() {
-        assert_eq!(content_disposition(None, 7), "attachment; filename=\"richiesta-7.xml\"");
-        assert_eq!(
-            content_disposition(Some("Città \"bis\".xml"), 7),
-            "attachment; filename=\"Citt_ _bis_.xml\"; filename*=UTF-8''Citt%C3%A0%20%22bis%22%2Exml"
-        );
-    }
+    Ok(crate::http::xml_download(file))
 }

@@ -12,6 +12,7 @@
 
 mod formato;
 mod pagine;
+mod richiesta;
 mod sessione;
 
 use crate::service::{Service, ServiceError};
@@ -33,6 +34,11 @@ pub fn router(service: Service) -> Router {
         .route("/accesso", get(pagine::accesso_form).post(pagine::accesso))
         .route("/uscita", post(pagine::uscita))
         .route("/richieste", get(pagine::richieste))
+        .route("/richieste/{numero}/domande", get(richiesta::domande))
+        .route("/richieste/{numero}/xml", get(richiesta::xml))
+        .route("/richieste/{numero}/ricevuta/{tipo}", get(richiesta::ricevuta))
+        .route("/richieste/{numero}/approva", post(richiesta::approva))
+        .route("/richieste/{numero}/elimina", post(richiesta::elimina))
         .route("/static/console.css", get(css))
         .layer(axum::middleware::map_response(intestazioni))
         .with_state(service)

@@ -21,7 +21,7 @@ pub struct Intestazione {
 }
 
 impl Intestazione {
-    fn of(u: &Utente) -> Self {
+    pub(super) fn of(u: &Utente) -> Self {
         let c = &u.0.caller;
         Intestazione { chi: c.intermediario.clone(), ruolo: c.ruolo.to_string(), csrf: u.0.csrf_token.clone() }
     }
@@ -215,11 +215,13 @@ struct Riga {
     totali: String,
     valide: String,
     scartate: String,
+    azioni: super::richiesta::Azioni,
 }
 
 impl Riga {
-    fn of(r: &Richiesta) -> Self {
+    fn of(utente: &Utente, r: &Richiesta) -> Self {
         Riga {
+            azioni: super::richiesta::Azioni::of(utente, r),
             numero: r.numero,
             data_inserimento: formato::data_ora(r.data_inserimento),
             data_approvazione: r
@@ -236,7 +238,7 @@ impl Riga {
 }
 
 /// The "Esito Elaborazione" of the seed's screens for each state.
-fn esito(stato: StatoRichiesta) -> &'static str {
+pub(super) fn esito(stato: StatoRichiesta) -> &'static str {
     match stato {
         StatoRichiesta::Ricevuta => "XML inserito per la validazione",
         StatoRichiesta::InElaborazione => "XML in fase di elaborazione",
@@ -291,7 +293,7 @@ pub async fn richieste(State(service): State<Service>, utente: Utente, Query(fil
         .collect();
     let pagina = PaginaRichieste {
         testa: Intestazione::of(&utente),
-        righe: page.items.iter().map(Riga::of).collect(),
+        righe: page.items.iter().map(|r| Riga::of(&utente, r)).collect(),
         totale: formato::numero(page.total),
         pagina: page.page,
         pagine,

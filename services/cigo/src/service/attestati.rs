@@ -42,7 +42,7 @@ impl TipoAttestato {
     }
 
     /// Whether the richiesta has this attestato yet.
-    fn issued(self, r: &Richiesta) -> bool {
+    pub fn issued(self, r: &Richiesta) -> bool {
         match self {
             TipoAttestato::Trasmissione => r.data_approvazione.is_some(),
             TipoAttestato::Consegna => {
@@ -63,6 +63,19 @@ pub struct AttestatoEmesso {
 }
 
 impl AttestatoEmesso {
+    /// The attestato as PDF/A-2u (the same attestato always gives the same bytes), rendered on a
+    /// blocking thread; and the name of its file, `attestato-consegna-N.pdf`.
+    pub async fn pdf(self) -> Result<(Vec<u8>, String), ServiceError> {
+        let a = &self.attestato;
+        let filename = format!("attestato-{}-{}.pdf", a.tipo().to_ascii_lowercase(), a.richiesta().numero_richiesta);
+        let attestato = self.attestato;
+        let bytes = tokio::task::spawn_blocking(move || cigo_receipts::attestato_pdf(&attestato))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        Ok((bytes, filename))
+    }
+
     fn from_record(rec: &AttestatoRecord) -> Result<Self, ServiceError> {
         let corrupt = |what: &str| ServiceError::internal(anyhow::anyhow!("attestato {} corrupt: {what}", rec.codice));
         let codice: CodiceVerifica = rec.codice.parse().map_err(|_| corrupt("code"))?;

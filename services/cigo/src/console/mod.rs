@@ -21,6 +21,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use cigo_domain::StatoRichiesta;
 
 /// The CSP of every console page: nothing from outside the server, no inline script or style.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -42,6 +43,35 @@ pub fn router(service: Service) -> Router {
         .route("/static/console.css", get(css))
         .layer(axum::middleware::map_response(intestazioni))
         .with_state(service)
+}
+
+/// Who is signed in, as the page header shows it, and the CSRF token of its forms.
+pub struct Intestazione {
+    pub chi: String,
+    pub ruolo: String,
+    pub csrf: String,
+}
+
+impl Intestazione {
+    fn of(u: &sessione::Utente) -> Self {
+        let c = &u.0.caller;
+        Intestazione { chi: c.intermediario.clone(), ruolo: c.ruolo.to_string(), csrf: u.0.csrf_token.clone() }
+    }
+}
+
+/// The "Esito Elaborazione" of the seed's screens for each state.
+fn esito(stato: StatoRichiesta) -> &'static str {
+    match stato {
+        StatoRichiesta::Ricevuta => "XML inserito per la validazione",
+        StatoRichiesta::InElaborazione => "XML in fase di elaborazione",
+        StatoRichiesta::Prevalidata => "XML prevalidato",
+        StatoRichiesta::Scartata => "XML scartato",
+        StatoRichiesta::Approvata => "Approvato all'invio",
+        StatoRichiesta::InInvio => "In fase di invio",
+        StatoRichiesta::Consegnata => "Consegnato",
+        StatoRichiesta::ScartataInInvio => "Scartato in fase di invio",
+        StatoRichiesta::Eliminata => "Eliminato",
+    }
 }
 
 /// The security headers of every console response.

@@ -2,7 +2,7 @@
 //! service layer and its answer into a page.
 
 use super::sessione::{self, Utente};
-use super::{errore, formato, refused};
+use super::{errore, esito, formato, refused, Intestazione};
 use crate::service::{Paging, Ricerca, Service, ServiceError};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,20 +12,6 @@ use axum::Form;
 use cigo_domain::StatoRichiesta;
 use cigo_store::Richiesta;
 use serde::Deserialize;
-
-/// Who is signed in, as the page header shows it, and the CSRF token of its forms.
-pub struct Intestazione {
-    pub chi: String,
-    pub ruolo: String,
-    pub csrf: String,
-}
-
-impl Intestazione {
-    pub(super) fn of(u: &Utente) -> Self {
-        let c = &u.0.caller;
-        Intestazione { chi: c.intermediario.clone(), ruolo: c.ruolo.to_string(), csrf: u.0.csrf_token.clone() }
-    }
-}
 
 /// `/`: the list of richieste (the extractor sends whoever is not signed in to the sign-in).
 pub async fn home(_utente: Utente) -> Redirect {
@@ -234,21 +220,6 @@ impl Riga {
             valide: formato::numero(r.domande_valide),
             scartate: formato::numero(r.domande_scartate),
         }
-    }
-}
-
-/// The "Esito Elaborazione" of the seed's screens for each state.
-pub(super) fn esito(stato: StatoRichiesta) -> &'static str {
-    match stato {
-        StatoRichiesta::Ricevuta => "XML inserito per la validazione",
-        StatoRichiesta::InElaborazione => "XML in fase di elaborazione",
-        StatoRichiesta::Prevalidata => "XML prevalidato",
-        StatoRichiesta::Scartata => "XML scartato",
-        StatoRichiesta::Approvata => "Approvato all'invio",
-        StatoRichiesta::InInvio => "In fase di invio",
-        StatoRichiesta::Consegnata => "Consegnato",
-        StatoRichiesta::ScartataInInvio => "Scartato in fase di invio",
-        StatoRichiesta::Eliminata => "Eliminato",
     }
 }
 

@@ -2,9 +2,8 @@
 //! (attestati as PDF), "Approva all'invio" and "Elimina". Each is one call of the service layer,
 //! which checks access, writes the audit row and applies the state machine.
 
-use super::pagine::{esito, Intestazione};
 use super::sessione::{self, Utente};
-use super::{errore, formato, refused};
+use super::{errore, esito, formato, refused, Intestazione};
 use crate::service::{Azione, Paging, Service, ServiceError, TipoAttestato};
 use askama::Template;
 use axum::extract::{Path, Query, State};

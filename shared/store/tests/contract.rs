@@ -2363,7 +2363,7 @@ async fn purga_removes_the_data_and_keeps_the_trail(store: Arc<dyn Store>) {
         .blob_keys_purgati(tomb.purgata_il.unwrap() - hour, Utc::now() + hour)
         .await
         .unwrap();
-    assert_eq!(purged, [consegnata.blob_key.clone()]);
+    assert_eq!(purged, std::slice::from_ref(&consegnata.blob_key));
 
     // Once: no longer a candidate, and a second purge writes nothing.
     let due = store.candidati_purga(&criterio, 0, 100).await.unwrap();

@@ -61,8 +61,22 @@ fn rows(out: &str) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn purga_dry_run_changes_nothing_then_purges_the_eliminata_only() {
     let dir = tempfile::tempdir().unwrap();
-    let dep = Deployment::embedded(dir.path());
-    let blobs = dir.path().join("data").join("blobs");
+    scenario(Deployment::embedded(dir.path()), &dir.path().join("data").join("blobs")).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn purga_on_postgres_and_rabbitmq() {
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    scenario(servers.deployment(dir.path()), &dir.path().join("blobs")).await;
+    servers.cleanup().await;
+}
+
+/// Three richieste prevalidated, one eliminated: the dry run lists it only when due and changes
+/// nothing; the purge removes its rows and blob file (in `blobs`), keeps its trail, adds the
+/// purge to it, and leaves the other two as they were.
+async fn scenario(dep: Deployment, blobs: &Path) {
     let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
     let token = dep.token(CF_A);
     let admin = dep.token_with_role(CF_A, "admin");
@@ -81,7 +95,7 @@ async fn purga_dry_run_changes_nothing_then_purges_the_eliminata_only() {
     api.delete(Some(&token), &format!("/api/v1/richieste/{gone}"))
         .await
         .expect(200, None);
-    assert_eq!(files_with(&blobs, &files[0]), 1);
+    assert_eq!(files_with(blobs, &files[0]), 1);
     let audit_before = audit(&api, &admin, gone).await;
     let domande_before = api.all_domande(&token, gone, None).await;
     assert_eq!(domande_before.len(), 5);
@@ -108,7 +122,7 @@ async fn purga_dry_run_changes_nothing_then_purges_the_eliminata_only() {
     );
     assert!(err.contains("nothing changed"), "{err}");
     // The dry run changed nothing.
-    assert_eq!(files_with(&blobs, &files[0]), 1);
+    assert_eq!(files_with(blobs, &files[0]), 1);
     assert_eq!(api.all_domande(&token, gone, None).await, domande_before);
     assert_eq!(audit(&api, &admin, gone).await, audit_before);
 
@@ -122,7 +136,7 @@ async fn purga_dry_run_changes_nothing_then_purges_the_eliminata_only() {
     assert!(err.contains("1 richiesta(e) purged") && err.contains("1 blob(s) deleted"), "{err}");
 
     // Rows and file are gone; the richiesta stays as a tombstone with its trail.
-    assert_eq!(files_with(&blobs, &files[0]), 0);
+    assert_eq!(files_with(blobs, &files[0]), 0);
     assert!(api.all_domande(&token, gone, None).await.is_empty());
     let tomb = api.richiesta(&token, gone).await;
     assert_eq!(tomb["stato"], "ELIMINATA", "{tomb}");
@@ -149,7 +163,7 @@ async fn purga_dry_run_changes_nothing_then_purges_the_eliminata_only() {
     for (n, xml) in kept.iter().zip(&files[1..]) {
         assert_eq!(api.richiesta(&token, *n).await["stato"], "PREVALIDATA");
         assert_eq!(api.all_domande(&token, *n, None).await.len(), 5);
-        assert_eq!(files_with(&blobs, xml), 1);
+        assert_eq!(files_with(blobs, xml), 1);
         assert!(!audit(&api, &admin, *n)
             .await
             .iter()

@@ -195,6 +195,31 @@ mod tests {
         let serve = help(&["serve"]);
         assert!(serve.contains("--worker-concurrency") && serve.contains("[default: 2]"), "{serve}");
         assert!(serve.contains("CIGO_WORKER_CONCURRENCY"), "{serve}");
+        assert!(serve.contains("--blob-url") && serve.contains("CIGO_RETENTION_DAYS"), "{serve}");
+        let purga = help(&["admin", "purga"]);
+        for flag in
+            ["--dry-run", "--as-of", "--blob-url", "--retention-days", "--retention-eliminate-days", "--data-dir"]
+        {
+            assert!(purga.contains(flag), "{flag}: {purga}");
+        }
+        assert!(purga.contains("[default: 30]") && !purga.contains("--listen"), "{purga}");
+    }
+
+    #[test]
+    fn the_retention_settings_come_from_the_flags_of_admin_purga() {
+        let (cli, sources) =
+            parse(["cigo", "admin", "purga", "--dry-run", "--retention-days", "3653", "--as-of", "2030-01-31"])
+                .unwrap();
+        let Command::Admin(cmd::admin::AdminArgs { command: cmd::admin::AdminCommand::Purga(purga), .. }) = cli.command
+        else {
+            panic!("not admin purga");
+        };
+        assert!(purga.dry_run);
+        assert_eq!(purga.as_of, chrono::NaiveDate::from_ymd_opt(2030, 1, 31));
+        let s = sources
+            .settings(&[sources.layer(&purga.retention)])
+            .unwrap();
+        assert_eq!((s.retention_days, s.retention_eliminate_days), (3653, 30));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! variables and the flags (`--database-url`), which clap reads (environment below flags). The
 //! process environment is only read, never written.
 //!
-//! The flags come in groups ([`StoreArgs`], [`QueueArgs`], [`LogArgs`], [`ServerArgs`]) that each
+//! The flags come in groups ([`StoreArgs`], [`QueueArgs`], [`LogArgs`], [`BlobArgs`], [`RetentionArgs`],
+//! [`ServerArgs`]) that each
 //! command flattens as it needs them, so `cigo validate --help` shows no server option. Every
 //! group field is an `Option`: `None` means "not given", and the layer below shows through.
 //!
@@ -61,6 +62,10 @@ pub struct Settings {
     pub data_presentazione: Option<chrono::NaiveDate>,
     /// How long a session of the web console lasts from sign-in, in minutes.
     pub console_session_minutes: u32,
+    /// Days after its elimination an ELIMINATA richiesta is purged; 0: never.
+    pub retention_eliminate_days: u32,
+    /// Days after its last change a richiesta in a final state is purged; 0: never.
+    pub retention_days: u32,
 }
 
 /// The embedded mode: SQLite, blobs and spool under `./data`, the in-process queue.
@@ -101,6 +106,9 @@ impl Default for Settings {
             max_gzip_ratio: 100,
             data_presentazione: None,
             console_session_minutes: 480,
+            retention_eliminate_days: 30,
+            // The legal retention period is the data controller's decision: off until set.
+            retention_days: 0,
         }
     }
 }
@@ -296,15 +304,36 @@ pub struct LogArgs {
     pub log: Option<String>,
 }
 
-/// What only a server process (`serve`, `api`, `worker`, `sender`) uses.
+/// The blob store: the server commands and `cigo admin purga`.
 #[derive(Debug, Clone, Default, Args, Serialize)]
-pub struct ServerArgs {
+pub struct BlobArgs {
     /// Where uploaded files are kept: a directory, `file:///dir`, `s3://bucket/prefix`;
     /// default: `<data-dir>/blobs`.
     #[arg(long, env = "CIGO_BLOB_URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blob_url: Option<String>,
+}
 
+/// The retention of personal data: the server commands (the reaper's daily run) and
+/// `cigo admin purga`.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct RetentionArgs {
+    /// Days after its elimination an ELIMINATA richiesta is purged (its domande, findings,
+    /// attestati and file; the audit trail stays); 0: never.
+    #[arg(long, env = "CIGO_RETENTION_ELIMINATE_DAYS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_eliminate_days: Option<u32>,
+
+    /// Days after its last change a richiesta in a final state (CONSEGNATA, SCARTATA_IN_INVIO,
+    /// ELIMINATA) is purged; 0: never. The period is the data controller's decision.
+    #[arg(long, env = "CIGO_RETENTION_DAYS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+/// What only a server process (`serve`, `api`, `worker`, `sender`) uses.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct ServerArgs {
     /// Directory for uploads in transit (must be local disk); default `<data-dir>/spool`.
     #[arg(long, env = "CIGO_SPOOL_DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -482,6 +511,7 @@ mod tests {
         assert_eq!(s.database_url.as_deref(), Some("postgres://cigo@db.internal:5432/cigo"));
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(s.listen, "0.0.0.0:8080");
+        assert_eq!((s.retention_eliminate_days, s.retention_days), (30, 3653));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod job;
 pub mod jobs;
 pub mod offline;
 pub mod relay;
+pub mod retention;
 pub mod sender;
 pub mod service;
 pub mod sweep;

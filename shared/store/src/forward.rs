@@ -1,7 +1,7 @@
 //! What each backend declares alike, by macro: the types of the prelude of `both/`, and the one
 //! `impl Store` forwarding each method to the backend's own method of the same name (written once,
 //! in `both/`, in the file of its aggregate: `richieste.rs`, `outbox.rs`, `access.rs`,
-//! `archivio.rs`, `attestati.rs`).
+//! `archivio.rs`, `attestati.rs`, `purga.rs`).
 
 /// The types and pools the shared bodies of `both/` take from their backend (see `both/mod.rs`):
 /// `backend_prelude!(store, database, connection, reader: field, writer: field)`, the fields
@@ -107,6 +107,30 @@ macro_rules! forward_store {
                 data_presentazione: chrono::NaiveDate,
             ) -> $crate::Result<$crate::Richiesta> {
                 <$ty>::complete_invio(self, numero, actor, at, data_presentazione).await
+            }
+
+            async fn candidati_purga(
+                &self,
+                criterio: &$crate::CriterioPurga,
+                dopo: i64,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::CandidatoPurga>> {
+                <$ty>::candidati_purga(self, criterio, dopo, limit).await
+            }
+            async fn purga_richiesta(
+                &self,
+                numero: i64,
+                criterio: &$crate::CriterioPurga,
+                actor: &str,
+            ) -> $crate::Result<Option<$crate::PurgaEseguita>> {
+                <$ty>::purga_richiesta(self, numero, criterio, actor).await
+            }
+            async fn blob_keys_purgati(
+                &self,
+                from: $crate::Timestamp,
+                to: $crate::Timestamp,
+            ) -> $crate::Result<Vec<String>> {
+                <$ty>::blob_keys_purgati(self, from, to).await
             }
 
             async fn lease_outbox(

@@ -149,6 +149,9 @@ pub struct Richiesta {
     pub nome_file: Option<String>,
     /// Of `domande_scartate`, those rejected by the re-validation at sending.
     pub domande_scartate_in_invio: i64,
+    /// When the retention purged its data ([`Store::purga_richiesta`]): the row stays as a
+    /// tombstone for the audit trail, without domande, findings, attestati or blob.
+    pub purgata_il: Option<Timestamp>,
 }
 
 /// One recorded change of state of a richiesta.
@@ -272,8 +275,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_richiesta(&self, numero: i64) -> Result<Option<Richiesta>>;
 
-    /// The blob keys of the richieste inserted in `[from, to)`, whatever their state: what the
-    /// sweep of orphan blobs compares a day of the blob store with.
+    /// The blob keys of the richieste inserted in `[from, to)`, whatever their state, except the
+    /// purged ones (their blob is to go): what the sweep of orphan blobs compares a day of the
+    /// blob store with.
     async fn blob_keys_inserted(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>>;
 
     /// Newest first (by numero, descending).
@@ -329,6 +333,33 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
         data_presentazione: chrono::NaiveDate,
     ) -> Result<Richiesta>;
+
+    // --- Retention: purging the personal data of richieste past their time ------------------
+
+    /// The richieste `criterio` makes due, not purged yet, with a numero above `dopo`, by
+    /// numero, at most `limit` (a batch: the next one starts after the last numero). Only
+    /// richieste in a final state (`StatoRichiesta::is_final`) are ever candidates. Each names
+    /// the rule that makes it due (the elimination's first, when both do) and the time it counts
+    /// from. Empty when no rule of `criterio` is on.
+    async fn candidati_purga(&self, criterio: &CriterioPurga, dopo: i64, limit: i64) -> Result<Vec<CandidatoPurga>>;
+
+    /// In one transaction, if richiesta `numero` is still a candidate of `criterio` (its row
+    /// locked): deletes its domande, findings, attestati, outbox rows, idempotency keys and
+    /// recorded failure, clears the personal columns of its row (`nome_file`, `file_finding`),
+    /// sets `purgata_il`, and appends the audit row `purga` (actor `actor`; detail: the rule, the
+    /// stato, the time it counted from and the rows removed). `transizioni` and `audit` stay: the
+    /// row is their tombstone. `None` (nothing written) when it is not a candidate (any more).
+    /// The blob is the caller's to delete, after this commits.
+    async fn purga_richiesta(
+        &self,
+        numero: i64,
+        criterio: &CriterioPurga,
+        actor: &str,
+    ) -> Result<Option<PurgaEseguita>>;
+
+    /// The blob keys of the richieste purged in `[from, to)`: a blob a crash left after its rows'
+    /// purge is deleted again from these.
+    async fn blob_keys_purgati(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>>;
 
     // --- Outbox and jobs: the work that follows a change, its failures, its SLA ---------------
 
@@ -550,6 +581,71 @@ pub struct ErroreElaborazione {
     pub errore: String,
     pub tentativi: i32,
     pub at: Timestamp,
+}
+
+/// The rules of the retention, each on when its cutoff is set (see [`Store::candidati_purga`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CriterioPurga {
+    /// `ELIMINATA` richieste eliminated before this ([`RegolaPurga::Eliminata`]).
+    pub eliminate_prima_del: Option<Timestamp>,
+    /// Richieste in a final state last changed (`updated_at`) before this
+    /// ([`RegolaPurga::Conservazione`]).
+    pub concluse_prima_del: Option<Timestamp>,
+}
+
+impl CriterioPurga {
+    /// No rule is on: nothing is ever due.
+    pub fn is_off(&self) -> bool {
+        self.eliminate_prima_del.is_none() && self.concluse_prima_del.is_none()
+    }
+}
+
+/// Which rule of the retention makes a richiesta due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegolaPurga {
+    /// Eliminated by its owner long enough ago (`--retention-eliminate-days`).
+    Eliminata,
+    /// In a final state, unchanged for the retention period (`--retention-days`).
+    Conservazione,
+}
+
+impl RegolaPurga {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegolaPurga::Eliminata => "eliminata",
+            RegolaPurga::Conservazione => "conservazione",
+        }
+    }
+}
+
+impl std::fmt::Display for RegolaPurga {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A richiesta the retention would purge (see [`Store::candidati_purga`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CandidatoPurga {
+    pub numero: i64,
+    pub blob_key: String,
+    pub stato: StatoRichiesta,
+    pub regola: RegolaPurga,
+    /// The time the rule counts from: `data_eliminazione` or `updated_at`.
+    pub dal: Timestamp,
+}
+
+/// What [`Store::purga_richiesta`] removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurgaEseguita {
+    pub candidato: CandidatoPurga,
+    pub domande: u64,
+    pub findings: u64,
+    pub attestati: u64,
+    pub outbox: u64,
+    /// Idempotency keys and the recorded failure.
+    pub altre: u64,
 }
 
 /// See [`Store::sla_stats`].

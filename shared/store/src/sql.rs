@@ -6,7 +6,7 @@
 pub(crate) const RICHIESTA_COLS: &str = "numero, intermediario, stato, prevalidazione, blob_key, sha256, size_bytes, \
     data_inserimento, data_prevalidazione, data_approvazione, data_consegna, data_eliminazione, updated_at, \
     domande_totali, domande_valide, domande_scartate, domande_protocollate, file_finding, rule_set, \
-    rinvio_di, rinviata_in, nome_file, domande_scartate_in_invio";
+    rinvio_di, rinviata_in, nome_file, domande_scartate_in_invio, purgata_il";
 
 pub(crate) const TOKEN_COLS: &str = "id, intermediario, nome, ruolo, created_at, expires_at, revoked_at";
 

@@ -14,7 +14,8 @@ use cigo_domain::{
 use cigo_store::postgres::PgStore;
 use cigo_store::sqlite::SqliteStore;
 use cigo_store::{
-    CreateOutcome, NewRichiesta, NuovoAttestato, Richiesta, RichiestaFilter, Store, StoreError, TransitionRequest,
+    CreateOutcome, CriterioPurga, NewAudit, NewRichiesta, NuovoAttestato, RegolaPurga, Richiesta, RichiestaFilter,
+    Store, StoreError, TransitionRequest,
 };
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::HashSet;
@@ -174,6 +175,9 @@ macro_rules! contract_tests {
                 rinvio_links_both_richieste,
                 // Receipts
                 attestati_issued_once_and_found_by_code,
+                // Retention
+                purga_candidates_by_rule,
+                purga_removes_the_data_and_keeps_the_trail,
             );
         }
     };
@@ -2182,4 +2186,246 @@ async fn attestati_issued_once_and_found_by_code(store: Arc<dyn Store>) {
     // Only for a richiesta that exists.
     let orphan = NuovoAttestato { numero_richiesta: r.numero + 100, ..nuovo('D', "CONSEGNA", "{}") };
     assert!(store.issue_attestato(&orphan).await.is_err());
+}
+
+// --- Retention ------------------------------------------------------------------------------------
+
+/// One richiesta in each kind of state the retention must tell apart: in progress (RICEVUTA),
+/// waiting (PREVALIDATA), rejected but still deletable (SCARTATA), and the final ones ELIMINATA
+/// and CONSEGNATA. Returned in that order (numeri increasing).
+async fn one_of_each(store: &Arc<dyn Store>) -> [Richiesta; 5] {
+    let valide = || {
+        esito(vec![
+            domanda(1, Some("5000000001"), Some("UP-1"), "2026-01-05", "2026-01-11", vec![]),
+            domanda(
+                2,
+                Some("5000000002"),
+                Some("UP-1"),
+                "2026-01-05",
+                "2026-01-11",
+                vec![finding("CMP-010", Severity::Avviso, 2)],
+            ),
+        ])
+    };
+    let ricevuta = store
+        .create_richiesta(new_richiesta("INTERM00001", true))
+        .await
+        .unwrap();
+    let prevalidata = prevalidated(store, "INTERM00001", &valide()).await;
+    let tutte_scartate = esito(vec![domanda(
+        1,
+        Some("5000000003"),
+        Some("UP-1"),
+        "2026-01-05",
+        "2026-01-11",
+        vec![finding("CMP-001", Severity::Errore, 1)],
+    )]);
+    let scartata = prevalidated(store, "INTERM00001", &tutte_scartate).await;
+    assert_eq!(scartata.stato, StatoRichiesta::Scartata);
+    let da_eliminare = prevalidated(store, "INTERM00001", &valide()).await;
+    let eliminata = step(store, da_eliminare.numero, StatoRichiesta::Prevalidata, StatoRichiesta::Eliminata).await;
+    let invio = in_invio(store, &valide()).await;
+    let consegnata = store
+        .complete_invio(invio.numero, "sistema:sender", at_2026(), d("2026-03-02"))
+        .await
+        .unwrap();
+    assert_eq!(consegnata.stato, StatoRichiesta::Consegnata);
+    [ricevuta, prevalidata, scartata, eliminata, consegnata]
+}
+
+/// The candidates by rule: ELIMINATA by its elimination, every final state by its last change;
+/// a richiesta in any other state never, whatever the cutoffs; in batches by numero.
+async fn purga_candidates_by_rule(store: Arc<dyn Store>) {
+    let [ricevuta, prevalidata, scartata, eliminata, consegnata] = one_of_each(&store).await;
+    let future = Utc::now() + ChronoDuration::minutes(1);
+    let numeri = |c: &[cigo_store::CandidatoPurga]| c.iter().map(|c| c.numero).collect::<Vec<_>>();
+
+    // No rule on: nothing is due.
+    assert!(store
+        .candidati_purga(&CriterioPurga::default(), 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The elimination's rule: only the ELIMINATA one, from its data_eliminazione.
+    let eliminate = CriterioPurga { eliminate_prima_del: Some(future), concluse_prima_del: None };
+    let c = store.candidati_purga(&eliminate, 0, 100).await.unwrap();
+    assert_eq!(numeri(&c), [eliminata.numero]);
+    assert_eq!((c[0].regola, c[0].stato), (RegolaPurga::Eliminata, StatoRichiesta::Eliminata));
+    assert_eq!(Some(c[0].dal), eliminata.data_eliminazione);
+    assert_eq!(c[0].blob_key, eliminata.blob_key);
+    // Eliminated after the cutoff: not yet.
+    let earlier = CriterioPurga { eliminate_prima_del: eliminata.data_eliminazione, concluse_prima_del: None };
+    assert!(store
+        .candidati_purga(&earlier, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The retention period: every final state, from its last change.
+    let concluse = CriterioPurga { eliminate_prima_del: None, concluse_prima_del: Some(future) };
+    let c = store.candidati_purga(&concluse, 0, 100).await.unwrap();
+    assert_eq!(numeri(&c), [eliminata.numero, consegnata.numero]);
+    assert!(c.iter().all(|c| c.regola == RegolaPurga::Conservazione));
+    assert_eq!((c[1].stato, c[1].dal), (StatoRichiesta::Consegnata, consegnata.updated_at));
+
+    // Both rules: the elimination's names the ELIMINATA one.
+    let both = CriterioPurga { eliminate_prima_del: Some(future), concluse_prima_del: Some(future) };
+    let c = store.candidati_purga(&both, 0, 100).await.unwrap();
+    assert_eq!(
+        c.iter().map(|c| (c.numero, c.regola)).collect::<Vec<_>>(),
+        [(eliminata.numero, RegolaPurga::Eliminata), (consegnata.numero, RegolaPurga::Conservazione)]
+    );
+
+    // In batches: after the last numero of the previous one.
+    let first = store.candidati_purga(&both, 0, 1).await.unwrap();
+    assert_eq!(numeri(&first), [eliminata.numero]);
+    let second = store
+        .candidati_purga(&both, first[0].numero, 1)
+        .await
+        .unwrap();
+    assert_eq!(numeri(&second), [consegnata.numero]);
+    assert!(store
+        .candidati_purga(&both, second[0].numero, 1)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Not final: never a candidate, and never purged even when asked for by numero.
+    let far = CriterioPurga {
+        eliminate_prima_del: Some(future + ChronoDuration::days(10_000)),
+        concluse_prima_del: Some(future + ChronoDuration::days(10_000)),
+    };
+    let due = numeri(&store.candidati_purga(&far, 0, 100).await.unwrap());
+    for r in [&ricevuta, &prevalidata, &scartata] {
+        assert!(!due.contains(&r.numero), "{} is {}", r.numero, r.stato);
+        assert_eq!(store.purga_richiesta(r.numero, &far, "test").await.unwrap(), None);
+        let after = store.get_richiesta(r.numero).await.unwrap().unwrap();
+        assert_eq!(after.purgata_il, None);
+        assert_eq!(after.nome_file, r.nome_file);
+    }
+    assert_eq!(all_domande(&store, prevalidata.numero).await.len(), 2);
+    assert_eq!(all_domande(&store, scartata.numero).await.len(), 1);
+}
+
+/// A purge removes the rows that hold the data (domande, findings, attestati, outbox), leaves
+/// a tombstone with its transitions and its audit rows, writes its own audit row, and touches
+/// no other richiesta; purging again does nothing.
+async fn purga_removes_the_data_and_keeps_the_trail(store: Arc<dyn Store>) {
+    let [_, prevalidata, _, eliminata, consegnata] = one_of_each(&store).await;
+    let n = consegnata.numero;
+    store
+        .issue_attestato(&NuovoAttestato {
+            codice: "C".repeat(32),
+            numero_richiesta: n,
+            tipo: "CONSEGNA".into(),
+            json: r#"{"tipo":"CONSEGNA"}"#.into(),
+        })
+        .await
+        .unwrap();
+    store
+        .append_audit(NewAudit {
+            actor: "intermediario:INTERM00001 (token 1)".into(),
+            action: "lettura_domande".into(),
+            numero_richiesta: Some(n),
+            detail: None,
+        })
+        .await
+        .unwrap();
+    let transizioni = store.transizioni(n).await.unwrap();
+    let audit_before = store.list_audit(Some(n), 1, 1000).await.unwrap().items;
+    assert!(!all_domande(&store, n).await.is_empty());
+    let other_domande = all_domande(&store, prevalidata.numero).await;
+
+    let future = Utc::now() + ChronoDuration::minutes(1);
+    let criterio = CriterioPurga { eliminate_prima_del: Some(future), concluse_prima_del: Some(future) };
+    let done = store
+        .purga_richiesta(n, &criterio, "sistema:retention")
+        .await
+        .unwrap()
+        .expect("purged");
+    assert_eq!((done.candidato.numero, done.candidato.regola), (n, RegolaPurga::Conservazione));
+    assert_eq!((done.domande, done.findings, done.attestati), (2, 1, 1));
+    assert!(done.outbox >= 1, "{done:?}");
+
+    // The data is gone.
+    assert!(all_domande(&store, n).await.is_empty());
+    assert_eq!(store.attestato_di(n, "CONSEGNA").await.unwrap(), None);
+    assert_eq!(store.attestato_per_codice(&"C".repeat(32)).await.unwrap(), None);
+    // The tombstone: state, dates and counters stay, the personal columns do not.
+    let tomb = store.get_richiesta(n).await.unwrap().unwrap();
+    assert!(tomb.purgata_il.is_some());
+    assert_eq!((tomb.stato, tomb.nome_file.as_deref()), (StatoRichiesta::Consegnata, None));
+    assert_eq!((tomb.data_consegna, tomb.domande_totali), (consegnata.data_consegna, consegnata.domande_totali));
+    // The trail stays, with the purge added to it.
+    assert_eq!(store.transizioni(n).await.unwrap(), transizioni);
+    let audit = store.list_audit(Some(n), 1, 1000).await.unwrap().items;
+    assert_eq!(audit.len(), audit_before.len() + 1);
+    assert_eq!(audit[..audit_before.len()], audit_before[..]);
+    let purga = audit.last().unwrap();
+    assert_eq!((purga.action.as_str(), purga.actor.as_str()), ("purga", "sistema:retention"));
+    let detail = purga.detail.as_deref().unwrap();
+    for part in ["regola=conservazione", "stato=CONSEGNATA", "domande=2", "findings=1", "attestati=1"] {
+        assert!(detail.contains(part), "{detail}");
+    }
+    // The blob no longer counts as held; it is listed among the purged ones until deleted.
+    let at = consegnata.data_inserimento;
+    let hour = ChronoDuration::hours(1);
+    let held = store
+        .blob_keys_inserted(at - hour, at + hour)
+        .await
+        .unwrap();
+    assert!(!held.contains(&consegnata.blob_key) && held.contains(&eliminata.blob_key), "{held:?}");
+    let purged = store
+        .blob_keys_purgati(tomb.purgata_il.unwrap() - hour, Utc::now() + hour)
+        .await
+        .unwrap();
+    assert_eq!(purged, std::slice::from_ref(&consegnata.blob_key));
+
+    // Once: no longer a candidate, and a second purge writes nothing.
+    let due = store.candidati_purga(&criterio, 0, 100).await.unwrap();
+    assert_eq!(due.iter().map(|c| c.numero).collect::<Vec<_>>(), [eliminata.numero]);
+    assert_eq!(
+        store
+            .purga_richiesta(n, &criterio, "sistema:retention")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .list_audit(Some(n), 1, 1000)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        audit.len()
+    );
+    // The others are untouched.
+    assert_eq!(all_domande(&store, prevalidata.numero).await, other_domande);
+    assert_eq!(
+        store
+            .get_richiesta(eliminata.numero)
+            .await
+            .unwrap()
+            .unwrap()
+            .purgata_il,
+        None
+    );
+
+    // The ELIMINATA one by its rule; the audit row says so.
+    let done = store
+        .purga_richiesta(eliminata.numero, &criterio, "sistema:retention")
+        .await
+        .unwrap()
+        .expect("purged");
+    assert_eq!(done.candidato.regola, RegolaPurga::Eliminata);
+    let audit = store
+        .list_audit(Some(eliminata.numero), 1, 1000)
+        .await
+        .unwrap()
+        .items;
+    let detail = audit.last().unwrap().detail.clone().unwrap();
+    assert!(detail.contains("regola=eliminata") && detail.contains("stato=ELIMINATA"), "{detail}");
+    assert!(all_domande(&store, eliminata.numero).await.is_empty());
 }

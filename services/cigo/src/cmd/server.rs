@@ -2,7 +2,7 @@
 //! [`Roles`] they run; [`start`] is the one place where the loops of a role are started.
 
 use crate::app::{cancel_on_signal, init_telemetry, App, BrokerAtStart};
-use crate::config::{LogArgs, QueueArgs, ServerArgs, Sources, StoreArgs};
+use crate::config::{BlobArgs, LogArgs, QueueArgs, RetentionArgs, ServerArgs, Sources, StoreArgs};
 use crate::service::Service;
 use anyhow::Context;
 use cigo_domain::JobKind;
@@ -18,6 +18,10 @@ pub struct ServerCommandArgs {
     #[command(flatten)]
     pub queue: QueueArgs,
     #[command(flatten)]
+    pub blob: BlobArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+    #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
     pub log: LogArgs,
@@ -32,8 +36,9 @@ pub struct Roles {
     pub worker: bool,
     /// Sending consumers, `--sender-concurrency` of them.
     pub sender: bool,
-    /// The SLA reaper (re-queues unfinished richieste, keeps the SLA gauges) and the drain of
-    /// the queue's dead letters into the failures recorded on the richieste.
+    /// The SLA reaper (re-queues unfinished richieste, keeps the SLA gauges), the drain of
+    /// the queue's dead letters into the failures recorded on the richieste, and the daily
+    /// retention purge.
     pub reaper: bool,
     /// The outbox relay (publishes what this and other processes committed).
     pub relay: bool,
@@ -85,6 +90,8 @@ pub async fn run(process: Process, args: ServerCommandArgs, sources: &Sources) -
     let settings = sources.settings(&[
         sources.layer(&args.store),
         sources.layer(&args.queue),
+        sources.layer(&args.blob),
+        sources.layer(&args.retention),
         sources.layer(&args.server),
         sources.layer(&args.log),
     ])?;
@@ -172,6 +179,7 @@ pub async fn start(app: &App, roles: Roles, tasks: &mut JoinSet<()>) -> anyhow::
     if roles.reaper {
         tasks.spawn(crate::relay::run_reaper(app.clone()));
         tasks.spawn(crate::dlq::run_drain(app.clone()));
+        tasks.spawn(crate::retention::run(app.clone()));
     }
     Ok(())
 }

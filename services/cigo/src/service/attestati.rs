@@ -108,6 +108,7 @@ impl Service {
     /// Built and recorded the first time it is asked for, read back from the record after.
     pub async fn attestato(&self, caller: &Caller, numero: i64, tipo: &str) -> Result<AttestatoEmesso, ServiceError> {
         let r = self.load(caller, numero).await?;
+        super::con_i_dati(&r)?;
         let tipo = TipoAttestato::parse(tipo).ok_or(ServiceError::NotFound)?;
         if !tipo.issued(&r) {
             return Err(ServiceError::AttestatoNotAvailable { numero, stato: r.stato });

@@ -166,6 +166,7 @@ impl Service {
         formato: FormatoEsito,
     ) -> Result<FileEsito, ServiceError> {
         let richiesta = self.load(caller, numero).await?;
+        super::con_i_dati(&richiesta)?;
         self.audit(caller, "download_esito", Some(numero), Some(formato.as_str().to_string()))
             .await?;
         let out = Chunks::default();

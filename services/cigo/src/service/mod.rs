@@ -33,6 +33,7 @@ mod error;
 mod esito;
 pub mod limits;
 mod nome_file;
+pub mod purga;
 mod richieste;
 mod rinvio;
 mod sessioni;
@@ -60,6 +61,16 @@ use std::time::Duration;
 pub struct Service {
     app: App,
     limits: Arc<limits::Limits>,
+}
+
+/// The data of a richiesta the retention purged (its domande, attestati and file) are gone: what
+/// is read from them is [`ServiceError::NotFound`], while the richiesta itself, its states and
+/// its trail still answer.
+fn con_i_dati(r: &Richiesta) -> Result<(), ServiceError> {
+    match r.purgata_il {
+        Some(_) => Err(ServiceError::NotFound),
+        None => Ok(()),
+    }
 }
 
 impl Service {

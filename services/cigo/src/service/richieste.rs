@@ -222,6 +222,7 @@ impl Service {
     /// The file as it was uploaded.
     pub async fn xml(&self, caller: &Caller, numero: i64) -> Result<FileXml, ServiceError> {
         let richiesta = self.load(caller, numero).await?;
+        super::con_i_dati(&richiesta)?;
         self.audit(caller, "download_xml", Some(numero), None)
             .await?;
         let bytes = self.app.blob.get(&richiesta.blob_key).await?;

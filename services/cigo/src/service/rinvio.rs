@@ -63,6 +63,7 @@ impl Service {
     /// [`ServiceError::NessunaScartata`] while there is none.
     pub async fn scartate(&self, caller: &Caller, numero: i64) -> Result<FileScartate, ServiceError> {
         let richiesta = self.load(caller, numero).await?;
+        super::con_i_dati(&richiesta)?;
         let scartate = self.progressivi_scartati(numero).await?;
         if scartate.is_empty() {
             return Err(ServiceError::NessunaScartata { numero, stato: richiesta.stato });

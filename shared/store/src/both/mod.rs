@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL run the same SQL for most of the store (`crate::sql`), and the Rust around
 //! it (bind, fetch, decode, the steps of a transaction) is the same too: only the connection types
 //! and a few statements differ. So each method of the store is written once, here, by aggregate
-//! (`richieste.rs`, `outbox.rs`, `access.rs`, `archivio.rs`, `attestati.rs`), and each backend compiles this folder
+//! (`richieste.rs`, `outbox.rs`, `access.rs`, `archivio.rs`, `attestati.rs`, `purga.rs`), and each backend compiles this folder
 //! as a child module of its own:
 //!
 //! ```text
@@ -100,6 +100,7 @@ mod access;
 mod archivio;
 mod attestati;
 mod outbox;
+mod purga;
 mod richieste;
 
 /// Inserts `rows` by multi-row statements of [`INSERT_CHUNK`] rows each: `insert`, then `VALUES`

@@ -291,12 +291,14 @@ impl Backend {
     }
 
     pub async fn blob_keys_inserted(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>> {
-        let keys =
-            sqlx::query_scalar("SELECT blob_key FROM richieste WHERE data_inserimento >= $1 AND data_inserimento < $2")
-                .bind(ts(from))
-                .bind(ts(to))
-                .fetch_all(self.reader())
-                .await?;
+        let keys = sqlx::query_scalar(
+            "SELECT blob_key FROM richieste WHERE data_inserimento >= $1 AND data_inserimento < $2 \
+             AND purgata_il IS NULL",
+        )
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(self.reader())
+        .await?;
         Ok(keys)
     }
 

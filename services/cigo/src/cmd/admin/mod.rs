@@ -1,4 +1,4 @@
-//! `cigo admin`: tokens, deleghe, dead letters. Every subcommand opens the database the same way
+//! `cigo admin`: tokens, deleghe, dead letters, the retention purge. Every subcommand opens the database the same way
 //! ([`crate::app::open_store`], migrations applied) from the flags of `admin`.
 //!
 //! Nothing printed here is a secret except the token `token create` prints once: tokens are
@@ -6,6 +6,7 @@
 
 pub mod delega;
 pub mod dlq;
+pub mod purga;
 pub mod token;
 
 use crate::config::{Sources, StoreArgs};
@@ -34,6 +35,9 @@ pub enum AdminCommand {
     },
     /// Dead letters: the jobs that failed for good, as recorded on their richieste.
     Dlq(dlq::DlqArgs),
+    /// Retention: purges the richieste past their time (domande, findings, attestati, file),
+    /// keeping the audit trail; `--dry-run` only lists them.
+    Purga(purga::PurgaArgs),
 }
 
 pub async fn run(args: AdminArgs, sources: &Sources) -> anyhow::Result<ExitCode> {
@@ -44,6 +48,10 @@ pub async fn run(args: AdminArgs, sources: &Sources) -> anyhow::Result<ExitCode>
         AdminCommand::Dlq(dlq) => {
             let queue = sources.layer(&dlq.queue);
             dlq::run(dlq.command, &sources.settings(&[store, queue])?).await
+        }
+        AdminCommand::Purga(purga) => {
+            let groups = [store, sources.layer(&purga.blob), sources.layer(&purga.retention)];
+            purga::run(purga, &sources.settings(&groups)?).await
         }
     }
 }

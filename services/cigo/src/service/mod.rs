@@ -72,16 +72,34 @@ impl Service {
         &self.app.settings
     }
 
-    /// Database, queue and blob store reachable within 2 s each; else
-    /// [`ServiceError::Unavailable`] naming those that are not.
+    /// Database reachable and writable, queue and blob store reachable, within 2 s each; else
+    /// [`ServiceError::Unavailable`] naming those that are not. The database is written to
+    /// (`Store::probe_write`), not only read: one that answers reads but cannot write (a full
+    /// disk) would otherwise be reported ready while every upload fails.
     pub async fn readiness(&self) -> Result<(), ServiceError> {
         let timeout = Duration::from_secs(2);
-        let db = tokio::time::timeout(timeout, self.app.store.ping()).await;
+        let store = self.app.store.as_ref();
+        let db = tokio::time::timeout(timeout, async {
+            store.ping().await.map_err(|e| ("database", e))?;
+            store
+                .probe_write()
+                .await
+                .map_err(|e| ("database (non scrivibile)", e))
+        })
+        .await;
+        let db_down = match db {
+            Ok(Ok(())) => None,
+            Ok(Err((name, e))) => {
+                tracing::debug!(error = %e, "readiness: {name}");
+                Some(name)
+            }
+            Err(_) => Some("database"),
+        };
         let queue = tokio::time::timeout(timeout, self.app.queue.ping()).await;
         let blob = tokio::time::timeout(timeout, self.app.blob.ping()).await;
         let mut down = Vec::new();
         for (dependency, up, name) in [
-            ("database", matches!(db, Ok(Ok(()))), "database"),
+            ("database", db_down.is_none(), db_down.unwrap_or("database")),
             ("broker", matches!(queue, Ok(Ok(()))), "queue"),
             ("blob", matches!(blob, Ok(Ok(()))), "blob store"),
         ] {

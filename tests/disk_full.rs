@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,9 +44,13 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Writes `path` until the filesystem refuses with ENOSPC, to the last bytes.
+/// Writes to the end of `path` until the filesystem refuses with ENOSPC, to the last bytes.
 fn fill(path: &Path) {
-    let mut file = File::create(path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
     for chunk in [vec![0u8; 256 * 1024], vec![0u8; 4096], vec![0u8; 1]] {
         loop {
             if let Err(e) = file.write_all(&chunk) {
@@ -73,6 +76,17 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The files of the blob store, asserting that none is left in its temporary folder.
+fn blobs(data: &Path) -> Vec<PathBuf> {
+    let all = files_under(&data.join("blobs"));
+    assert!(
+        all.iter()
+            .all(|p| p.extension().is_some_and(|e| e == "xml")),
+        "{all:?}"
+    );
+    all
 }
 
 /// `cigo_dependency_up` of the database, as `/metrics` shows it.
@@ -152,6 +166,36 @@ async fn a_full_disk_answers_507_and_everything_resumes_once_space_is_freed() {
     .await
     .unwrap_or_else(|| panic!("the worker never met the full disk:\n{}", serve.log()));
 
+    // An upload whose spool and blob fit but whose commit does not: room for exactly the two
+    // copies of the file (the spool, the blob store's), not one page more for the database. The
+    // worker is pausing meanwhile (it just gave its job back), so the room stays free.
+    fill(&filler);
+    let pages = |bytes: usize| bytes.div_ceil(4096) as u64;
+    let room = 2 * pages(later.bytes.len()) * 4096;
+    let filler_file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    filler_file
+        .set_len(filler_file.metadata().unwrap().len() - room)
+        .unwrap();
+    drop(filler_file);
+    api.upload(&token, later.bytes.clone(), true)
+        .await
+        .expect(507, Some("insufficient_storage"));
+    // (The log line of the upload's request, not of the approval's.)
+    assert!(
+        serve
+            .log()
+            .lines()
+            .any(|l| l.contains("path=/api/v1/richieste trace_id") && l.contains("database: disk full")),
+        "the upload did not reach its commit:\n{}",
+        serve.log()
+    );
+    // Nothing left behind: the spool file and the blob are removed.
+    assert_eq!(files_under(&data.join("spool")), Vec::<PathBuf>::new());
+    assert_eq!(blobs(&data).len(), 2, "only the two richieste accepted");
+
     // Space is freed: no restart.
     std::fs::remove_file(&filler).unwrap();
     wait_until(Duration::from_secs(30), || async {
@@ -179,11 +223,7 @@ async fn a_full_disk_answers_507_and_everything_resumes_once_space_is_freed() {
     // Nothing left behind by the refused upload: the spool is empty, the blob store holds the
     // three richieste accepted.
     assert_eq!(files_under(&data.join("spool")), Vec::<PathBuf>::new());
-    let blobs: Vec<_> = files_under(&data.join("blobs"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-        .collect();
-    assert_eq!(blobs.len(), 3, "{blobs:?}");
+    assert_eq!(blobs(&data).len(), 3, "the three richieste accepted");
     let log = serve.log();
     assert!(!log.contains("non-zero transaction depth"), "{log}");
     assert!(!log.contains("internal error"), "{log}");

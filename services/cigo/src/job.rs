@@ -16,6 +16,24 @@ pub enum JobError {
     Permanent(anyhow::Error),
 }
 
+impl JobError {
+    /// The failure is a full disk (the database's or the blob store's): it passes once space is
+    /// freed, so the consumer loop never dead-letters it (see `jobs`).
+    pub fn is_disk_full(&self) -> bool {
+        let JobError::Transient(e) = self else {
+            return false;
+        };
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_disk_full)
+                || cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+        })
+    }
+}
+
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
         JobError::Transient(e.into())

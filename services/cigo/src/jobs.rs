@@ -5,8 +5,10 @@
 //! committed; a transient failure is retried with exponential backoff up to
 //! `--job-max-attempts`; when they are spent, or on a permanent failure, the failure is recorded
 //! on the richiesta (`errore_elaborazione`, see `Store::set_errore_elaborazione`) and the message
-//! rejected to the dead-letter queue (`cigo admin dlq list | replay`). On shutdown a task finishes the job in hand and stops; messages
-//! it has not acked go back to the queue.
+//! rejected to the dead-letter queue (`cigo admin dlq list | replay`). A failure on a full disk is
+//! the exception: it is given back to the queue after a pause, again and again until space is
+//! freed. On shutdown a task finishes the job in hand and stops; messages it has not acked go back
+//! to the queue.
 
 use crate::app::App;
 use crate::job::JobError;
@@ -14,6 +16,9 @@ use cigo_domain::JobKind;
 use cigo_retry::BackoffBuilder;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
+
+/// How long a job that failed on a full disk waits before it is given back to the queue.
+const DISK_FULL_PAUSE: Duration = Duration::from_secs(5);
 
 pub async fn run(app: App, kind: JobKind, concurrency: usize) {
     // Zero is allowed: an instance that only serves the API.
@@ -78,6 +83,18 @@ async fn consume(app: App, kind: JobKind, index: usize) {
                 {
                     tracing::info!(parent: &span, error = %format!("{e:#}"), "shutting down: job given back to the queue");
                     delivery.nack(true).await.map(|_| "released")
+                }
+                // A full disk is not the richiesta's fault and passes once space is freed: the job
+                // is given back to the queue after a pause instead of dead-lettered (recording the
+                // failure would need the disk too), and tried again until it succeeds.
+                Err(e) if e.is_disk_full() => {
+                    tracing::warn!(parent: &span, error = %e, attempts, pause = ?DISK_FULL_PAUSE, "disk full: job given back to the queue");
+                    metrics::counter!("cigo_job_retries_total", "kind" => kind.as_str()).increment(1);
+                    tokio::select! {
+                        _ = app.shutdown.cancelled() => {},
+                        _ = tokio::time::sleep(DISK_FULL_PAUSE) => {},
+                    }
+                    delivery.nack(true).await.map(|_| "retry")
                 }
                 Err(e) => {
                     let e = match e {

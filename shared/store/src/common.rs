@@ -117,7 +117,7 @@ pub(crate) fn date_column_of(to: StatoRichiesta) -> Option<&'static str> {
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
-        other => StoreError::Database(other),
+        other => other.into(),
     }
 }
 

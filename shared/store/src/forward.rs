@@ -44,6 +44,9 @@ macro_rules! forward_store {
             async fn ping(&self) -> $crate::Result<()> {
                 <$ty>::ping(self).await
             }
+            async fn probe_write(&self) -> $crate::Result<()> {
+                <$ty>::probe_write(self).await
+            }
 
             async fn create_richiesta_once(
                 &self,

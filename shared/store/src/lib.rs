@@ -25,6 +25,7 @@ mod forward;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+mod tx;
 
 pub type Timestamp = DateTime<Utc>;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -38,13 +39,53 @@ pub enum StoreError {
     /// caller expected.
     #[error("la richiesta è nello stato {current}")]
     StateConflict { current: StatoRichiesta },
+    /// The disk under the database is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`,
+    /// an I/O error `ENOSPC`): nothing of the failed transaction was written, and the same call
+    /// succeeds once space is freed. Told apart so that callers can say so and retry.
+    #[error("spazio su disco esaurito: {0}")]
+    DiskFull(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A value read back from the database does not decode (a bug or a hand-edited row).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_disk_full(&e) {
+            StoreError::DiskFull(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13, the primary code of the extended one), PostgreSQL's SQLSTATE
+/// 53100 `disk_full`, or an I/O error `ENOSPC`.
+fn is_disk_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
+            } else {
+                code == "53100"
+            }
+        }
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    }
+}
+
+impl StoreError {
+    /// The disk is full ([`StoreError::DiskFull`]).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
 }
 
 /// Opens the store named by a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
@@ -258,6 +299,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// A round trip to the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// A real write: the one row of `heartbeat` updated in a write transaction (for `/readyz`:
+    /// a database that reads but cannot write, a full disk, is not ready).
+    async fn probe_write(&self) -> Result<()>;
 
     // --- Richieste: the uploaded files, their state, their domande and esiti ------------------
 

@@ -363,7 +363,9 @@ async fn rinvio_links_both_richieste(store: Arc<dyn Store>) {
 
 async fn ping_and_migrate_again(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
+    store.probe_write().await.unwrap();
     store.migrate().await.unwrap();
+    store.probe_write().await.unwrap();
     assert!(matches!(store.backend(), "sqlite" | "postgres"));
     assert!(store.get_richiesta(1).await.unwrap().is_none());
 }
@@ -754,6 +756,9 @@ async fn save_esito_after_failed_attempt(store: Arc<dyn Store>) {
         .save_esito(r.numero, &broken, "sistema:worker", false)
         .await;
     assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+    // The connection of the failed transaction was not reused as it was: the next writes, on
+    // SQLite's one writer too, begin and commit.
+    store.probe_write().await.unwrap();
 
     // Rolled back as a whole.
     let now = store.get_richiesta(r.numero).await.unwrap().unwrap();

@@ -68,6 +68,7 @@ impl ApiError {
                 S::InvalidInput { .. } => StatusCode::BAD_REQUEST,
                 S::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 S::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                S::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
                 S::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 S::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },

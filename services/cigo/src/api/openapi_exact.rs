@@ -2,7 +2,8 @@
 //! schemathesis in `.ci/run`). Applied to the generated document as JSON, in one place, so that
 //! every endpoint gets the same treatment, including those added later:
 //!
-//! - every endpoint with a token may answer 401 and 429 (rate limit), every `{numero}` 400
+//! - every endpoint with a token may answer 401, 429 (rate limit) and 507 (`insufficient_storage`:
+//!   a full disk; even a read writes its audit row), every `{numero}` 400
 //!   (`invalid_path`: not a 64-bit integer), every endpoint with query parameters 400;
 //! - query parameters: an empty value is accepted and ignored (HTML forms send empty fields), the
 //!   paging bounds, and the enums of `stato` and `esito`;
@@ -74,6 +75,11 @@ fn fix_operation(path: &str, method: &str, op: &mut Value, schemas: &[String]) {
     if secured {
         add_response(op, "401", "Missing, expired, revoked or invalid token (`unauthorized`)");
         add_response(op, "429", "Rate limit of the intermediario (`rate_limited`), with Retry-After");
+        add_response(
+            op,
+            "507",
+            "`insufficient_storage`: a disk is full (database, blob store, spool); nothing was written, retry later",
+        );
     }
     if path.contains("{numero}") {
         add_response(op, "400", "`invalid_path`: the numero is not a 64-bit integer");
@@ -152,13 +158,13 @@ mod tests {
     use utoipa::OpenApi;
 
     #[test]
-    fn every_secured_operation_documents_401_and_429() {
+    fn every_secured_operation_documents_401_429_and_507() {
         let doc = exact(crate::api::ApiDoc::openapi());
         let mut n = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
-                    for status in ["401", "429"] {
+                    for status in ["401", "429", "507"] {
                         assert!(op["responses"][status].is_object(), "{method} {path} {status}");
                     }
                     n += 1;

@@ -26,8 +26,8 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Database, queue and blob store reachable"),
-        (status = 503, description = "A dependency is down", body = error::ErrorBody)
+        (status = 200, description = "Database reachable and writable, queue and blob store reachable"),
+        (status = 503, description = "A dependency is down, or the database cannot write (a full disk)", body = error::ErrorBody)
     )
 )]
 pub async fn readyz(State(service): State<Service>) -> Response {

@@ -121,6 +121,7 @@ pub fn errore(e: ServiceError) -> Response {
         }
         ServiceError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
         ServiceError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,

@@ -44,6 +44,11 @@ pub enum ServiceError {
     /// Rate limit or concurrent-upload quota of the intermediario: retry after that many seconds.
     #[error("{message}")]
     TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
+    /// The disk (of the database, the blob store or the upload spool) is full: nothing was
+    /// written, retry later. What was accepted before stays accepted and is processed once space
+    /// is freed.
+    #[error("spazio su disco esaurito: riprovare più tardi; nulla di quanto già accettato è andato perso")]
+    InsufficientStorage,
     /// A dependency (database, queue, blob store) is down.
     #[error("servizio temporaneamente non disponibile: {0}")]
     Unavailable(String),
@@ -74,6 +79,7 @@ impl ServiceError {
             ServiceError::InvalidInput { code, .. } | ServiceError::TooManyRequests { code, .. } => code,
             ServiceError::Duplicate { .. } => "duplicate_richiesta",
             ServiceError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
+            ServiceError::InsufficientStorage => "insufficient_storage",
             ServiceError::Unavailable(_) => "service_unavailable",
             ServiceError::Internal(_) => "internal_error",
         }
@@ -84,6 +90,10 @@ impl From<cigo_store::StoreError> for ServiceError {
     fn from(e: cigo_store::StoreError) -> Self {
         match e {
             cigo_store::StoreError::NotFound(n) => ServiceError::RichiestaNotFound(n),
+            cigo_store::StoreError::DiskFull(e) => {
+                tracing::warn!(error = %e, "database: disk full");
+                ServiceError::InsufficientStorage
+            }
             cigo_store::StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
                 ServiceError::Unavailable("database non raggiungibile".into())
             }
@@ -94,6 +104,22 @@ impl From<cigo_store::StoreError> for ServiceError {
 
 impl From<cigo_blob::BlobError> for ServiceError {
     fn from(e: cigo_blob::BlobError) -> Self {
-        ServiceError::Internal(e.into())
+        match e {
+            cigo_blob::BlobError::Io(io) => ServiceError::io(io),
+            other => ServiceError::Internal(other.into()),
+        }
+    }
+}
+
+impl ServiceError {
+    /// A local I/O error (the upload spool, the blob store's files): a full disk is
+    /// [`ServiceError::InsufficientStorage`], anything else internal.
+    pub fn io(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            tracing::warn!(error = %e, "disk full");
+            ServiceError::InsufficientStorage
+        } else {
+            ServiceError::internal(e)
+        }
     }
 }

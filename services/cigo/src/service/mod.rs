@@ -83,16 +83,29 @@ impl Service {
         &self.app.settings
     }
 
-    /// Database, queue and blob store reachable within 2 s each; else
-    /// [`ServiceError::Unavailable`] naming those that are not.
+    /// Database reachable and writable, queue and blob store reachable, within 2 s each; else
+    /// [`ServiceError::Unavailable`] naming those that are not. The database is written to
+    /// (`Store::probe_write`), not only read: one that answers reads but cannot write (a full
+    /// disk) would otherwise be reported ready while every upload fails. A probe still waiting
+    /// after 2 s is not a failure: SQLite's one writer may be busy with a large esito.
     pub async fn readiness(&self) -> Result<(), ServiceError> {
         let timeout = Duration::from_secs(2);
-        let db = tokio::time::timeout(timeout, self.app.store.ping()).await;
+        let store = self.app.store.as_ref();
+        let db_down = match tokio::time::timeout(timeout, store.ping()).await {
+            Ok(Ok(())) => match tokio::time::timeout(timeout, store.probe_write()).await {
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "readiness: the database cannot write");
+                    Some("database (non scrivibile)")
+                }
+                Ok(Ok(())) | Err(_) => None,
+            },
+            Ok(Err(_)) | Err(_) => Some("database"),
+        };
         let queue = tokio::time::timeout(timeout, self.app.queue.ping()).await;
         let blob = tokio::time::timeout(timeout, self.app.blob.ping()).await;
         let mut down = Vec::new();
         for (dependency, up, name) in [
-            ("database", matches!(db, Ok(Ok(()))), "database"),
+            ("database", db_down.is_none(), db_down.unwrap_or("database")),
             ("broker", matches!(queue, Ok(Ok(()))), "queue"),
             ("blob", matches!(blob, Ok(Ok(()))), "blob store"),
         ] {

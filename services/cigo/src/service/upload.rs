@@ -86,10 +86,10 @@ impl Caricamento {
             .prefix(SPOOL_PREFIX)
             .suffix(".xml")
             .tempfile_in(self.service.app.settings.spool_dir())
-            .map_err(ServiceError::internal)?;
+            .map_err(ServiceError::io)?;
         let mut file = tokio::fs::File::create(spool.path())
             .await
-            .map_err(ServiceError::internal)?;
+            .map_err(ServiceError::io)?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         while let Some(chunk) = body.next().await {
@@ -99,11 +99,10 @@ impl Caricamento {
                 return Err(ServiceError::PayloadTooLarge { limit_bytes: limit });
             }
             hasher.update(&chunk);
-            file.write_all(&chunk)
-                .await
-                .map_err(ServiceError::internal)?;
+            // A full disk is answered 507 (and the spool file removed as `spool` drops).
+            file.write_all(&chunk).await.map_err(ServiceError::io)?;
         }
-        file.flush().await.map_err(ServiceError::internal)?;
+        file.flush().await.map_err(ServiceError::io)?;
         self.spooled = Some(Spooled { file: spool, size, sha256: hex::encode(hasher.finalize()) });
         Ok(())
     }

@@ -56,9 +56,10 @@ use super::richieste::{contains_ci, mark_invio, serialise_uploads};
 use super::{list, ts, Backend, Conn, Db, BEGIN_READ, BEGIN_WRITE, FOR_UPDATE, IN_LIST, MIGRATOR};
 
 use crate::common::INSERT_CHUNK;
+use crate::tx::Tx;
 use crate::Result;
 use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Transaction};
+use sqlx::QueryBuilder;
 
 impl Backend {
     pub async fn migrate(&self) -> Result<()> {
@@ -71,14 +72,26 @@ impl Backend {
         Ok(())
     }
 
-    /// A write transaction, on the writer ([`BEGIN_WRITE`]).
-    pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
-        Ok(self.writer().begin_with(BEGIN_WRITE).await?)
+    pub async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
+            .bind(ts(crate::common::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
 
-    /// A read transaction, whose queries see one snapshot ([`BEGIN_READ`]).
-    pub(super) async fn begin_read(&self) -> Result<Transaction<'static, Db>> {
-        Ok(self.reader().begin_with(BEGIN_READ).await?)
+    /// A write transaction, on the writer ([`BEGIN_WRITE`]). Every write transaction of the
+    /// store begins here: one that fails takes its connection with it ([`Tx`]), so a failure the
+    /// database ended on its own (a full disk) cannot leave the writer unusable.
+    pub(super) async fn begin_write(&self) -> Result<Tx<Db>> {
+        Tx::begin(self.writer(), BEGIN_WRITE).await
+    }
+
+    /// A read transaction, whose queries see one snapshot ([`BEGIN_READ`]); its connection is
+    /// reused only if it ended as it should, like a write transaction's.
+    pub(super) async fn begin_read(&self) -> Result<Tx<Db>> {
+        Tx::begin(self.reader(), BEGIN_READ).await
     }
 
     /// [`insert_rows`] in a write transaction of its own.

@@ -246,7 +246,9 @@ impl Backend {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(numero) = seen {
-                return Ok(CreateOutcome::Replayed(must_fetch_richiesta(&mut tx, numero).await?));
+                let first = must_fetch_richiesta(&mut tx, numero).await?;
+                tx.rollback().await?;
+                return Ok(CreateOutcome::Replayed(first));
             }
         }
         let duplicate: Option<i64> = sqlx::query_scalar(sql::SELECT_DUPLICATE)
@@ -255,7 +257,9 @@ impl Backend {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(numero) = duplicate {
-            return Ok(CreateOutcome::Duplicate(must_fetch_richiesta(&mut tx, numero).await?));
+            let existing = must_fetch_richiesta(&mut tx, numero).await?;
+            tx.rollback().await?;
+            return Ok(CreateOutcome::Duplicate(existing));
         }
         let numero = insert_richiesta(&mut tx, &new, now).await?;
         if let Some(key) = idempotency_key {
@@ -340,7 +344,9 @@ impl Backend {
         let now = now();
         let mut tx = self.begin_write().await?;
         let passo = Passo { da: req.from, a: req.to };
-        step(&mut tx, req.numero, passo, &req.actor, req.nota.as_deref(), now).await?;
+        if let Err(e) = step(&mut tx, req.numero, passo, &req.actor, req.nota.as_deref(), now).await {
+            return tx.refuse(e).await;
+        }
         if let Some(kind) = req.enqueue {
             enqueue(&mut tx, kind, req.numero, req.trace_context.as_deref(), now).await?;
         }
@@ -358,7 +364,10 @@ impl Backend {
     ) -> Result<Richiesta> {
         let now = now();
         let mut tx = self.begin_write().await?;
-        let piano = common::piano_esito(stato(&mut tx, numero).await?, esito, auto_approve)?;
+        let piano = match common::piano_esito(stato(&mut tx, numero).await?, esito, auto_approve) {
+            Ok(piano) => piano,
+            Err(e) => return tx.refuse(e).await,
+        };
         let (primo, poi) = piano
             .passi
             .split_first()
@@ -378,7 +387,8 @@ impl Backend {
             .await?
             .rows_affected();
         if changed == 0 {
-            return Err(conflict(&mut tx, numero).await);
+            let e = conflict(&mut tx, numero).await;
+            return tx.refuse(e).await;
         }
         // Idempotent: whatever an earlier attempt left is replaced.
         sqlx::query(sql::DELETE_FINDINGS)
@@ -417,7 +427,7 @@ impl Backend {
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            return Err(StoreError::NotFound(numero));
+            return tx.refuse(StoreError::NotFound(numero)).await;
         }
         let total: i64 = sqlx::query_scalar(sql::COUNT_DOMANDE)
             .bind(numero)
@@ -465,8 +475,17 @@ impl Backend {
             .await
             .map_err(db_err)?;
         let periodi = periodi(&mut tx, &ChiaviArchivio::invio(&domande)).await?;
-        let piano =
-            common::piano_invio(FattiInvio { stato, anno, ultimo_protocollo, domande, periodi, data_presentazione })?;
+        let piano = match common::piano_invio(FattiInvio {
+            stato,
+            anno,
+            ultimo_protocollo,
+            domande,
+            periodi,
+            data_presentazione,
+        }) {
+            Ok(piano) => piano,
+            Err(e) => return tx.refuse(e).await,
+        };
 
         mark_invio(&mut tx, numero, &piano, at).await?;
         if piano.ultimo_protocollo != ultimo_protocollo {

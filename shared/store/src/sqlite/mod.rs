@@ -42,7 +42,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it, and its directory, if missing) the database file named by `url`:
-    /// `sqlite:///abs/path.db` or `sqlite://relative.db`. Does not migrate.
+    /// `sqlite:///abs/path.db` or `sqlite://relative.db`. Does not migrate. (`sqlite::memory:`
+    /// too, for tests and demos: that database lives in its one connection, which the pool closes
+    /// after a failed transaction, see `crate::tx`, or when idle for a while.)
     pub async fn connect(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)

@@ -99,6 +99,33 @@ async fn database_up(api: &Api) -> String {
         .to_string()
 }
 
+/// Sends an upload of `size` bytes through a socket with a small send buffer, all of it, and only
+/// then reads the answer (as a simple client does); the answer, or what went wrong.
+async fn send_whole_then_read(api: &Api, token: &str, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr: std::net::SocketAddr = api.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(64 * 1024).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/richieste HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/xml\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    );
+    if let Err(e) = s.write_all(head.as_bytes()).await {
+        return format!("head not sent: {e}");
+    }
+    let body = vec![b' '; size];
+    if let Err(e) = s.write_all(&body).await {
+        return format!("body not sent: {e}");
+    }
+    let mut answer = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut answer)).await {
+        Ok(Ok(_)) => String::from_utf8_lossy(&answer).into_owned(),
+        Ok(Err(e)) => format!("answer not read: {e} (read {} bytes)", answer.len()),
+        Err(_) => "no answer in 30 s".into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_507_and_everything_resumes_once_space_is_freed() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,6 +157,11 @@ async fn a_full_disk_answers_507_and_everything_resumes_once_space_is_freed() {
     api.upload(&token, later.bytes.clone(), true)
         .await
         .expect(507, Some("insufficient_storage"));
+    // A body larger than the socket buffers can hold, sent whole before the answer is read: the
+    // server reads and drops the rest after its 507, so the client gets the answer, not a reset.
+    let answer = send_whole_then_read(&api, &token, 7 * 1024 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 507"), "{answer}");
+    assert!(answer.contains("\"insufficient_storage\""), "{answer}");
     let approval = api
         .post(Some(&token), &format!("/api/v1/richieste/{before}/approvazione"))
         .await

@@ -446,3 +446,63 @@ async fn no_token_and_no_iban_in_the_service_log() {
     assert!(!log.contains("cigo_wrong"), "a presented token in the log");
     assert!(!log.contains(iban), "IBAN in the log");
 }
+
+/// A richiesta with a few transizioni behind it.
+async fn prevalidated_richiesta(dep: &Deployment, api: &Api) -> i64 {
+    let token = dep.token(CF_A);
+    let numero = api
+        .upload_ok(&token, generate(dep, 2, 0.0, 71).bytes, true)
+        .await;
+    api.wait_for_state(&token, numero, &["PREVALIDATA"], Duration::from_secs(60))
+        .await;
+    numero
+}
+
+/// The trail of state changes, half of the audit, cannot be rewritten: an UPDATE or a DELETE of
+/// `transizioni` is refused by the database itself, on SQLite and on PostgreSQL.
+#[tokio::test]
+async fn transizioni_are_append_only_on_sqlite() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let numero = prevalidated_richiesta(&dep, &api).await;
+    let url = format!("sqlite://{}", dir.path().join("data").join("cigo.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM transizioni WHERE numero_richiesta = ?")
+        .bind(numero)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(before >= 2, "RICEVUTA -> IN_ELABORAZIONE -> PREVALIDATA recorded");
+    for sql in ["UPDATE transizioni SET a = 'CONSEGNATA'", "DELETE FROM transizioni"] {
+        let err = sqlx::query(sql).execute(&mut db).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM transizioni WHERE numero_richiesta = ?")
+        .bind(numero)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn transizioni_are_append_only_on_postgres() {
+    use sqlx::Connection;
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers.deployment(dir.path());
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    prevalidated_richiesta(&dep, &api).await;
+    let mut db = sqlx::PgConnection::connect(&servers.database_url())
+        .await
+        .unwrap();
+    for sql in ["UPDATE transizioni SET a = 'CONSEGNATA'", "DELETE FROM transizioni"] {
+        let err = sqlx::query(sql).execute(&mut db).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    drop(db);
+    servers.cleanup().await;
+}

@@ -291,8 +291,34 @@ async fn approve_inspect_download_and_delete_in_the_console() {
         .post(Some(&cookie), Some(&origin), &format!("/richieste/{n1}/approva"), "csrf=forged")
         .await;
     assert_eq!(forged.status, 403);
-    let approved = b
+    // The first press asks, saying how many domande go and how many stay behind.
+    let ask = b
         .post(Some(&cookie), Some(&origin), &format!("/richieste/{n1}/approva"), &format!("csrf={token_csrf}"))
+        .await;
+    assert_eq!(ask.status, 200);
+    let valide = mista.total - mista.invalid.len();
+    assert!(
+        ask.body
+            .contains(&format!("Approvare all&#39;invio la richiesta {n1}?"))
+            || ask
+                .body
+                .contains(&format!("Approvare all&#x27;invio la richiesta {n1}?")),
+        "{}",
+        ask.body
+    );
+    let inviate = match valide {
+        1 => "Sarà inviata 1 domanda valida".to_string(),
+        n => format!("Saranno inviate {n} domande valide"),
+    };
+    assert!(ask.body.contains(&inviate), "{}", ask.body);
+    assert_eq!(api.richiesta(&token, n1).await["stato"], "PREVALIDATA", "nothing approved yet");
+    let approved = b
+        .post(
+            Some(&cookie),
+            Some(&origin),
+            &format!("/richieste/{n1}/approva"),
+            &format!("csrf={token_csrf}&conferma=si"),
+        )
         .await;
     assert_eq!((approved.status, approved.header("location")), (303, format!("/richieste?numero={n1}")));
     api.wait_for_state(&token, n1, &["CONSEGNATA"], Duration::from_secs(60))
@@ -369,4 +395,189 @@ async fn approve_inspect_download_and_delete_in_the_console() {
     let seen = b.get(Some(&op), &format!("/richieste?numero={n1}")).await;
     assert!(seen.body.contains(&format!("/richieste/{n1}/domande")), "{}", seen.body);
     assert!(!seen.body.contains("/approva\"") && !seen.body.contains("/elimina\""), "{}", seen.body);
+}
+
+/// The upload screens without script: a form of several files is one richiesta per file, the
+/// page lists each outcome; posting the same form again (a reload) creates nothing new; a file
+/// over the limit, a duplicate and a non-XML file are refused one by one with the API's status;
+/// a form without its CSRF token stores nothing.
+#[tokio::test]
+async fn upload_many_files_from_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path()).with("CIGO_MAX_UPLOAD_BYTES", "200000");
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    let token = dep.token(CF_A);
+    let b = Browser::new(&api.base);
+    let origin = api.base.clone();
+    let signed = b
+        .post(None, Some(&origin), "/accesso", &format!("token={token}"))
+        .await;
+    let cookie = session_cookie(&signed);
+
+    let page = b.get(Some(&cookie), "/caricamento").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page
+        .body
+        .contains("Caricamento file .XML domande CIGO (con validazione preventiva)"));
+    assert!(page.body.contains("multiple"), "many files at once");
+    let form_csrf = csrf(&page.body);
+    let chiave = {
+        let at = page.body.find("name=\"chiave\" value=\"").unwrap() + "name=\"chiave\" value=\"".len();
+        page.body[at..].split('"').next().unwrap().to_string()
+    };
+    let senza = b.get(Some(&cookie), "/caricamento?prevalidazione=no").await;
+    assert!(
+        senza
+            .body
+            .contains("Caricamento file .XML domande CIGO</h1>"),
+        "{}",
+        senza.body
+    );
+
+    let one = generate(&dep, 2, 0.0, 61).bytes;
+    let two = generate(&dep, 3, 0.0, 62).bytes;
+    let big = generate(&dep, 400, 0.0, 63).bytes;
+    assert!(big.len() > 200_000, "the third file is over the limit");
+    let form = |csrf: &str, files: Vec<(&str, &'static str, Vec<u8>)>| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("chiave", chiave.clone())
+            .text("prevalidazione", "si");
+        for (name, mime, bytes) in files {
+            f = f.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name(name.to_string())
+                    .mime_str(mime)
+                    .unwrap(),
+            );
+        }
+        f
+    };
+    let post = |form: reqwest::multipart::Form, json: bool| {
+        let mut req = b
+            .http
+            .post(format!("{}/caricamento", b.base))
+            .header("cookie", &cookie)
+            .header("origin", &origin)
+            .multipart(form);
+        if json {
+            req = req.header("accept", "application/json");
+        }
+        req.send()
+    };
+    let files = || {
+        vec![
+            ("uno.xml", "text/xml", one.clone()),
+            ("due.xml", "application/xml", two.clone()),
+            ("grande.xml", "text/xml", big.clone()),
+            ("foto.png", "image/png", b"\x89PNG".to_vec()),
+        ]
+    };
+
+    // Without the CSRF token: refused before any file is read, nothing stored.
+    let forged = post(form("falso", files()), false).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(api.get(Some(&token), "/api/v1/richieste").await.json()["total"], 0);
+
+    // The form as the page sends it without script: a page of outcomes, one per file.
+    let r = post(form(&form_csrf, files()), false).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    let numeri: Vec<i64> = html
+        .match_indices("Il numero della richiesta è ")
+        .map(|(at, m)| {
+            html[at + m.len()..]
+                .split('.')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numeri.len(), 2, "{html}");
+    assert!(html.contains("Caricamento eseguito con successo"), "{html}");
+    assert!(html.contains("Il file supera la dimensione massima di 196 KB"), "{html}");
+    assert!(html.contains("Il file non è un file XML (tipo image/png)."), "{html}");
+    for n in &numeri {
+        assert!(html.contains(&format!("href=\"/richieste?numero={n}\"")), "{html}");
+    }
+
+    // Posted again (a reload of the answer): the same numeri, no new richiesta.
+    let again = post(form(&form_csrf, files()), true).await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    let esiti = again["esiti"].as_array().unwrap();
+    assert_eq!(esiti.len(), 4, "{again}");
+    assert_eq!(esiti[0]["numero"], numeri[0]);
+    assert_eq!(esiti[1]["numero"], numeri[1]);
+    assert!(esiti[0]["messaggio"]
+        .as_str()
+        .unwrap()
+        .contains("già stato caricato con questo modulo"));
+    assert_eq!((esiti[2]["stato_http"].as_u64(), esiti[2]["codice"].as_str()), (Some(413), Some("payload_too_large")));
+    assert_eq!(esiti[3]["stato_http"], 415);
+    assert_eq!(api.get(Some(&token), "/api/v1/richieste").await.json()["total"], 2);
+
+    // The same file in a new form (a new key): a duplicate, with the richiesta already there.
+    let page = b.get(Some(&cookie), "/caricamento").await;
+    assert!(!page.body.contains(&chiave), "every page has its own key");
+    let dup = b
+        .http
+        .post(format!("{}/caricamento", b.base))
+        .header("cookie", &cookie)
+        .header("origin", &origin)
+        .header("accept", "application/json")
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", form_csrf.clone())
+                .text("chiave", "altra")
+                .part("file", reqwest::multipart::Part::bytes(one.clone()).file_name("uno.xml")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dup: serde_json::Value = dup.json().await.unwrap();
+    assert_eq!(dup["esiti"][0]["stato_http"], 409, "{dup}");
+    assert_eq!(dup["esiti"][0]["codice"], "duplicate_richiesta");
+    assert_eq!(dup["esiti"][0]["link"], format!("/richieste?numero={}", numeri[0]));
+
+    // Both are processed, and the screen's table lists them with their esito.
+    for n in &numeri {
+        api.wait_for_state(&token, *n, &["PREVALIDATA"], Duration::from_secs(60))
+            .await;
+        assert_eq!(api.richiesta(&token, *n).await["nome_file"], if *n == numeri[0] { "uno.xml" } else { "due.xml" });
+    }
+    let page = b.get(Some(&cookie), "/caricamento").await;
+    assert!(page.body.contains("id=\"elaborazioni\""));
+    assert_eq!(page.body.matches("XML prevalidato").count(), 2, "{}", page.body);
+
+    // An operatore is not offered the screen, and cannot post to it.
+    let op_signed = b
+        .post(
+            None,
+            Some(&origin),
+            "/accesso",
+            &format!("token={}", dep.token_with_role("OPRTRE80A01H501O", "operatore")),
+        )
+        .await;
+    let op = session_cookie(&op_signed);
+    let list = b.get(Some(&op), "/richieste").await;
+    assert!(!list.body.contains("href=\"/caricamento\""));
+    assert_eq!(b.get(Some(&op), "/caricamento").await.status, 403);
+    let op_csrf = csrf(&list.body);
+    let refused = b
+        .http
+        .post(format!("{}/caricamento", b.base))
+        .header("cookie", &op)
+        .header("origin", &origin)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", op_csrf)
+                .part("file", reqwest::multipart::Part::bytes(two.clone()).file_name("due.xml")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
 }

@@ -25,6 +25,15 @@ pub fn numero(n: i64) -> String {
     out
 }
 
+/// A count with its noun in the right number: "1 domanda", "1.200 domande".
+pub fn conteggio(n: i64, singolare: &str, plurale: &str) -> String {
+    if n == 1 {
+        format!("1 {singolare}")
+    } else {
+        format!("{} {plurale}", numero(n))
+    }
+}
+
 /// A date typed in a form, as GG/MM/AAAA or as the AAAA-MM-GG of `<input type="date">`.
 pub fn leggi_data(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
@@ -45,6 +54,8 @@ mod tests {
         assert_eq!(numero(1000), "1.000");
         assert_eq!(numero(1_234_567), "1.234.567");
         assert_eq!(numero(-12_345), "-12.345");
+        assert_eq!(conteggio(1, "domanda", "domande"), "1 domanda");
+        assert_eq!(conteggio(0, "scartata", "scartate"), "0 scartate");
         // 23:30 UTC on 31 December is already 1 January in Rome (UTC+1 in winter).
         let t = Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap();
         assert_eq!(data_ora(t), "01/01/2026 00:30");

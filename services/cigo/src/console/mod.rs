@@ -10,13 +10,16 @@
 //! script), every state-changing form a CSRF token compared in constant time and an Origin check,
 //! templates escape their output (askama, HTML escaping by default).
 
+mod caricamento;
 mod formato;
 mod pagine;
 mod richiesta;
 mod sessione;
 
+use crate::api::error::ApiError;
 use crate::service::{Service, ServiceError};
 use askama::Template;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,10 +33,22 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// The console's routes, at `/` beside the API's `/api/v1` (merge it with the API's router: it
 /// has no fallback of its own, so unknown paths keep the API's JSON 404).
 pub fn router(service: Service) -> Router {
+    // A form of many files: each is held to the upload limit as it is read, the whole form to
+    // that many of them.
+    let form_limit = (service.settings().max_upload_bytes as usize)
+        .saturating_mul(caricamento::MAX_FILE)
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/", get(pagine::home))
         .route("/accesso", get(pagine::accesso_form).post(pagine::accesso))
         .route("/uscita", post(pagine::uscita))
+        .route(
+            "/caricamento",
+            get(caricamento::pagina)
+                .post(caricamento::carica)
+                .layer(DefaultBodyLimit::max(form_limit))
+                .layer(axum::middleware::from_fn(crate::api::hostile::drain_refused_body)),
+        )
         .route("/richieste", get(pagine::richieste))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
@@ -41,6 +56,7 @@ pub fn router(service: Service) -> Router {
         .route("/richieste/{numero}/approva", post(richiesta::approva))
         .route("/richieste/{numero}/elimina", post(richiesta::elimina))
         .route("/static/console.css", get(css))
+        .route("/static/console.js", get(js))
         .layer(axum::middleware::map_response(intestazioni))
         .with_state(service)
 }
@@ -50,12 +66,19 @@ pub struct Intestazione {
     pub chi: String,
     pub ruolo: String,
     pub csrf: String,
+    /// The upload screens are offered (an intermediario, not an operatore or an admin).
+    pub carica: bool,
 }
 
 impl Intestazione {
     fn of(u: &sessione::Utente) -> Self {
         let c = &u.0.caller;
-        Intestazione { chi: c.intermediario.clone(), ruolo: c.ruolo.to_string(), csrf: u.0.csrf_token.clone() }
+        Intestazione {
+            chi: c.intermediario.clone(),
+            ruolo: c.ruolo.to_string(),
+            csrf: u.0.csrf_token.clone(),
+            carica: c.ensure_may_change().is_ok(),
+        }
     }
 }
 
@@ -93,6 +116,16 @@ async fn css() -> Response {
         .into_response()
 }
 
+/// The console's one script, embedded like the stylesheet: progressive enhancement of pages
+/// that work without it (the uploads' progress, the tables that update themselves).
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../static/console.js"),
+    )
+        .into_response()
+}
+
 /// A rendered template as a response (an error page if it cannot be rendered).
 fn pagina(t: &impl askama::Template) -> Response {
     match t.render() {
@@ -111,21 +144,15 @@ struct PaginaErrore {
     messaggio: String,
 }
 
-/// The Italian error page of a failed use case, with the status the API would answer.
+/// The Italian error page of a failed use case, with the status the API answers for it (the
+/// API's one mapping of errors to HTTP).
 pub fn errore(e: ServiceError) -> Response {
-    let status = match &e {
-        ServiceError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::RichiestaNotFound(_) | ServiceError::NotFound | ServiceError::AttestatoNotFound => {
-            StatusCode::NOT_FOUND
-        }
-        ServiceError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-        ServiceError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::CONFLICT,
-    };
+    errore_api(e.into())
+}
+
+/// The error page of a request the API's HTTP layer would refuse, with the same status.
+pub fn errore_api(e: ApiError) -> Response {
+    let status = e.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = ?e, "console request failed");
     }

@@ -192,16 +192,18 @@ fn percent_encode(s: &str) -> String {
 const PAGE_SIZE: u32 = 20;
 
 /// One row of the table of "Ricerca elaborazioni", written for the reader.
-struct Riga {
-    numero: i64,
-    data_inserimento: String,
-    data_approvazione: String,
-    esito: String,
-    nome_file: String,
-    totali: String,
-    valide: String,
-    scartate: String,
-    azioni: super::richiesta::Azioni,
+pub(super) struct Riga {
+    pub(super) numero: i64,
+    /// Still being processed: the console's script reloads the table until no row is.
+    pub(super) in_corso: bool,
+    pub(super) data_inserimento: String,
+    pub(super) data_approvazione: String,
+    pub(super) esito: String,
+    pub(super) nome_file: String,
+    pub(super) totali: String,
+    pub(super) valide: String,
+    pub(super) scartate: String,
+    pub(super) azioni: super::richiesta::Azioni,
 }
 
 impl Riga {
@@ -209,6 +211,13 @@ impl Riga {
         Riga {
             azioni: super::richiesta::Azioni::of(utente, r),
             numero: r.numero,
+            in_corso: matches!(
+                r.stato,
+                StatoRichiesta::Ricevuta
+                    | StatoRichiesta::InElaborazione
+                    | StatoRichiesta::Approvata
+                    | StatoRichiesta::InInvio
+            ),
             data_inserimento: formato::data_ora(r.data_inserimento),
             data_approvazione: r
                 .data_approvazione
@@ -221,6 +230,11 @@ impl Riga {
             scartate: formato::numero(r.domande_scartate),
         }
     }
+}
+
+/// The rows of a table of richieste.
+pub(super) fn righe(utente: &Utente, richieste: &[Richiesta]) -> Vec<Riga> {
+    richieste.iter().map(|r| Riga::of(utente, r)).collect()
 }
 
 struct OpzioneStato {
@@ -264,7 +278,7 @@ pub async fn richieste(State(service): State<Service>, utente: Utente, Query(fil
         .collect();
     let pagina = PaginaRichieste {
         testa: Intestazione::of(&utente),
-        righe: page.items.iter().map(|r| Riga::of(&utente, r)).collect(),
+        righe: righe(&utente, &page.items),
         totale: formato::numero(page.total),
         pagina: page.page,
         pagine,

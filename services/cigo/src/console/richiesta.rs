@@ -186,9 +186,9 @@ pub async fn domande(
         numero,
         stato: esito_richiesta(r),
         nome_file: r.nome_file.clone().unwrap_or_default(),
-        totali: formato::numero(r.domande_totali),
-        valide: formato::numero(r.domande_valide),
-        scartate: formato::numero(r.domande_scartate),
+        totali: formato::conteggio(r.domande_totali, "domanda", "domande"),
+        valide: formato::conteggio(r.domande_valide, "valida", "valide"),
+        scartate: formato::conteggio(r.domande_scartate, "scartata", "scartate"),
         azioni: Azioni { in_dettaglio: true, ..Azioni::of(&utente, r) },
         esiti: EsitoDomanda::ALL
             .into_iter()
@@ -247,7 +247,7 @@ pub async fn ricevuta(
 pub struct FormAzione {
     #[serde(default)]
     csrf: String,
-    /// Set by the confirmation page of "Elimina".
+    /// Set by the confirmation page.
     #[serde(default)]
     conferma: String,
 }
@@ -255,6 +255,95 @@ pub struct FormAzione {
 /// Where an action goes back to: the richiesta's row in "Ricerca elaborazioni".
 fn dopo(numero: i64) -> Response {
     Redirect::to(&format!("/richieste?numero={numero}")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "conferma.html")]
+struct PaginaConferma {
+    testa: Intestazione,
+    numero: i64,
+    /// The path segment of the action: `approva`, `elimina`.
+    azione: &'static str,
+    titolo: String,
+    cosa_succede: String,
+    bottone: &'static str,
+    pericolo: bool,
+    nome_file: String,
+    totali: String,
+}
+
+/// "Approva all'invio" and "Elimina": first a page that says what will happen and asks to
+/// confirm, then the action (`conferma=si`, posted by that page).
+async fn con_conferma(
+    service: Service,
+    utente: Utente,
+    headers: HeaderMap,
+    numero: i64,
+    form: FormAzione,
+    azione: Azione,
+) -> Response {
+    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
+        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
+    }
+    let caller = &utente.0.caller;
+    if form.conferma != "si" {
+        let r = match service.richiesta(caller, numero).await {
+            Ok(d) => d.richiesta,
+            Err(e) => return errore(e),
+        };
+        let (titolo, cosa_succede, bottone, pericolo) = match azione {
+            Azione::Approva => (
+                format!("Approvare all'invio la richiesta {numero}?"),
+                cosa_succede_all_invio(r.domande_valide, r.domande_scartate),
+                "Sì, approva all'invio",
+                false,
+            ),
+            Azione::Elimina => (
+                format!("Eliminare la richiesta {numero}?"),
+                "Una richiesta eliminata non può più essere approvata all'invio; il file potrà essere caricato di nuovo."
+                    .to_string(),
+                "Sì, elimina",
+                true,
+            ),
+        };
+        return super::pagina(&PaginaConferma {
+            testa: Intestazione::of(&utente),
+            numero,
+            azione: azione.as_str(),
+            titolo,
+            cosa_succede,
+            bottone,
+            pericolo,
+            nome_file: r.nome_file.clone().unwrap_or_default(),
+            totali: formato::conteggio(r.domande_totali, "domanda", "domande"),
+        });
+    }
+    let fatto = match azione {
+        Azione::Approva => service.approva(caller, numero).await,
+        Azione::Elimina => service.elimina(caller, numero).await,
+    };
+    match fatto {
+        Ok(_) => dopo(numero),
+        Err(e) => errore(e),
+    }
+}
+
+/// What the confirmation of "Approva all'invio" says will happen.
+fn cosa_succede_all_invio(valide: i64, scartate: i64) -> String {
+    let inviate = match valide {
+        1 => "Sarà inviata 1 domanda valida, convalidata di nuovo al momento dell'invio".to_string(),
+        n => {
+            format!("Saranno inviate {} domande valide, convalidate di nuovo al momento dell'invio", formato::numero(n))
+        }
+    };
+    match scartate {
+        0 => format!("{inviate}."),
+        1 => format!("{inviate}; la domanda scartata non sarà inviata (si può correggere e caricare di nuovo)."),
+        n => format!(
+            "{inviate}; le {} domande scartate non saranno inviate (si possono correggere e caricare di nuovo).",
+            formato::numero(n)
+        ),
+    }
 }
 
 /// "Approva all'invio".
@@ -265,25 +354,10 @@ pub async fn approva(
     Path(numero): Path<i64>,
     Form(form): Form<FormAzione>,
 ) -> Response {
-    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
-        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
-    }
-    match service.approva(&utente.0.caller, numero).await {
-        Ok(_) => dopo(numero),
-        Err(e) => errore(e),
-    }
+    con_conferma(service, utente, headers, numero, form, Azione::Approva).await
 }
 
-#[derive(Template)]
-#[template(path = "conferma.html")]
-struct PaginaConferma {
-    testa: Intestazione,
-    numero: i64,
-    nome_file: String,
-    totali: String,
-}
-
-/// "Elimina": first a page that asks to confirm, then the deletion.
+/// "Elimina".
 pub async fn elimina(
     State(service): State<Service>,
     utente: Utente,
@@ -291,23 +365,21 @@ pub async fn elimina(
     Path(numero): Path<i64>,
     Form(form): Form<FormAzione>,
 ) -> Response {
-    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
-        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
-    }
-    let caller = &utente.0.caller;
-    if form.conferma != "si" {
-        return match service.richiesta(caller, numero).await {
-            Ok(d) => super::pagina(&PaginaConferma {
-                testa: Intestazione::of(&utente),
-                numero,
-                nome_file: d.richiesta.nome_file.clone().unwrap_or_default(),
-                totali: formato::numero(d.richiesta.domande_totali),
-            }),
-            Err(e) => errore(e),
-        };
-    }
-    match service.elimina(caller, numero).await {
-        Ok(_) => dopo(numero),
-        Err(e) => errore(e),
+    con_conferma(service, utente, headers, numero, form, Azione::Elimina).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_confirmation_counts_in_italian() {
+        assert_eq!(
+            cosa_succede_all_invio(1, 1),
+            "Sarà inviata 1 domanda valida, convalidata di nuovo al momento dell'invio; \
+             la domanda scartata non sarà inviata (si può correggere e caricare di nuovo)."
+        );
+        assert!(cosa_succede_all_invio(1200, 0).starts_with("Saranno inviate 1.200 domande valide"));
+        assert!(cosa_succede_all_invio(3, 5).contains("le 5 domande scartate non saranno inviate"));
     }
 }

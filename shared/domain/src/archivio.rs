@@ -14,7 +14,7 @@
 
 use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::Finding;
-use crate::model::{settimane_tra, Ore};
+use crate::model::{settimane_tra, Ore, Settore};
 use crate::rules::{self, RuleInfo};
 use crate::termine::Tardiva;
 use chrono::{Months, NaiveDate};
@@ -291,6 +291,11 @@ impl DomandaInvio {
             mesi_quinquennio: self
                 .mesi_quinquennio
                 .map_or(base.mesi_quinquennio, |m| u32::try_from(m).unwrap_or(0)),
+            // The store keeps the months, which only edilizia and lapidei have at 30: the rules
+            // treat the two alike (art. 4 c. 2, art. 12 c. 4).
+            settore: if self.mesi_quinquennio == Some(30) { Settore::Edilizia } else { base.settore },
+            settore_presunto: false,
+            ore_lavorabili_minime: None,
             ore_lavorabili_settimanali: self
                 .ore_lavorabili_centesimi
                 .map_or(base.ore_lavorabili_settimanali, Ore),
@@ -520,28 +525,54 @@ fn limiti<'a>(
         .clone()
         .filter(|p| giorni_in(p.dal, p.al, biennio, al) > 0);
 
-    // 52 weeks: events that could not be avoided do not count, nor does this domanda if it is one.
-    if !dati.evento_non_evitabile {
+    // 52 weeks (art. 12 c. 2 and 3): periods for eventi oggettivamente non evitabili do not
+    // count, on either side, except for the employers of art. 10 c. 1 lett. m), n), o) (art. 12
+    // c. 4).
+    let eone_contano = dati.settore.edile_o_lapideo();
+    if eone_contano || !dati.evento_non_evitabile {
         let contati: Vec<&PeriodoArchivio> = nel_biennio
             .clone()
-            .filter(|p| !p.evento_non_evitabile)
+            .filter(|p| eone_contano || !p.evento_non_evitabile)
             .collect();
+        let consecutive = fine_52_consecutive(
+            periodi
+                .clone()
+                .filter(|p| eone_contano || !p.evento_non_evitabile),
+            dal,
+        );
         let gia: u32 = contati
             .iter()
             .map(|p| settimane_tra(p.dal.max(biennio), p.al.min(al)))
             .sum();
         let queste = settimane_tra(dal, al);
-        if gia + queste > SETTIMANE_BIENNIO {
+        if let Some((inizio, fine)) = consecutive {
+            // c. 2: after 52 consecutive weeks, a new domanda only after 52 weeks of normal activity.
+            let dal_possibile = fine + chrono::Days::new(7 * 52 + 1);
+            out.push(finding(
+                &rules::ARC_52_CONSECUTIVE,
+                progressivo,
+                "QuadroC/PeriodoDal",
+                format!(
+                    "L'unità produttiva ha fruito di 52 settimane consecutive di CIGO (dal {} al {}){}: una nuova domanda è possibile solo dopo 52 settimane di normale attività lavorativa, cioè per periodi dal {}.",
+                    data(inizio),
+                    data(fine),
+                    settore_presunto(dati),
+                    data(dal_possibile)
+                ),
+                dal.to_string(),
+            ));
+        } else if gia + queste > SETTIMANE_BIENNIO {
             let restano = SETTIMANE_BIENNIO.saturating_sub(gia);
             out.push(finding(
                 &rules::ARC_52_SETTIMANE,
                 progressivo,
                 "QuadroC/NumeroSettimane",
                 format!(
-                    "Nel biennio mobile dal {} al {} l'unità produttiva ha già {gia} settimane di CIG ({}); con le {queste} di questa domanda sarebbero {}, oltre il limite di {SETTIMANE_BIENNIO}: {}",
+                    "Nel biennio mobile dal {} al {} l'unità produttiva ha già {gia} settimane di CIG ({}){}; con le {queste} di questa domanda sarebbero {}, oltre il limite di {SETTIMANE_BIENNIO}: {}",
                     data(biennio),
                     data(al),
                     elenco(contati.iter().copied()),
+                    settore_presunto(dati),
                     gia + queste,
                     if restano == 0 {
                         "non restano settimane disponibili per causali diverse dagli eventi oggettivamente non evitabili.".to_string()
@@ -561,13 +592,7 @@ fn limiti<'a>(
     // window count pro rata of their days.
     if dati.ore_lavorabili_settimanali.0 > 0 {
         let lavorabili = i128::from(dati.ore_lavorabili_settimanali.0) * i128::from(SETTIMANE_IN_BIENNIO);
-        let gia: i128 = nel_biennio
-            .clone()
-            .map(|p| {
-                let tutti = i128::from(giorni_in(p.dal, p.al, p.dal, p.al).max(1));
-                i128::from(p.ore.0) * i128::from(giorni_in(p.dal, p.al, biennio, al)) / tutti
-            })
-            .sum();
+        let gia = ore_nel_biennio(nel_biennio.clone(), biennio, al);
         let totale = gia + i128::from(dati.ore_cig.0);
         if totale * 3 > lavorabili {
             let ore = |c: i128| Ore(c.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
@@ -576,7 +601,7 @@ fn limiti<'a>(
                 progressivo,
                 "QuadroC/TotaleOreCIG",
                 format!(
-                    "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} ore settimanali dei lavoratori in forza nell'unità produttiva secondo il quadro E, all'orario contrattuale medio dei lavoratori elencati, per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
+                    "Nel biennio mobile dal {} al {} le ore di CIG dell'unità produttiva sarebbero {} ({} già in archivio e {} di questa domanda), oltre un terzo delle {} ore lavorabili ({} ore settimanali {}, per 104 settimane): il massimo richiedibile con questa domanda è {} ore.",
                     data(biennio),
                     data(al),
                     ore(totale),
@@ -584,9 +609,34 @@ fn limiti<'a>(
                     dati.ore_cig,
                     ore(lavorabili),
                     ore(i128::from(dati.ore_lavorabili_settimanali.0)),
+                    if dati.ore_lavorabili_minime.is_some() {
+                        "dei lavoratori in forza nell'unità produttiva secondo il quadro E, all'orario contrattuale medio dei lavoratori elencati (base presunta dal tracciato versione 1)"
+                    } else {
+                        "dei lavoratori mediamente occupati nel semestre precedente, per orario contrattuale"
+                    },
                     ore((lavorabili / 3 - gia).max(0)),
                 ),
                 ore(totale).to_string(),
+            ));
+        }
+    }
+
+    // v1: the base of the one-third limit is presumed; when the limit holds on it but not on
+    // the lowest base the file is sure of, the verdict depends on the presumption (ARC-011).
+    if let Some(minime) = dati.ore_lavorabili_minime.filter(|m| m.0 > 0) {
+        let lavorabili = i128::from(dati.ore_lavorabili_settimanali.0) * i128::from(SETTIMANE_IN_BIENNIO);
+        let minime_biennio = i128::from(minime.0) * i128::from(SETTIMANE_IN_BIENNIO);
+        let totale = ore_nel_biennio(nel_biennio.clone(), biennio, al) + i128::from(dati.ore_cig.0);
+        if totale * 3 <= lavorabili && totale * 3 > minime_biennio {
+            out.push(finding(
+                &rules::ARC_BASE_UN_TERZO_PRESUNTA,
+                progressivo,
+                "QuadroE",
+                format!(
+                    "Il limite di un terzo delle ore lavorabili nel biennio è rispettato sulla base presunta dal tracciato versione 1 ({} ore settimanali: lavoratori in forza nell'unità produttiva del quadro E all'orario contrattuale medio dei lavoratori elencati), non su quella dei soli lavoratori elencati ({} ore settimanali). La legge conta i lavoratori mediamente occupati nel semestre precedente, distinti per orario contrattuale: indicarli con il tracciato versione 2 (QuadroE/OccupatiSemestre).",
+                    dati.ore_lavorabili_settimanali, minime
+                ),
+                dati.ore_lavorabili_settimanali.to_string(),
             ));
         }
     }
@@ -607,12 +657,13 @@ fn limiti<'a>(
             progressivo,
             "QuadroC/PeriodoAl",
             format!(
-                "Nel quinquennio mobile dal {} al {} l'unità produttiva ha già {gia} giorni di CIG ({}); con i {questi} di questa domanda sarebbero {}, oltre il limite di {} mesi ({limite} giorni): restano {} giorni.",
+                "Nel quinquennio mobile dal {} al {} l'unità produttiva ha già {gia} giorni di CIG ({}); con i {questi} di questa domanda sarebbero {}, oltre il limite di {} mesi ({limite} giorni){}: restano {} giorni.",
                 data(quinquennio),
                 data(al),
                 elenco(nel_quinquennio.iter().copied()),
                 gia + questi,
                 dati.mesi_quinquennio,
+                settore_presunto(dati),
                 (limite - gia).max(0)
             ),
             (gia + questi).to_string(),
@@ -706,6 +757,67 @@ fn lavoratori(
     }
 }
 
+/// For the messages of the limits that depend on the sector: says when it was presumed (v1).
+fn settore_presunto(dati: &DatiArchivio) -> String {
+    if dati.settore_presunto {
+        format!(
+            " (settore presunto dal tracciato versione 1: {}; indicare QuadroA/Settore con il tracciato versione 2)",
+            dati.settore.descrizione()
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// Hours of the periods inside `[biennio, al]`; a period only partly inside counts pro rata of
+/// its days.
+fn ore_nel_biennio<'a>(periodi: impl Iterator<Item = &'a PeriodoArchivio>, biennio: NaiveDate, al: NaiveDate) -> i128 {
+    periodi
+        .map(|p| {
+            let tutti = i128::from(giorni_in(p.dal, p.al, p.dal, p.al).max(1));
+            i128::from(p.ore.0) * i128::from(giorni_in(p.dal, p.al, biennio, al)) / tutti
+        })
+        .sum()
+}
+
+/// Art. 12 c. 2: the last run of at least 52 consecutive calendar weeks of CIGO among `periodi`
+/// that ended less than 52 weeks of normal activity before `dal` (first and last day of the
+/// run's weeks), if any.
+fn fine_52_consecutive<'a>(
+    periodi: impl Iterator<Item = &'a PeriodoArchivio>,
+    dal: NaiveDate,
+) -> Option<(NaiveDate, NaiveDate)> {
+    use chrono::Datelike;
+    let lunedi = |d: NaiveDate| d - chrono::Days::new(u64::from(d.weekday().num_days_from_monday()));
+    let mut settimane: Vec<(NaiveDate, NaiveDate)> = periodi
+        .filter(|p| p.dal <= p.al && p.al < dal)
+        .map(|p| (lunedi(p.dal), lunedi(p.al) + chrono::Days::new(6)))
+        .collect();
+    settimane.sort();
+    let mut trovata = None;
+    let mut corrente: Option<(NaiveDate, NaiveDate)> = None;
+    for (s, e) in settimane {
+        corrente = match corrente {
+            Some((cs, ce)) if s <= ce + chrono::Days::new(1) => Some((cs, ce.max(e))),
+            Some(run) => {
+                trovata = lunga(run).or(trovata);
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    }
+    if let Some(run) = corrente {
+        trovata = lunga(run).or(trovata);
+    }
+    // 52 weeks of normal activity: the weeks strictly between the run and `dal`.
+    trovata.filter(|&(_, fine)| lunedi(dal) < fine + chrono::Days::new(1 + 7 * 52))
+}
+
+/// A run of whole weeks `[lunedì, domenica]` that lasts at least 52 weeks.
+fn lunga(run: (NaiveDate, NaiveDate)) -> Option<(NaiveDate, NaiveDate)> {
+    ((run.1 - run.0).num_days() + 1 >= 7 * 52).then_some(run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -748,7 +860,10 @@ mod tests {
                 ore_cig: Ore::from_hours(ore),
                 evento_non_evitabile: false,
                 mesi_quinquennio: 24,
+                settore: Settore::Industria,
+                settore_presunto: false,
                 ore_lavorabili_settimanali: Ore::from_hours(10 * 40),
+                ore_lavorabili_minime: None,
                 lavoratori,
                 causale: None,
                 termine_presentazione: None,
@@ -892,6 +1007,118 @@ mod tests {
         edile.domande[0].archivio.as_mut().unwrap().mesi_quinquennio = 30;
         verifica(&mut edile, &a);
         assert!(codes(&edile, 0).is_empty());
+    }
+
+    #[test]
+    fn eventi_non_evitabili_count_toward_the_52_weeks_in_edilizia_and_lapidei() {
+        // 48 weeks of weather events in the biennio: outside the count for industry (art. 12
+        // c. 4), inside it for the employers of art. 10 c. 1 lett. m), n), o).
+        let a = Archivio::new(vec![periodo("AUT-1", "2025-01-06", "2025-12-07", 0, true)], vec![]);
+        let mut industria = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+        verifica(&mut industria, &a);
+        assert!(codes(&industria, 0).is_empty(), "{:?}", industria.domande[0].findings);
+        for settore in [Settore::Edilizia, Settore::Lapidei] {
+            let mut e = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+            e.domande[0].archivio.as_mut().unwrap().settore = settore;
+            verifica(&mut e, &a);
+            assert_eq!(codes(&e, 0), ["ARC-002"], "{settore:?}");
+            // This domanda an evento non evitabile too: it counts as well.
+            let mut e = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+            let dati = e.domande[0].archivio.as_mut().unwrap();
+            dati.settore = settore;
+            dati.evento_non_evitabile = true;
+            verifica(&mut e, &a);
+            assert_eq!(codes(&e, 0), ["ARC-002"], "{settore:?}");
+        }
+        // A presumed sector (v1) is named in the message.
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-04-05", 0, vec![])]);
+        let dati = e.domande[0].archivio.as_mut().unwrap();
+        dati.settore = Settore::Edilizia;
+        dati.settore_presunto = true;
+        verifica(&mut e, &a);
+        assert!(
+            e.domande[0].findings[0]
+                .message
+                .contains("settore presunto"),
+            "{}",
+            e.domande[0].findings[0].message
+        );
+    }
+
+    #[test]
+    fn after_52_consecutive_weeks_a_new_domanda_waits_52_weeks_of_normal_activity() {
+        // Four back-to-back domande, 2024-01-01 .. 2024-12-29 (52 weeks, Monday to Sunday).
+        let run = vec![
+            periodo("CIGO-1", "2024-01-01", "2024-03-31", 0, false),
+            periodo("CIGO-2", "2024-04-01", "2024-06-30", 0, false),
+            periodo("CIGO-3", "2024-07-01", "2024-09-29", 0, false),
+            periodo("CIGO-4", "2024-09-30", "2024-12-29", 0, false),
+        ];
+        let a = Archivio::new(run.clone(), vec![]);
+        // 2025-12-22: 51 weeks after the run. (ARC-002 would fire too: c. 2 says more precisely
+        // what is wrong and from when a domanda is possible, so it is reported instead.)
+        let mut e = esito(vec![domanda(1, "2025-12-22", "2026-01-04", 0, vec![])]);
+        verifica(&mut e, &a);
+        assert_eq!(codes(&e, 0), ["ARC-010"]);
+        assert!(
+            e.domande[0].findings[0]
+                .message
+                .contains("per periodi dal 29/12/2025"),
+            "{}",
+            e.domande[0].findings[0].message
+        );
+        // From 2025-12-29 (52 weeks of normal activity): fine as far as c. 2 goes.
+        let mut e = esito(vec![domanda(1, "2025-12-29", "2026-01-04", 0, vec![])]);
+        verifica(&mut e, &a);
+        assert!(!codes(&e, 0).contains(&"ARC-010"), "{:?}", e.domande[0].findings);
+        // A gap of one week breaks the run: no ARC-010 (51 + 2 weeks in the biennio: ARC-002).
+        let mut spezzata = run.clone();
+        spezzata[3] = periodo("CIGO-4", "2024-10-07", "2024-12-29", 0, false);
+        let mut e = esito(vec![domanda(1, "2025-12-22", "2026-01-04", 0, vec![])]);
+        verifica(&mut e, &Archivio::new(spezzata, vec![]));
+        assert_eq!(codes(&e, 0), ["ARC-002"]);
+        // Weather periods do not make a run for industry (art. 12 c. 4)…
+        let meteo: Vec<PeriodoArchivio> = run
+            .iter()
+            .map(|p| PeriodoArchivio { evento_non_evitabile: true, ..p.clone() })
+            .collect();
+        let mut e = esito(vec![domanda(1, "2025-12-22", "2026-01-04", 0, vec![])]);
+        verifica(&mut e, &Archivio::new(meteo.clone(), vec![]));
+        assert!(codes(&e, 0).is_empty(), "{:?}", e.domande[0].findings);
+        // …but they do in edilizia.
+        let mut e = esito(vec![domanda(1, "2025-12-22", "2026-01-04", 0, vec![])]);
+        e.domande[0].archivio.as_mut().unwrap().settore = Settore::Edilizia;
+        verifica(&mut e, &Archivio::new(meteo, vec![]));
+        assert_eq!(codes(&e, 0), ["ARC-010"]);
+    }
+
+    #[test]
+    fn a_presumed_base_of_the_one_third_limit_is_said_when_the_verdict_depends_on_it() {
+        // Base presumed 400 h a week (10 in force × 40): a third over the biennio is 13 866.66 h.
+        // The listed workers alone: 3 × 40 = 120 h a week, a third is 4 160 h.
+        let a = Archivio::new(vec![periodo("AUT-1", "2025-06-02", "2025-06-29", 4_000, false)], vec![]);
+        let con_base = |ore: i64| {
+            let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", ore, vec![])]);
+            e.domande[0]
+                .archivio
+                .as_mut()
+                .unwrap()
+                .ore_lavorabili_minime = Some(Ore::from_hours(120));
+            verifica(&mut e, &a);
+            e
+        };
+        // 4 000 + 100: within both bases, nothing to say.
+        assert!(codes(&con_base(100), 0).is_empty());
+        // 4 000 + 500: within the presumed base only: the AVVISO, and the domanda stays valid.
+        let e = con_base(500);
+        assert_eq!(codes(&e, 0), ["ARC-011"]);
+        assert_eq!(e.domande[0].esito, EsitoDomanda::ValidaConAvvisi);
+        // Over the presumed base too: ARC-003 (the error), no ARC-011.
+        assert_eq!(codes(&con_base(10_000), 0), ["ARC-003"]);
+        // Declared base (v2): never ARC-011.
+        let mut e = esito(vec![domanda(1, "2026-03-02", "2026-03-29", 500, vec![])]);
+        verifica(&mut e, &a);
+        assert!(codes(&e, 0).is_empty());
     }
 
     fn lav(cf: &str, assunto: Option<&str>) -> LavoratoreDomanda {

@@ -1,7 +1,7 @@
 //! The outcome of prevalidating one richiesta, as the worker hands it to the store.
 
 use crate::finding::{Finding, Severity};
-use crate::model::Ore;
+use crate::model::{Ore, Settore};
 use crate::stato::{EsitoDomanda, StatoRichiesta};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -81,12 +81,23 @@ pub struct DatiArchivio {
     pub ore_cig: Ore,
     /// The causale is an "evento oggettivamente non evitabile": outside the 52-week count.
     pub evento_non_evitabile: bool,
-    /// 24, or 30 for construction and stone (the activity of quadro A says so, or quadro B
-    /// describes a cantiere).
+    /// 24, or 30 for the employers of art. 10 c. 1 lett. m), n), o) (D.Lgs. 148/2015 art. 4).
     pub mesi_quinquennio: u32,
-    /// Ordinary weekly hours of the unit: its workers in force (quadro E) times the average
-    /// contractual weekly hours of the listed workers (40 when none is listed).
+    /// The sector (tracciato v2, QuadroA/Settore): edilizia and lapidei count eventi non
+    /// evitabili toward the 52 weeks (art. 12 c. 4).
+    pub settore: Settore,
+    /// The file could not state the sector (v1): presumed from a cantiere in quadro B or the
+    /// activity of quadro A, and the findings that depend on it say so.
+    pub settore_presunto: bool,
+    /// Ordinary weekly hours of the unit, the base of the one-third limit (art. 12 c. 5): the
+    /// workers mediamente occupati in the semester by contractual hours (v2, art. 12 c. 6); in
+    /// v1, the workers in force at the unit (quadro E) times the listed workers' average
+    /// contractual hours (40 when none is listed).
     pub ore_lavorabili_settimanali: Ore,
+    /// v1 only (`None` when the base is declared): the lowest base the file is sure of, the
+    /// listed workers' contractual hours. When the limit holds on the presumed base but not on
+    /// this one, the verdict depends on the presumption and ARC-011 says so.
+    pub ore_lavorabili_minime: Option<Ore>,
     pub lavoratori: Vec<LavoratoreDomanda>,
     /// Code of the causale (quadro C), for the attestato di trasmissione; `None` when unknown.
     pub causale: Option<String>,
@@ -102,7 +113,10 @@ impl Default for DatiArchivio {
             ore_cig: Ore(0),
             evento_non_evitabile: false,
             mesi_quinquennio: 24,
+            settore: Settore::Industria,
+            settore_presunto: false,
             ore_lavorabili_settimanali: Ore(0),
+            ore_lavorabili_minime: None,
             lavoratori: Vec::new(),
             causale: None,
             termine_presentazione: None,

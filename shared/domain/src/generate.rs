@@ -38,25 +38,67 @@ pub struct GeneratedDomanda {
     pub expected_code: Option<&'static str>,
 }
 
-/// Writes a richiesta of `opts.domande` domande to `out`, one domanda at a time.
+/// Writes a richiesta of `opts.domande` domande to `out`, one domanda at a time (tracciato v1).
 pub fn generate<W: Write>(opts: &GenerateOptions, out: W) -> io::Result<Vec<GeneratedDomanda>> {
+    generate_versione(opts, Versione::V1, out)
+}
+
+/// [`generate`] in a given version of the tracciato. The domande are the same (same seed, same
+/// data); v2 adds what v1 cannot say ([`in_v2`]).
+pub fn generate_versione<W: Write>(
+    opts: &GenerateOptions,
+    versione: Versione,
+    out: W,
+) -> io::Result<Vec<GeneratedDomanda>> {
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let ratio = if opts.invalid_ratio.is_finite() { opts.invalid_ratio.clamp(0.0, 1.0) } else { 0.0 };
     let prefix: u32 = rng.gen_range(10..=99);
     let mut result = Vec::with_capacity(opts.domande);
-    write::write_header(&mut out)?;
+    write::write_header_versione(&mut out, versione)?;
     for i in 0..opts.domande {
         let progressivo = (i + 1) as u32;
         let guasto =
             if rng.gen_bool(ratio) { Some(*GUASTI.choose(&mut rng).unwrap_or(&Guasto::Dirigente)) } else { None };
-        let (d, alter) = domanda(&mut rng, progressivo, prefix, i as u64, guasto);
+        let (mut d, alter) = domanda(&mut rng, progressivo, prefix, i as u64, guasto);
+        if versione == Versione::V2 {
+            in_v2(&mut d, i as u64);
+        }
         write::write_domanda_with(&mut out, &d, &alter)?;
         result.push(GeneratedDomanda { progressivo, expected_code: guasto.map(|g| g.code()) });
     }
     write::write_footer(&mut out)?;
     out.flush()?;
     Ok(result)
+}
+
+/// Adds to a generated domanda the elements of tracciato v2, from what it already says (no
+/// random draw, so that v1 and v2 files of one seed hold the same domande): the sector (what
+/// the activity of quadro A lets v1 presume, so that both files mean the same), a unit code unique to the domanda, and the
+/// workers occupati in the semester: the workers in force of quadro E, grouped by the listed
+/// workers' contractual hours (those not listed go with the most common schedule).
+pub fn in_v2(d: &mut Domanda, index: u64) {
+    d.azienda.settore = Some(Settore::presunto(d.azienda.attivita.as_deref()));
+    d.unita_produttiva.codice = Some(format!("{:06}", index % 1_000_000 + 1));
+    let mut fasce: Vec<FasciaOccupati> = Vec::new();
+    for l in &d.lavoratori.lavoratori {
+        match fasce
+            .iter_mut()
+            .find(|f| f.ore_settimanali == l.ore_settimanali_contrattuali)
+        {
+            Some(f) => f.media_lavoratori.0 += 100,
+            None => fasce
+                .push(FasciaOccupati { ore_settimanali: l.ore_settimanali_contrattuali, media_lavoratori: Ore(100) }),
+        }
+    }
+    let listati = d.lavoratori.lavoratori.len() as i64;
+    let in_forza: i64 = d.quadro_e.righe.iter().map(|r| i64::from(r.in_forza)).sum();
+    if let Some(f) = fasce.iter_mut().max_by_key(|f| f.media_lavoratori) {
+        f.media_lavoratori.0 += (in_forza - listati).max(0) * 100;
+    }
+    if !fasce.is_empty() {
+        d.quadro_e.occupati_semestre = Some(OccupatiSemestre { fasce });
+    }
 }
 
 /// A valid domanda (for examples and tests).
@@ -380,6 +422,7 @@ fn domanda(
         provincia: uprov.to_string(),
         cap: ucap.to_string(),
         cantiere: None,
+        codice: None,
     };
     let mut settimane: u32 = rng.gen_range(1..=13);
     let dal = lunedi_2026(rng.gen_range(0..39));
@@ -427,6 +470,7 @@ fn domanda(
             .gen_bool(0.6)
             .then(|| NaiveDate::from_ymd_opt(rng.gen_range(1965..=2020), rng.gen_range(1..=12), 1).unwrap_or_default()),
         lavoratori_in_forza: 0,
+        settore: None,
     };
     let mut al = dal + Days::new(7 * settimane as u64 - 1);
     let mut alter = Alter::default();
@@ -569,7 +613,7 @@ fn domanda(
             consultazione_sindacale,
         },
         quadro_d: None,
-        quadro_e: QuadroE { righe },
+        quadro_e: QuadroE { righe, occupati_semestre: None },
         quadro_f: None,
         quadro_g: None,
         quadro_h: None,

@@ -42,11 +42,13 @@ pub use ruolo::Ruolo;
 pub use stato::{EsitoDomanda, Event, StatoRichiesta, TransitionError};
 
 pub use codice_fiscale::{is_valid_codice_fiscale_azienda, is_valid_codice_fiscale_persona};
-pub use generate::{generate, GenerateOptions, GeneratedDomanda};
+pub use generate::{generate, generate_versione, GenerateOptions, GeneratedDomanda};
 pub use limits::Limits;
-pub use model::{is_matricola, Domanda, Richiesta, UnitaProduttiva};
+pub use model::{is_matricola, Domanda, Richiesta, Settore, UnitaProduttiva, Versione};
 pub use rules::{catalogue, RuleInfo, RULE_SET};
 pub use validate::prevalidate;
 
 /// The XML Schema of the tracciato, version 1.
 pub const XSD_V1: &str = include_str!("../schema/richiesta-v1.xsd");
+/// The XSD of tracciato version 2 (namespace `urn:cigo:richiesta:2`).
+pub const XSD_V2: &str = include_str!("../schema/richiesta-v2.xsd");

@@ -12,8 +12,56 @@ use std::str::FromStr;
 
 /// Namespace of the tracciato, version 1.
 pub const NAMESPACE: &str = "urn:cigo:richiesta:1";
-/// The only `versione` this release reads.
-pub const VERSIONE: &str = "1";
+/// Namespace of the tracciato, version 2.
+pub const NAMESPACE_V2: &str = "urn:cigo:richiesta:2";
+
+/// The versions of the tracciato this release reads. Each has its namespace and the same value in
+/// the `versione` attribute of `RichiestaCIGO`. Version 2 adds what the law asks a domanda to
+/// state and version 1 could not: the employer's sector (D.Lgs. 148/2015 art. 10 c. 1 lett. m-o,
+/// art. 4 c. 2, art. 12 c. 4), the identifier of the unità produttiva (INPS circ. 9/2017 § 2.1)
+/// and the workers mediamente occupati in the previous semester by contractual hours (art. 12
+/// c. 5-6). See docs/tracciato.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Versione {
+    #[default]
+    V1,
+    V2,
+}
+
+impl Versione {
+    pub const ALL: [Versione; 2] = [Versione::V1, Versione::V2];
+
+    pub const fn namespace(self) -> &'static str {
+        match self {
+            Versione::V1 => NAMESPACE,
+            Versione::V2 => NAMESPACE_V2,
+        }
+    }
+
+    /// The value of the `versione` attribute.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Versione::V1 => "1",
+            Versione::V2 => "2",
+        }
+    }
+
+    pub fn from_namespace(ns: &[u8]) -> Option<Versione> {
+        Versione::ALL
+            .into_iter()
+            .find(|v| v.namespace().as_bytes() == ns)
+    }
+
+    pub fn from_attr(v: &str) -> Option<Versione> {
+        Versione::ALL.into_iter().find(|x| x.as_str() == v)
+    }
+}
+
+impl fmt::Display for Versione {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One uploaded file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,11 +495,20 @@ pub struct Azienda {
     pub data_inizio_attivita: Option<NaiveDate>,
     #[serde(rename = "LavoratoriInForza")]
     pub lavoratori_in_forza: u32,
+    /// Tracciato v2 (required there): the sector that decides the 24 or 30 months of the
+    /// quinquennio (art. 4) and whether eventi non evitabili count toward the 52 weeks (art. 12 c. 4).
+    #[serde(rename = "Settore", default, skip_serializing_if = "Option::is_none")]
+    pub settore: Option<Settore>,
 }
 
 /// Quadro B.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitaProduttiva {
+    /// Tracciato v2 (required there): the identifier of the unità produttiva the employer
+    /// registered with INPS and declares in UniEmens (element `UnitaProduttiva`, INPS circ.
+    /// 9/2017 § 2.1). When present it is the unit's identity for every archive rule.
+    #[serde(rename = "CodiceUnitaProduttiva", default, skip_serializing_if = "Option::is_none")]
+    pub codice: Option<String>,
     #[serde(rename = "Indirizzo")]
     pub indirizzo: String,
     #[serde(rename = "Comune")]
@@ -479,11 +536,22 @@ fn normalizza(s: &str, out: &mut String) {
 }
 
 impl UnitaProduttiva {
-    /// Normalised key `CAP|COMUNE|INDIRIZZO` (upper case, runs of white space collapsed to one
-    /// space): two domande with the same key are for the same unità produttiva.
+    /// The unit's identity: `UP:<codice>` when the domanda gives the INPS identifier (v2), else
+    /// the normalised address `CAP|COMUNE|INDIRIZZO` (upper case, runs of white space collapsed
+    /// to one space). Two domande with the same key are for the same unità produttiva.
     pub fn key(&self) -> String {
-        unita_key(&self.cap, &self.comune, &self.indirizzo)
+        match &self.codice {
+            Some(c) => unita_key_codice(c),
+            None => unita_key(&self.cap, &self.comune, &self.indirizzo),
+        }
     }
+}
+
+/// [`UnitaProduttiva::key`] of a unit identified by its INPS code.
+pub fn unita_key_codice(codice: &str) -> String {
+    let mut k = String::from("UP:");
+    normalizza(codice, &mut k);
+    k
 }
 
 /// [`UnitaProduttiva::key`] from loose parts.
@@ -539,6 +607,41 @@ pub fn settimane_tra(dal: NaiveDate, al: NaiveDate) -> u32 {
 pub struct QuadroE {
     #[serde(rename = "Riga")]
     pub righe: Vec<RigaE>,
+    /// Tracciato v2 (required there): the workers of the unit mediamente occupati in the
+    /// semester before the domanda, by contractual weekly hours (D.Lgs. 148/2015 art. 12 c. 6):
+    /// the base of the one-third limit (c. 5).
+    #[serde(rename = "OccupatiSemestre", default, skip_serializing_if = "Option::is_none")]
+    pub occupati_semestre: Option<OccupatiSemestre>,
+}
+
+/// Art. 12 c. 6: the average number of workers of the previous semester, one `Fascia` per
+/// contractual weekly schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccupatiSemestre {
+    #[serde(rename = "Fascia")]
+    pub fasce: Vec<FasciaOccupati>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FasciaOccupati {
+    /// Contractual weekly hours of the group.
+    #[serde(rename = "OreSettimanali")]
+    pub ore_settimanali: Ore,
+    /// Average number of workers in the semester, with up to two decimals (in hundredths).
+    #[serde(rename = "MediaLavoratori")]
+    pub media_lavoratori: Ore,
+}
+
+impl OccupatiSemestre {
+    /// Ordinary weekly hours of the unit: the sum over the groups of average workers times
+    /// contractual hours, in hundredths of an hour.
+    pub fn ore_settimanali(&self) -> Ore {
+        Ore(self
+            .fasce
+            .iter()
+            .map(|f| f.ore_settimanali.0.saturating_mul(f.media_lavoratori.0) / 100)
+            .fold(0i64, i64::saturating_add))
+    }
 }
 
 /// One row of quadro E: employees of one (tipo orario, qualifica) at the start of the period.
@@ -752,6 +855,39 @@ macro_rules! xml_enum {
             }
         }
     };
+}
+
+xml_enum!(
+    /// The employer's sector, as far as the limits of D.Lgs. 148/2015 tell them apart (tracciato
+    /// v2, QuadroA/Settore): the employers of art. 10 c. 1 lett. m) (edilizia e affini) and n), o)
+    /// (escavazione e lavorazione di materiale lapideo) have 30 months in the quinquennio (art. 4
+    /// c. 2) and count eventi non evitabili toward the 52 weeks (art. 12 c. 4).
+    Settore {
+        Industria => "INDUSTRIA", "Industria (art. 10 c. 1 lett. a-l)",
+        Edilizia => "EDILIZIA", "Imprese industriali e artigiane dell'edilizia e affini (art. 10 c. 1 lett. m)",
+        Lapidei => "LAPIDEI", "Escavazione e lavorazione di materiale lapideo (art. 10 c. 1 lett. n, o)",
+    }
+);
+
+impl Settore {
+    /// What a v1 file, which cannot state the sector, lets one presume: the activity of quadro A
+    /// when it names construction or stone, else industry. (Not quadro B's cantiere: every
+    /// weather domanda describes one, whatever the sector.)
+    pub fn presunto(attivita: Option<&str>) -> Settore {
+        let a = attivita.unwrap_or("").to_lowercase();
+        if ["edil", "costruzion"].iter().any(|k| a.contains(k)) {
+            Settore::Edilizia
+        } else if ["lapid", "cava", "marm"].iter().any(|k| a.contains(k)) {
+            Settore::Lapidei
+        } else {
+            Settore::Industria
+        }
+    }
+
+    /// Art. 10 c. 1 lett. m), n), o): edilizia and lapidei.
+    pub fn edile_o_lapideo(self) -> bool {
+        matches!(self, Settore::Edilizia | Settore::Lapidei)
+    }
 }
 
 xml_enum!(
@@ -1072,6 +1208,7 @@ mod tests {
             provincia: "MI".into(),
             cap: "20121".into(),
             cantiere: None,
+            codice: None,
         };
         assert_eq!(u.key(), "20121|MILANO|VIA ROMA 12");
     }

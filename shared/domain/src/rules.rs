@@ -242,9 +242,9 @@ rules! {
     ARC_PERIODO_SOVRAPPOSTO = "ARC-001", Archivio, Errore,
         "Per la stessa unità produttiva risulta già protocollata (o autorizzata) una domanda per un periodo sovrapposto", "D.Lgs. 148/2015 art. 15";
     ARC_52_SETTIMANE = "ARC-002", Archivio, Errore,
-        "Oltre 52 settimane di CIGO nel biennio mobile per l'unità produttiva (eventi oggettivamente non evitabili esclusi)", "D.Lgs. 148/2015 art. 12 c. 1 e 2";
+        "Oltre 52 settimane di CIGO nel biennio mobile per l'unità produttiva (eventi oggettivamente non evitabili esclusi, salvo che per le imprese dell'edilizia e lapidee)", "D.Lgs. 148/2015 art. 12 c. 3 e 4; art. 10 c. 1 lett. m), n), o)";
     ARC_UN_TERZO_ORE = "ARC-003", Archivio, Errore,
-        "Ore di CIGO nel biennio mobile oltre un terzo delle ore lavorabili dell'unità produttiva", "D.Lgs. 148/2015 art. 12 c. 5";
+        "Ore di CIGO nel biennio mobile oltre un terzo delle ore ordinarie lavorabili dai lavoratori dell'unità produttiva mediamente occupati nel semestre precedente (tracciato versione 2; nella versione 1, i lavoratori in forza del quadro E); contano anche gli eventi oggettivamente non evitabili", "D.Lgs. 148/2015 art. 12 c. 4, 5 e 6";
     ARC_QUINQUENNIO = "ARC-004", Archivio, Errore,
         "Oltre 24 mesi (30 per edilizia e lapidei) di integrazione salariale nel quinquennio mobile per l'unità produttiva", "D.Lgs. 148/2015 art. 4 c. 1 e 2";
     ARC_LAVORATORE_NON_IN_FORZA = "ARC-005", Archivio, Errore,
@@ -253,6 +253,10 @@ rules! {
         "Lavoratore alle dipendenze della matricola solo per parte del periodo: le ore fuori dal rapporto non sono integrabili", "D.Lgs. 148/2015 art. 1 c. 1";
     ARC_DATA_ASSUNZIONE = "ARC-007", Archivio, Avviso,
         "Data di assunzione del lavoratore diversa da quella dei rapporti di lavoro in archivio", "D.Lgs. 148/2015 art. 1 c. 2";
+    ARC_52_CONSECUTIVE = "ARC-010", Archivio, Errore,
+        "Dopo 52 settimane consecutive di CIGO una nuova domanda per la stessa unità produttiva è possibile solo dopo 52 settimane di normale attività lavorativa (eventi oggettivamente non evitabili esclusi, salvo che per le imprese dell'edilizia e lapidee)", "D.Lgs. 148/2015 art. 12 c. 2 e 4; art. 10 c. 1 lett. m), n), o)";
+    ARC_BASE_UN_TERZO_PRESUNTA = "ARC-011", Archivio, Avviso,
+        "Tracciato versione 1: il limite di un terzo delle ore lavorabili è rispettato solo sulla base presunta (lavoratori in forza del quadro E), non sui soli lavoratori elencati; la legge conta i lavoratori mediamente occupati nel semestre precedente per orario contrattuale (tracciato versione 2)", "D.Lgs. 148/2015 art. 12 c. 5 e 6";
     ARC_DELEGA_MANCANTE = "ARC-050", Archivio, Errore,
         "L'intermediario non ha una delega per la matricola dell'azienda (né è l'azienda stessa)", "L. 12/1979 art. 1; D.Lgs. 148/2015 art. 15 (domanda dell'impresa o di un suo intermediario delegato)";
 }

@@ -147,15 +147,28 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
             .sum::<i64>()
             / listati.len() as i64
     };
-    let attivita = d.azienda.attivita.as_deref().unwrap_or("").to_lowercase();
-    let edile = d.unita_produttiva.cantiere.is_some()
-        || ["edil", "lapid", "costruzion", "cava", "marm"]
-            .iter()
-            .any(|k| attivita.contains(k));
-    // The one-third limit counts the workers of the unità produttiva (art. 12 c. 5): quadro E
-    // lists them, by contract and qualifica; quadro A counts the whole azienda, a base several
-    // times too high for an azienda with several units.
-    let in_forza_unita: u32 = d.quadro_e.righe.iter().map(|r| r.in_forza).sum();
+    // The sector: declared in v2; a v1 file cannot say it, and the limits presume it
+    // ([`Settore::presunto`]), which the findings that depend on it say (`settore_presunto`).
+    let (settore, settore_presunto) = match d.azienda.settore {
+        Some(s) => (s, false),
+        None => (Settore::presunto(d.azienda.attivita.as_deref()), true),
+    };
+    // The one-third limit counts all the workers of the unità produttiva mediamente occupati in
+    // the previous semester, by contractual hours (art. 12 c. 5-6): v2 states them. A v1 file
+    // does not: the best base it holds is quadro E's workers in force at the unit times the
+    // listed workers' average contractual hours (quadro A counts the whole azienda, a base
+    // several times too high for an azienda with several units).
+    let (ore_lavorabili, base_presunta) = match &d.quadro_e.occupati_semestre {
+        Some(o) => (o.ore_settimanali(), None),
+        None => {
+            let in_forza_unita: u32 = d.quadro_e.righe.iter().map(|r| r.in_forza).sum();
+            let listati_ore: i64 = listati
+                .iter()
+                .map(|l| l.ore_settimanali_contrattuali.0)
+                .sum();
+            (Ore(i64::from(in_forza_unita).saturating_mul(media_contrattuale)), Some(Ore(listati_ore)))
+        }
+    };
     // The hours that count are the workers' (COE-006 rejects a quadro C total that differs).
     let ore_lavoratori: i64 = listati
         .iter()
@@ -165,8 +178,11 @@ fn dati_archivio(tree: &Tree, d: &Domanda, ids: &Ids) -> DatiArchivio {
     DatiArchivio {
         ore_cig: Ore(ore_lavoratori),
         evento_non_evitabile: d.periodo.causale.oggettivamente_non_evitabile(),
-        mesi_quinquennio: if edile { 30 } else { 24 },
-        ore_lavorabili_settimanali: Ore(i64::from(in_forza_unita).saturating_mul(media_contrattuale)),
+        mesi_quinquennio: if settore.edile_o_lapideo() { 30 } else { 24 },
+        settore,
+        settore_presunto,
+        ore_lavorabili_settimanali: ore_lavorabili,
+        ore_lavorabili_minime: base_presunta,
         lavoratori: listati
             .iter()
             .zip(&ids.lavoratori)
@@ -208,10 +224,12 @@ impl Summary {
         let a = child(0, Tag::QuadroA);
         let b = child(0, Tag::QuadroB);
         let c = child(0, Tag::QuadroC);
-        let unita = match (val(b, Tag::Cap), val(b, Tag::Comune), val(b, Tag::Indirizzo)) {
-            (Some(cap), Some(comune), Some(ind)) => Some(unita_key(&cap, &comune, &ind)),
-            _ => None,
-        };
+        let unita =
+            match (val(b, Tag::CodiceUnitaProduttiva), val(b, Tag::Cap), val(b, Tag::Comune), val(b, Tag::Indirizzo)) {
+                (Some(codice), ..) if t.versione == Versione::V2 => Some(unita_key_codice(&codice)),
+                (_, Some(cap), Some(comune), Some(ind)) => Some(unita_key(&cap, &comune, &ind)),
+                _ => None,
+            };
         Summary {
             matricola: val(a, Tag::Matricola).map(|s| truncate_value(&s)),
             codice_fiscale: val(a, Tag::CodiceFiscale).map(|s| truncate_value(&s)),

@@ -32,10 +32,17 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     o.into()
 }
 
-/// The XML declaration and the start tag of `RichiestaCIGO`.
+/// The XML declaration and the start tag of `RichiestaCIGO`, tracciato version 1.
 pub fn write_header<W: Write>(out: &mut W) -> io::Result<()> {
+    write_header_versione(out, Versione::V1)
+}
+
+/// The XML declaration and the start tag of `RichiestaCIGO` of a version of the tracciato. The
+/// domande written after it must carry the elements of that version (those of v2 are written
+/// when set).
+pub fn write_header_versione<W: Write>(out: &mut W, v: Versione) -> io::Result<()> {
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(out, "<RichiestaCIGO xmlns=\"{NAMESPACE}\" versione=\"{VERSIONE}\">")
+    writeln!(out, "<RichiestaCIGO xmlns=\"{}\" versione=\"{v}\">", v.namespace())
 }
 
 /// The end tag of `RichiestaCIGO`.
@@ -45,7 +52,7 @@ pub fn write_footer<W: Write>(out: &mut W) -> io::Result<()> {
 
 /// A whole richiesta.
 pub fn write_richiesta<W: Write>(out: &mut W, r: &Richiesta) -> io::Result<()> {
-    write_header(out)?;
+    write_header_versione(out, Versione::from_attr(&r.versione).unwrap_or_default())?;
     for d in &r.domande {
         write_domanda(out, d)?;
     }
@@ -132,6 +139,16 @@ pub(crate) fn write_domanda_with<O: Write>(out: &mut O, d: &Domanda, alter: &Alt
         w.leaf(8, Tag::TotaleInCIG, r.totale_in_cig)?;
         w.close(6, Tag::Riga)?;
     }
+    if let Some(o) = &d.quadro_e.occupati_semestre {
+        w.open(6, Tag::OccupatiSemestre)?;
+        for f in &o.fasce {
+            w.open(8, Tag::Fascia)?;
+            w.leaf(10, Tag::OreSettimanali, f.ore_settimanali)?;
+            w.leaf(10, Tag::MediaLavoratori, f.media_lavoratori)?;
+            w.close(8, Tag::Fascia)?;
+        }
+        w.close(6, Tag::OccupatiSemestre)?;
+    }
     w.close(4, Tag::QuadroE)?;
     write_quadri(&mut w, d)?;
 
@@ -190,12 +207,18 @@ fn write_azienda<O: Write>(w: &mut W<'_, O>, a: &Azienda) -> io::Result<()> {
         w.leaf(6, Tag::DataInizioAttivita, v)?;
     }
     w.leaf(6, Tag::LavoratoriInForza, a.lavoratori_in_forza)?;
+    if let Some(v) = a.settore {
+        w.leaf(6, Tag::Settore, v)?;
+    }
     w.close(4, Tag::QuadroA)?;
     Ok(())
 }
 
 fn write_unita<O: Write>(w: &mut W<'_, O>, u: &UnitaProduttiva) -> io::Result<()> {
     w.open(4, Tag::QuadroB)?;
+    if let Some(v) = &u.codice {
+        w.leaf(6, Tag::CodiceUnitaProduttiva, v)?;
+    }
     w.leaf(6, Tag::Indirizzo, &u.indirizzo)?;
     w.leaf(6, Tag::Comune, &u.comune)?;
     w.leaf(6, Tag::Provincia, &u.provincia)?;

@@ -158,7 +158,7 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
         ("latin1_decl", v.replacen("UTF-8", "ISO-8859-1", 1).into_bytes()),
         (
             "wrong_ns",
-            v.replacen("urn:cigo:richiesta:1", "urn:cigo:richiesta:2", 1)
+            v.replacen("urn:cigo:richiesta:1", "urn:cigo:richiesta:9", 1)
                 .into_bytes(),
         ),
         (

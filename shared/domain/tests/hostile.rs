@@ -52,7 +52,7 @@ fn file_level_codes() {
     assert_eq!(
         file_code(
             VALID
-                .replace("urn:cigo:richiesta:1", "urn:cigo:richiesta:2")
+                .replace("urn:cigo:richiesta:1", "urn:cigo:richiesta:9")
                 .as_bytes()
         ),
         Some("FIL-004".into())

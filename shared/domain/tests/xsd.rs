@@ -4,7 +4,7 @@
 
 mod mutations;
 
-use cigo_domain::{generate, prevalidate, GenerateOptions, Layer, Limits, XSD_V1};
+use cigo_domain::{generate, generate_versione, prevalidate, GenerateOptions, Layer, Limits, Versione, XSD_V1, XSD_V2};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,7 +32,11 @@ fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn xsd_valid(xml: &[u8], name: &str) -> (bool, String) {
-    let xsd = tmp(&format!("{name}.xsd"), XSD_V1.as_bytes());
+    xsd_valid_against(XSD_V1, xml, name)
+}
+
+fn xsd_valid_against(schema: &str, xml: &[u8], name: &str) -> (bool, String) {
+    let xsd = tmp(&format!("{name}.xsd"), schema.as_bytes());
     let f = tmp(name, xml);
     let out = Command::new("xmllint")
         .arg("--noout")
@@ -61,6 +65,26 @@ fn examples_and_generated_files_validate() {
     generate(&GenerateOptions { domande: 50, invalid_ratio: 0.0, seed: 2026 }, &mut g).unwrap();
     let (ok, err) = xsd_valid(&g, "generated.xml");
     assert!(ok, "{err}");
+}
+
+#[test]
+fn version_2_files_validate_against_their_own_schema_only() {
+    if !xmllint_present() {
+        return;
+    }
+    let opts = GenerateOptions { domande: 50, invalid_ratio: 0.0, seed: 2026 };
+    let mut v2 = Vec::new();
+    generate_versione(&opts, Versione::V2, &mut v2).unwrap();
+    let (ok, err) = xsd_valid_against(XSD_V2, &v2, "generated-v2.xml");
+    assert!(ok, "{err}");
+    let (ok, _) = xsd_valid_against(XSD_V1, &v2, "generated-v2-as-v1.xml");
+    assert!(!ok, "a v2 file must not pass the v1 schema");
+    let mut v1 = Vec::new();
+    generate(&opts, &mut v1).unwrap();
+    let (ok, _) = xsd_valid_against(XSD_V2, &v1, "generated-v1-as-v2.xml");
+    assert!(!ok, "a v1 file must not pass the v2 schema");
+    // The prevalidation agrees: no structural finding on the v2 file.
+    assert!(!structural(std::str::from_utf8(&v2).unwrap()));
 }
 
 fn structural(xml: &str) -> bool {

@@ -1,6 +1,6 @@
 //! Namespace scopes of the open elements.
 
-use crate::model::NAMESPACE;
+use crate::model::Versione;
 use quick_xml::events::BytesStart;
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 
@@ -14,13 +14,16 @@ pub(super) struct Ns {
     level: u32,
     /// For each open element, whether it declared namespaces.
     pushed: Vec<bool>,
+    /// The version of the document, once its root is read: only that version's namespace is
+    /// ours below it (a v1 element inside a v2 document is not ours).
+    pub(super) versione: Option<Versione>,
 }
 
 pub(super) struct Binding {
     /// Range of the prefix in `prefixes` (empty: the default namespace).
     prefix: (usize, usize),
-    /// Bound to our namespace.
-    ours: bool,
+    /// Bound to the namespace of a version of the tracciato.
+    ours: Option<Versione>,
     /// `xmlns:p=""` (the prefix is unbound).
     empty: bool,
     level: u32,
@@ -66,7 +69,7 @@ impl Ns {
             self.prefixes.extend_from_slice(prefix);
             self.bindings.push(Binding {
                 prefix: (start, self.prefixes.len()),
-                ours: v == NAMESPACE.as_bytes(),
+                ours: Versione::from_namespace(v),
                 empty: v.is_empty(),
                 level: self.level,
             });
@@ -85,8 +88,18 @@ impl Ns {
         }
     }
 
-    /// Whether an element name resolves to our namespace.
+    /// Whether an element name resolves to the namespace of the document's version (before the
+    /// root is read: to the namespace of any version).
     pub(super) fn is_ours(&self, qname: &[u8]) -> bool {
+        match (self.resolve(qname), self.versione) {
+            (Some(v), Some(doc)) => v == doc,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// The version whose namespace an element name resolves to.
+    pub(super) fn resolve(&self, qname: &[u8]) -> Option<Versione> {
         let prefix = qname.iter().position(|&c| c == b':').map(|i| &qname[..i]);
         if prefix.is_none() && self.bindings.len() == 1 && self.bindings[0].prefix.0 == self.bindings[0].prefix.1 {
             // The usual case: one default namespace declared on the root.
@@ -98,9 +111,9 @@ impl Ns {
                 (true, None) => return b.ours,
                 (true, Some(_)) | (false, None) => continue,
                 (false, Some(p)) if p != bp => continue,
-                _ => return b.ours && !b.empty,
+                _ => return b.ours.filter(|_| !b.empty),
             }
         }
-        false
+        None
     }
 }

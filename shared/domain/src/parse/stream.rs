@@ -9,7 +9,7 @@ use super::text::{file_finding, is_ws, text_of, utf8_or_fail, xml_chars_or_fail}
 use super::tree::{append_text, open_child, store_attrs, NodeId, Tree, NONE};
 use crate::finding::Finding;
 use crate::limits::Limits;
-use crate::model::{NAMESPACE, VERSIONE};
+use crate::model::{Versione, NAMESPACE, NAMESPACE_V2};
 use crate::rules;
 use quick_xml::events::{BytesCData, BytesDecl, BytesStart, Event};
 use quick_xml::Reader;
@@ -375,16 +375,17 @@ impl<'l, R: BufRead> Streamer<'l, R> {
         }
     }
 
-    /// `<RichiestaCIGO versione="1">` in our namespace.
+    /// `<RichiestaCIGO versione="N">` in the namespace of version N.
     fn root(&mut self, e: &BytesStart<'_>, qname_str: &str, ns_ok: bool, pos: (u32, u32)) -> Result<(), Finding> {
-        if e.local_name().as_ref() != b"RichiestaCIGO" || !ns_ok {
+        let ns = self.ns.resolve(e.name().as_ref());
+        let Some(ns) = ns.filter(|_| ns_ok && e.local_name().as_ref() == b"RichiestaCIGO") else {
             return Err(file_finding(
                 &rules::FIL_RADICE,
-                format!("L'elemento radice deve essere RichiestaCIGO nel namespace {NAMESPACE}: trovato '{qname_str}'. Usare il tracciato versione 1."),
+                format!("L'elemento radice deve essere RichiestaCIGO nel namespace {NAMESPACE} (tracciato versione 1) o {NAMESPACE_V2} (versione 2): trovato '{qname_str}'."),
                 pos,
                 Some(qname_str),
             ));
-        }
+        };
         let mut versione: Option<String> = None;
         for a in e.attributes() {
             let a = a.map_err(|err| {
@@ -399,24 +400,32 @@ impl<'l, R: BufRead> Streamer<'l, R> {
             .as_deref()
             .map(|v| v.trim_matches(crate::model::is_xml_ws))
         {
-            Some(VERSIONE) => {}
+            Some(v) if Versione::from_attr(v) == Some(ns) => {}
             Some(v) => {
-                return Err(file_finding(
-                    &rules::FIL_VERSIONE,
-                    format!("Versione del tracciato '{v}' non supportata: usare versione=\"{VERSIONE}\"."),
-                    pos,
-                    Some(v),
-                ))
+                let msg = match Versione::from_attr(v) {
+                    Some(altra) => format!(
+                        "L'attributo versione=\"{v}\" non corrisponde al namespace {} (tracciato versione {ns}): per la versione {altra} usare il namespace {}.",
+                        ns.namespace(),
+                        altra.namespace()
+                    ),
+                    None => format!("Versione del tracciato '{v}' non supportata: con il namespace {} usare versione=\"{ns}\".", ns.namespace()),
+                };
+                return Err(file_finding(&rules::FIL_VERSIONE, msg, pos, Some(v)));
             }
             None => {
                 return Err(file_finding(
                     &rules::FIL_VERSIONE,
-                    format!("Manca l'attributo versione di RichiestaCIGO: indicare versione=\"{VERSIONE}\"."),
+                    format!(
+                        "Manca l'attributo versione di RichiestaCIGO: con il namespace {} indicare versione=\"{ns}\".",
+                        ns.namespace()
+                    ),
                     pos,
                     None,
                 ))
             }
         }
+        self.ns.versione = Some(ns);
+        self.tree.versione = ns;
         self.state = State::Root;
         self.depth = 1;
         Ok(())

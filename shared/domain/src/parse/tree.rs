@@ -39,6 +39,8 @@ pub(super) struct AttrRec {
 /// are reused from one domanda to the next.
 #[derive(Debug, Default)]
 pub struct Tree {
+    /// The version of the tracciato the document declares (kept across domande).
+    pub versione: crate::model::Versione,
     pub(super) nodes: Vec<Node>,
     pub(super) attrs: Vec<AttrRec>,
     pub(super) buf: String,

@@ -124,6 +124,12 @@ impl<'a> Cx<'a> {
             let tag = t.node(c).tag;
             let found = if tag == Tag::Unknown { None } else { (at..N).find(|&j| spec[j].0 == tag) };
             match found {
+                // Max 0: an element of another version of the tracciato, recorded for the
+                // caller to report (see `struttura::solo_v2`).
+                Some(j) if spec[j].2 == 0 && out[j].count == 0 => {
+                    at = j;
+                    out[j] = Slot { first: Some(c), last: c, count: 1 };
+                }
                 Some(j) if out[j].count < spec[j].2 => {
                     at = j;
                     let s = &mut out[j];
@@ -143,7 +149,11 @@ impl<'a> Cx<'a> {
                     self.at(&rules::STR_NON_PREVISTO, c, msg, Some(self.name(c)));
                 }
                 None => {
-                    let expected: Vec<&str> = spec.iter().map(|s| s.0.name()).collect();
+                    let expected: Vec<&str> = spec
+                        .iter()
+                        .filter(|s| s.2 > 0)
+                        .map(|s| s.0.name())
+                        .collect();
                     let msg = format!(
                         "L'elemento '{}' non è previsto in questa posizione di {}: gli elementi ammessi, in quest'ordine, sono {}.",
                         self.name(c),

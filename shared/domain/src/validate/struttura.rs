@@ -5,6 +5,7 @@
 use super::cx::{Cx, Slot, CODICE_MAX, DESCRIZIONE_MAX, TESTO_MAX, UNBOUNDED};
 use crate::model::*;
 use crate::parse::{NodeId, Tag};
+use crate::rules;
 
 /// Where the fields the rules look at are in the tree.
 #[derive(Default)]
@@ -17,6 +18,9 @@ pub(super) struct Ids {
     pub a_in_forza: NodeId,
     pub b_provincia: NodeId,
     pub b_cap: NodeId,
+    /// Tracciato v2: QuadroA/Settore, QuadroE/OccupatiSemestre.
+    pub a_settore: Option<NodeId>,
+    pub e_occupati: Option<NodeId>,
     pub c_dal: NodeId,
     pub c_al: NodeId,
     pub c_settimane: NodeId,
@@ -166,8 +170,10 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
             (Tag::Attivita, 0, 1),
             (Tag::DataInizioAttivita, 0, 1),
             (Tag::LavoratoriInForza, 1, 1),
+            (Tag::Settore, v2_min(cx), v2_min(cx)),
         ],
     );
+    let settore = if solo_v2(cx, s[14]) { cx.code::<Settore>(s[14]).map(Some) } else { Some(None) };
     let matricola = cx.text(s[0], CODICE_MAX);
     let codice_fiscale = cx.text(s[1], CODICE_MAX);
     let denominazione = cx.text(s[2], TESTO_MAX);
@@ -192,6 +198,8 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
     ids.a_in_forza = f.0;
     let data_inizio = data_inizio?;
     ids.a_data_inizio = data_inizio.map(|(n, _)| n);
+    let settore = settore?;
+    ids.a_settore = settore.map(|(n, _)| n);
     Some(Azienda {
         matricola: m.1,
         codice_fiscale: c.1,
@@ -207,6 +215,7 @@ fn map_azienda(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Azienda> {
         attivita: attivita?,
         data_inizio_attivita: data_inizio.map(|(_, d)| d),
         lavoratori_in_forza: f.1,
+        settore: settore.map(|(_, v)| v),
     })
 }
 
@@ -214,18 +223,33 @@ fn map_unita(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<UnitaProduttiv
     cx.check_attrs(n, &[]);
     let s = cx.seq(
         n,
-        &[(Tag::Indirizzo, 1, 1), (Tag::Comune, 1, 1), (Tag::Provincia, 1, 1), (Tag::Cap, 1, 1), (Tag::Cantiere, 0, 1)],
+        &[
+            (Tag::CodiceUnitaProduttiva, v2_min(cx), v2_min(cx)),
+            (Tag::Indirizzo, 1, 1),
+            (Tag::Comune, 1, 1),
+            (Tag::Provincia, 1, 1),
+            (Tag::Cap, 1, 1),
+            (Tag::Cantiere, 0, 1),
+        ],
     );
-    let indirizzo = cx.text(s[0], TESTO_MAX);
-    let comune = cx.text(s[1], TESTO_MAX);
-    let provincia = cx.text(s[2], CODICE_MAX);
-    let cap = cx.text(s[3], CODICE_MAX);
-    let cantiere = opt_quadro(cx, s[4], ids, map_cantiere);
+    let codice = if solo_v2(cx, s[0]) { codice_unita(cx, s[0]).map(Some) } else { Some(None) };
+    let indirizzo = cx.text(s[1], TESTO_MAX);
+    let comune = cx.text(s[2], TESTO_MAX);
+    let provincia = cx.text(s[3], CODICE_MAX);
+    let cap = cx.text(s[4], CODICE_MAX);
+    let cantiere = opt_quadro(cx, s[5], ids, map_cantiere);
     let (p, k) = (provincia?, cap?);
     ids.b_provincia = p.0;
     ids.b_cap = k.0;
     ids.b = n;
-    Some(UnitaProduttiva { indirizzo: indirizzo?.1, comune: comune?.1, provincia: p.1, cap: k.1, cantiere: cantiere? })
+    Some(UnitaProduttiva {
+        codice: codice?,
+        indirizzo: indirizzo?.1,
+        comune: comune?.1,
+        provincia: p.1,
+        cap: k.1,
+        cantiere: cantiere?,
+    })
 }
 
 fn map_periodo(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Periodo> {
@@ -269,7 +293,9 @@ fn map_periodo(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Periodo> {
 fn map_quadro_e(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<QuadroE> {
     cx.check_attrs(n, &[]);
     ids.quadro_e = n;
-    let s = cx.seq(n, &[(Tag::Riga, 1, 8)]);
+    let s = cx.seq(n, &[(Tag::Riga, 1, 8), (Tag::OccupatiSemestre, v2_min(cx), v2_min(cx))]);
+    let occupati = if solo_v2(cx, s[1]) { opt_quadro(cx, s[1], ids, map_occupati) } else { Some(None) };
+    ids.e_occupati = s[1].first.filter(|_| cx.t.versione == Versione::V2);
     let mut righe = Vec::with_capacity(s[0].count as usize);
     let mut ok = true;
     for r in cx.each(s[0], Tag::Riga) {
@@ -299,7 +325,60 @@ fn map_quadro_e(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<QuadroE> {
             _ => ok = false,
         }
     }
-    (ok && !righe.is_empty()).then_some(QuadroE { righe })
+    let occupati_semestre = occupati?;
+    (ok && !righe.is_empty()).then_some(QuadroE { righe, occupati_semestre })
+}
+
+/// Tracciato v2, QuadroE/OccupatiSemestre: one `Fascia` per contractual schedule.
+fn map_occupati(cx: &mut Cx<'_>, n: NodeId, _ids: &mut Ids) -> Option<OccupatiSemestre> {
+    cx.check_attrs(n, &[]);
+    let s = cx.seq(n, &[(Tag::Fascia, 1, 16)]);
+    let mut fasce = Vec::with_capacity(s[0].count as usize);
+    let mut ok = true;
+    for f in cx.each(s[0], Tag::Fascia) {
+        cx.check_attrs(f, &[]);
+        let c = cx.seq(f, &[(Tag::OreSettimanali, 1, 1), (Tag::MediaLavoratori, 1, 1)]);
+        match (cx.ore(c[0], &[]), cx.ore(c[1], &[])) {
+            (Some((_, ore)), Some((_, media))) => {
+                fasce.push(FasciaOccupati { ore_settimanali: ore, media_lavoratori: media })
+            }
+            _ => ok = false,
+        }
+    }
+    (ok && !fasce.is_empty()).then_some(OccupatiSemestre { fasce })
+}
+
+/// The occurrences (min and max) of an element that version 2 requires and version 1 does not
+/// know: 1 in v2, 0 in v1 (where [`solo_v2`] reports it).
+fn v2_min(cx: &Cx<'_>) -> u32 {
+    u32::from(cx.t.versione == Versione::V2)
+}
+
+/// Whether a slot of an element of version 2 can be read: in a v1 document such an element is
+/// not part of the tracciato (STR-002, saying which version has it) and is ignored.
+fn solo_v2(cx: &mut Cx<'_>, slot: Slot) -> bool {
+    if cx.t.versione == Versione::V2 {
+        return true;
+    }
+    if let Some(n) = slot.first {
+        let name = cx.t.node(n).tag.name();
+        let msg = format!(
+            "L'elemento {name} è del tracciato versione 2 e non è previsto nella versione 1: toglierlo, o dichiarare il file nel namespace {NAMESPACE_V2} con versione=\"2\"."
+        );
+        cx.at(&rules::STR_NON_PREVISTO, n, msg, Some(name));
+    }
+    false
+}
+
+/// QuadroB/CodiceUnitaProduttiva: the INPS identifier of the unit, 1 to 16 letters or digits.
+fn codice_unita(cx: &mut Cx<'_>, slot: Slot) -> Option<String> {
+    let (n, v) = cx.text(slot, CODICE_MAX)?;
+    if v.is_empty() || v.len() > 16 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let msg = "Il codice dell'unità produttiva deve essere quello attribuito da INPS all'unità (da 1 a 16 lettere o cifre, come nell'elemento UnitaProduttiva di UniEmens): correggerlo.".to_string();
+        cx.at(&rules::STR_TIPO, n, msg, Some(&v));
+        return None;
+    }
+    Some(v.to_ascii_uppercase())
 }
 
 fn map_lavoratori(cx: &mut Cx<'_>, n: NodeId, ids: &mut Ids) -> Option<Lavoratori> {

@@ -226,3 +226,129 @@ async fn the_deadline_is_judged_again_when_sent_on_postgres_and_rabbitmq() {
     .await;
     servers.cleanup().await;
 }
+
+/// `ESEMPIO` in tracciato v2: the sector of each azienda, a unit code for each unit and the
+/// semester's workers (5.5 at 40 hours for domanda 1, 6 at 40 for domanda 2).
+fn esempio_v2(settore_2: &str) -> String {
+    let mut domande = ESEMPIO
+        .replace("urn:cigo:richiesta:1", "urn:cigo:richiesta:2")
+        .replace("versione=\"1\"", "versione=\"2\"");
+    for (n, (settore, codice, media)) in [("INDUSTRIA", "MI0001", "5.5"), (settore_2, "TO0002", "6")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut at = 0;
+        for _ in 0..=n {
+            at = domande[at..].find("<Domanda ").map(|i| at + i + 1).unwrap();
+        }
+        let (head, tail) = domande.split_at(at);
+        let tail = tail
+            .replacen("</QuadroA>", &format!("  <Settore>{settore}</Settore>\n    </QuadroA>"), 1)
+            .replacen("<QuadroB>", &format!("<QuadroB>\n      <CodiceUnitaProduttiva>{codice}</CodiceUnitaProduttiva>"), 1)
+            .replacen(
+                "</QuadroE>",
+                &format!("  <OccupatiSemestre><Fascia><OreSettimanali>40</OreSettimanali><MediaLavoratori>{media}</MediaLavoratori></Fascia></OccupatiSemestre>\n    </QuadroE>"),
+                1,
+            );
+        domande = format!("{head}{tail}");
+    }
+    domande
+}
+
+/// Tracciato v2 end to end: the units are matched by their INPS code (the imported
+/// authorisations carry other addresses), 52 consecutive weeks close the unit for 52 more
+/// (art. 12 c. 2: ARC-010), and in edilizia the 52 weather weeks of the unit count toward the 52
+/// of the biennio (art. 12 c. 4: with domanda 2's week, 53) where in industry they do not.
+async fn v2_scenario(dep: &Deployment, api: &Api) {
+    let token = dep.token(CF_A);
+    let r = api
+        .get(None, "/api/v1/schema/richiesta-v2.xsd")
+        .await
+        .expect(200, None);
+    assert!(String::from_utf8_lossy(&r.body).contains("targetNamespace=\"urn:cigo:richiesta:2\""));
+    let aut = dep.dir.join("autorizzazioni-v2.csv");
+    std::fs::write(
+        &aut,
+        "matricola;riferimento;cap;comune;indirizzo;periodo_dal;periodo_al;ore_autorizzate;evento_non_evitabile;codice_unita_produttiva\n\
+         5012345678;INPS-2025-0101;20099;Sesto S. Giovanni;V. E. Fermi 7;2024-12-30;2025-12-28;100;no;mi0001\n\
+         7098765432;INPS-2025-0102;10100;Torino;C.so G. Cesare 45;2025-01-06;2025-12-28;100;si;TO0002\n\
+         7098765432;INPS-2024-0103;10100;Torino;C.so G. Cesare 45;2024-06-03;2024-06-09;10;si;TO0002\n",
+    )
+    .unwrap();
+    dep.run(&["archivio", "import", "--autorizzazioni", aut.to_str().unwrap()]);
+
+    // `cigo generate --versione 2` writes files that `cigo validate` reads as v2, all valid.
+    let generated = dep.dir.join("generated-v2.xml");
+    dep.run(&["generate", "--versione", "2", "--domande", "5", "--out", generated.to_str().unwrap()]);
+    let xml = std::fs::read_to_string(&generated).unwrap();
+    assert!(xml.contains("xmlns=\"urn:cigo:richiesta:2\" versione=\"2\"") && xml.contains("<CodiceUnitaProduttiva>"));
+    let (code, out, err) =
+        Deployment::embedded(&dep.dir).run_status(&["validate", "--format", "json", generated.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["domande"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["esito"] == "VALIDA"),
+        "{v}"
+    );
+
+    for (settore, weather_counts) in [("INDUSTRIA", false), ("EDILIZIA", true)] {
+        let numero = api
+            .upload_ok(&token, esempio_v2(settore).into_bytes(), true)
+            .await;
+        api.wait_for_state(&token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+            .await;
+        let domande = api.all_domande(&token, numero, None).await;
+        let c1 = codes(&domande[0]);
+        assert!(c1.contains(&"ARC-010".to_string()) && !c1.contains(&"ARC-002".to_string()), "{c1:?}");
+        let f = domande[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "ARC-010")
+            .unwrap();
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("per periodi dal 28/12/2026"),
+            "{f}"
+        );
+        assert!(
+            domande[0]["unita_produttiva"]
+                .as_str()
+                .unwrap()
+                .starts_with("UP:MI0001"),
+            "{}",
+            domande[0]
+        );
+        let c2 = codes(&domande[1]);
+        assert_eq!(c2.contains(&"ARC-002".to_string()), weather_counts, "{settore}: {c2:?}");
+        // The declared sector is not presumed: no message says so.
+        assert!(!domande[1].to_string().contains("settore presunto"), "{}", domande[1]);
+    }
+}
+
+#[tokio::test]
+async fn tracciato_v2_on_the_embedded_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path());
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    v2_scenario(&dep, &api).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn tracciato_v2_on_postgres_and_rabbitmq() {
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers.deployment(dir.path());
+    dep.run(&["migrate"]);
+    let (_api, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;
+    let _w = dep.spawn("worker", &["worker"]);
+    v2_scenario(&dep, &api).await;
+    servers.cleanup().await;
+}

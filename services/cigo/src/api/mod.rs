@@ -107,6 +107,7 @@ pub fn router_over(service: Service) -> Router {
         .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi))
         .route("/schema/richiesta.xsd", get(xsd))
+        .route("/schema/richiesta-v2.xsd", get(xsd_v2))
         .route("/schema/esito.xsd", get(esito_xsd));
     Router::new()
         .nest("/api/v1", api)
@@ -133,6 +134,10 @@ async fn openapi() -> impl IntoResponse {
 
 async fn xsd() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V1)
+}
+
+async fn xsd_v2() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/xml")], cigo_domain::XSD_V2)
 }
 
 async fn esito_xsd() -> impl IntoResponse {

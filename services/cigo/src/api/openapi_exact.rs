@@ -9,7 +9,7 @@
 //!   paging bounds, and the enums of `stato` and `esito`;
 //! - the upload: the body is not empty, the multipart form has a `file`, and the answers 408
 //!   (slow client), 413, 415;
-//! - the public documents (`/openapi.json`, `/schema/richiesta.xsd`, `/schema/esito.xsd`, `/metrics`) are listed.
+//! - the public documents (`/openapi.json`, `/schema/richiesta.xsd`, `/schema/richiesta-v2.xsd`, `/schema/esito.xsd`, `/metrics`) are listed.
 
 use serde_json::{json, Value};
 
@@ -53,7 +53,10 @@ pub fn exact(doc: utoipa::openapi::OpenApi) -> Value {
         };
         paths
             .entry("/api/v1/schema/richiesta.xsd")
-            .or_insert_with(|| public("The XSD of the tracciato", "application/xml"));
+            .or_insert_with(|| public("The XSD of the tracciato, version 1 (urn:cigo:richiesta:1)", "application/xml"));
+        paths
+            .entry("/api/v1/schema/richiesta-v2.xsd")
+            .or_insert_with(|| public("The XSD of the tracciato, version 2 (urn:cigo:richiesta:2)", "application/xml"));
         paths
             .entry("/api/v1/schema/esito.xsd")
             .or_insert_with(|| public("The XSD of the esito as XML (version 1)", "application/xml"));

@@ -12,7 +12,7 @@ use crate::config::{Sources, StoreArgs};
 use anyhow::Context;
 use chrono::NaiveDate;
 use cigo_domain::archivio::{PeriodoArchivio, RapportoLavoro};
-use cigo_domain::model::{unita_key, Ore};
+use cigo_domain::model::{unita_key, unita_key_codice, Ore};
 use clap::Subcommand;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,9 @@ pub enum ArchivioCommand {
     /// Imports authorisations and/or employment relations from CSV files (see docs/archivio.md).
     Import {
         /// Authorisations: matricola, riferimento, cap, comune, indirizzo, periodo_dal,
-        /// periodo_al, ore_autorizzate, evento_non_evitabile.
+        /// periodo_al, ore_autorizzate, evento_non_evitabile, and optionally
+        /// codice_unita_produttiva (the unit's INPS code: then the unit is matched by it, as the
+        /// domande of tracciato v2 are).
         #[arg(long, required_unless_present = "rapporti")]
         autorizzazioni: Option<PathBuf>,
         /// Employment relations: matricola, codice_fiscale, data_assunzione, data_cessazione.
@@ -80,6 +82,8 @@ struct AutorizzazioneCsv {
     periodo_al: String,
     ore_autorizzate: String,
     evento_non_evitabile: String,
+    #[serde(default)]
+    codice_unita_produttiva: String,
 }
 
 #[derive(Deserialize)]
@@ -126,7 +130,11 @@ fn parse_autorizzazioni(text: &str) -> Result<Vec<PeriodoArchivio>, String> {
                 .map_err(|_| at(format!("ore_autorizzate non valide: {:?}", r.ore_autorizzate)))?;
             Ok(PeriodoArchivio {
                 matricola: matricola(&r.matricola).map_err(at)?,
-                unita_produttiva: unita_key(&r.cap, &r.comune, &r.indirizzo),
+                unita_produttiva: if r.codice_unita_produttiva.trim().is_empty() {
+                    unita_key(&r.cap, &r.comune, &r.indirizzo)
+                } else {
+                    unita_key_codice(r.codice_unita_produttiva.trim())
+                },
                 riferimento: r.riferimento,
                 dal,
                 al,

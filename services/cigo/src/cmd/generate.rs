@@ -17,6 +17,10 @@ pub struct GenerateArgs {
     pub invalid_ratio: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Version of the tracciato: 1 (urn:cigo:richiesta:1) or 2 (urn:cigo:richiesta:2, with the
+    /// sector, the unit's INPS code and the semester's workers; see docs/tracciato.md).
+    #[arg(long, default_value = "1", value_parser = ["1", "2"])]
+    pub versione: String,
     /// Output file (`-` for stdout).
     #[arg(long)]
     pub out: PathBuf,
@@ -32,25 +36,26 @@ pub struct GenerateArgs {
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..=1.0).contains(&args.invalid_ratio), "--invalid-ratio must be between 0 and 1");
     let opts = GenerateOptions { domande: args.domande, invalid_ratio: args.invalid_ratio, seed: args.seed };
-    generate(&opts, &args.out)?;
+    let versione = cigo_domain::Versione::from_attr(&args.versione).unwrap_or_default();
+    generate(&opts, versione, &args.out)?;
     if let (Some(cf), Some(csv)) = (args.deleghe_per, args.deleghe_out) {
         write_deleghe_csv(&opts, cf.trim(), &csv)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn generate(opts: &GenerateOptions, out: &Path) -> anyhow::Result<()> {
+fn generate(opts: &GenerateOptions, versione: cigo_domain::Versione, out: &Path) -> anyhow::Result<()> {
     let writer: Box<dyn Write> = if out.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {
         Box::new(std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?)
     };
     let mut w = std::io::BufWriter::new(writer);
-    let summary = cigo_domain::generate::generate(opts, &mut w)?;
+    let summary = cigo_domain::generate::generate_versione(opts, versione, &mut w)?;
     w.flush()?;
     let invalid = summary.iter().filter(|d| d.expected_code.is_some()).count();
     eprintln!(
-        "{} domande written to {} ({} valid, {} breaking a rule)",
+        "{} domande written to {} (tracciato versione {versione}; {} valid, {} breaking a rule)",
         summary.len(),
         out.display(),
         summary.len() - invalid,

@@ -127,15 +127,26 @@ impl Browser {
         self.client.execute(js, vec![]).await.unwrap()
     }
 
-    /// Waits until `js` (an expression) is true in the page.
+    /// Waits until `js` (an expression) is true in the page. While a form's answer is loading the
+    /// old document may be gone and the new one not yet parsed: an expression that throws there
+    /// (an element not there yet) counts as "not yet", and only the deadline fails the test.
     async fn until(&self, what: &str, js: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
-            if self.script(&format!("return !!({js});")).await == json!(true) {
+            let got = self
+                .client
+                .execute(&format!("return !!({js});"), vec![])
+                .await;
+            if matches!(got, Ok(ref v) if *v == json!(true)) {
                 return;
             }
-            let body = self.script("return document.body.innerText;").await;
-            assert!(Instant::now() < deadline, "{what}: not reached; the page shows:\n{body}");
+            if Instant::now() >= deadline {
+                let body = self
+                    .client
+                    .execute("return document.body ? document.body.innerText : '';", vec![])
+                    .await;
+                panic!("{what}: not reached ({got:?}); the page shows:\n{body:?}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -352,3 +352,72 @@ async fn tracciato_v2_on_postgres_and_rabbitmq() {
     v2_scenario(&dep, &api).await;
     servers.cleanup().await;
 }
+
+/// One CIG per worker at a time, end to end: `ESEMPIO` sent and protocollato; then the same
+/// domande again with domanda 1 at another address (the same suspension: ARC-008, rejected,
+/// naming the protocol number) and domanda 2 under another matricola (another employment: ARC-009,
+/// a notice). The filing date is fixed where `ESEMPIO` is in time.
+async fn stessi_lavoratori_scenario(api: &Api, token: &str) {
+    let numero = api
+        .upload_ok(token, ESEMPIO.as_bytes().to_vec(), true)
+        .await;
+    let done = api
+        .wait_for_state(token, numero, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+        .await;
+    assert_eq!(done["stato"], "PREVALIDATA", "{done}");
+    api.post(Some(token), &format!("/api/v1/richieste/{numero}/approvazione"))
+        .await
+        .expect(202, None);
+    api.wait_for_state(token, numero, &["CONSEGNATA", "SCARTATA_IN_INVIO"], Duration::from_secs(60))
+        .await;
+    let prime = api.all_domande(token, numero, None).await;
+    assert!(prime.iter().all(|d| d["esito"] == "PROTOCOLLATA"), "{prime:?}");
+    let protocollo = |i: usize| prime[i]["protocollo"].as_str().unwrap().to_string();
+
+    let again = ESEMPIO
+        .replacen("<Indirizzo>Via Enrico Fermi 7</Indirizzo>", "<Indirizzo>Viale Italia 100</Indirizzo>", 1)
+        .replacen("<Matricola>7098765432</Matricola>", "<Matricola>7011111111</Matricola>", 1);
+    let seconda = api.upload_ok(token, again.into_bytes(), true).await;
+    api.wait_for_state(token, seconda, &["PREVALIDATA", "SCARTATA"], Duration::from_secs(60))
+        .await;
+    let domande = api.all_domande(token, seconda, None).await;
+    assert_eq!(codes(&domande[0]), ["ARC-008"], "{}", domande[0]);
+    assert_eq!(domande[0]["esito"], "SCARTATA");
+    let f = &domande[0]["findings"][0];
+    assert_eq!(f["value"], protocollo(0).as_str());
+    assert_eq!(f["xpath"], "/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[1]/CodiceFiscale");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("I lavoratori RSSMRA85T10A562S, BNCGLI90C45F205Y, SPSLCU78S23F839N sono già"),
+        "{f}"
+    );
+    assert_eq!(codes(&domande[1]), ["ARC-009"], "{}", domande[1]);
+    assert_eq!(domande[1]["esito"], "VALIDA_CON_AVVISI");
+    assert_eq!(domande[1]["findings"][0]["value"], protocollo(1).as_str());
+}
+
+#[tokio::test]
+async fn one_cig_per_worker_on_the_embedded_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path()).with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    stessi_lavoratori_scenario(&api, &dep.token(CF_A)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and RabbitMQ; run by .ci/run with --include-ignored"]
+async fn one_cig_per_worker_on_postgres_and_rabbitmq() {
+    let servers = Servers::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dep = servers
+        .deployment(dir.path())
+        .with("CIGO_DATA_PRESENTAZIONE", "2026-02-17");
+    dep.run(&["migrate"]);
+    let (_api, api) = dep.spawn_api("api", &["api", "--no-migrate"]).await;
+    let _w = dep.spawn("worker", &["worker"]);
+    let _s = dep.spawn("sender", &["sender"]);
+    stessi_lavoratori_scenario(&api, &dep.token(CF_A)).await;
+    servers.cleanup().await;
+}

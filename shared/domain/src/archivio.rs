@@ -6,7 +6,8 @@
 //! The archive holds two kinds of record:
 //! - [`PeriodoArchivio`]: a period of CIG of a unità produttiva: a domanda this service has
 //!   protocollata, or an authorisation imported from earlier records (`cigo archivio import`);
-//! - [`RapportoLavoro`]: an employment relation of a worker with a matricola (imported).
+//! - [`RapportoLavoro`]: an employment relation of a worker with a matricola (imported);
+//! - [`LavoratoreArchivio`]: a worker of a domanda protocollata, for one CIG per worker at a time.
 //!
 //! The windows are counted backwards from the last day of the domanda's period:
 //! - biennio mobile: the two years ending on `PeriodoAl` (52 weeks; one third of the workable hours);
@@ -59,11 +60,30 @@ pub struct RapportoLavoro {
     pub cessato_al: Option<NaiveDate>,
 }
 
-/// What the archive holds about the unità produttive and matricole of one richiesta, indexed.
+/// A worker (codice fiscale) of a domanda protocollata, with the domanda's keys and period: the
+/// same worker cannot be in CIG twice for the same hours (ARC-008, ARC-009). Only the domande
+/// prevalidated since the workers are kept (migration 0014) are known here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct LavoratoreArchivio {
+    pub codice_fiscale: String,
+    pub matricola: String,
+    /// Normalised key of the unità produttiva (`model::unita_key`).
+    pub unita_produttiva: String,
+    /// The protocol number of the domanda.
+    pub riferimento: String,
+    pub dal: NaiveDate,
+    pub al: NaiveDate,
+}
+
+/// What the archive holds about the unità produttive, matricole and workers of one richiesta,
+/// indexed.
 #[derive(Debug, Default)]
 pub struct Archivio {
     periodi: HashMap<(String, String), Vec<PeriodoArchivio>>,
     rapporti: HashMap<String, Vec<RapportoLavoro>>,
+    /// By codice fiscale, upper case.
+    lavoratori: HashMap<String, Vec<LavoratoreArchivio>>,
 }
 
 /// What the store must load for layer 5 of one richiesta: see [`ChiaviArchivio::di`]. The
@@ -77,6 +97,8 @@ pub struct ChiaviArchivio {
     pub dal: Option<NaiveDate>,
     /// When the deleghe are checked (ARC-050): whose, and for which matricole.
     pub deleghe: Option<ChiaviDeleghe>,
+    /// Codici fiscali (upper case, sorted) of the workers of the domande, for ARC-008 and ARC-009.
+    pub codici_fiscali: Vec<String>,
 }
 
 /// The deleghe to look up: of `intermediario`, for the matricole of its domande that need one.
@@ -91,6 +113,8 @@ pub struct ChiaviDeleghe {
 pub struct FattiArchivio {
     pub periodi: Vec<PeriodoArchivio>,
     pub rapporti: Vec<RapportoLavoro>,
+    /// The workers of [`ChiaviArchivio::codici_fiscali`] in domande protocollate from `dal` on.
+    pub lavoratori: Vec<LavoratoreArchivio>,
     /// When the deleghe are checked: the intermediario and the matricole (of those asked) it
     /// holds a delega for.
     pub deleghe: Option<DelegheTenute>,
@@ -126,6 +150,11 @@ impl ChiaviArchivio {
                 .filter_map(|d| Some(inizio_utile(d.periodo_dal?, d.periodo_al?)))
                 .min(),
             deleghe,
+            codici_fiscali: codici_fiscali(
+                giudicabili()
+                    .filter_map(|d| d.archivio.as_ref())
+                    .map(|a| &a.lavoratori),
+            ),
         }
     }
 
@@ -138,8 +167,18 @@ impl ChiaviArchivio {
                 .filter_map(|d| Some(inizio_utile(d.periodo_dal?, d.periodo_al?)))
                 .min(),
             deleghe: None,
+            codici_fiscali: codici_fiscali(domande.iter().map(|d| &d.lavoratori)),
         }
     }
+}
+
+/// The workers' codici fiscali, upper case, sorted, without repeats.
+fn codici_fiscali<'a>(liste: impl Iterator<Item = &'a Vec<LavoratoreDomanda>>) -> Vec<String> {
+    ordinate(
+        liste
+            .flatten()
+            .map(|l| l.codice_fiscale.to_ascii_uppercase()),
+    )
 }
 
 /// Sorted, without repeats.
@@ -165,7 +204,7 @@ fn serve_delega(d: &DomandaEsito, intermediario: &str) -> bool {
 /// Layer 5 of prevalidation, the one function the worker and `cigo validate --database-url` call:
 /// the archive rules ([`verifica`]: ARC-001..007) then, when `fatti` carries the deleghe, ARC-050.
 pub fn giudica(esito: &mut EsitoPrevalidazione, fatti: FattiArchivio) {
-    verifica(esito, &Archivio::new(fatti.periodi, fatti.rapporti));
+    verifica(esito, &Archivio::new(fatti.periodi, fatti.rapporti).con_lavoratori(fatti.lavoratori));
     if let Some(deleghe) = fatti.deleghe {
         verifica_deleghe(esito, &deleghe);
     }
@@ -206,6 +245,17 @@ impl Archivio {
             a.rapporti.entry(r.matricola.clone()).or_default().push(r);
         }
         a
+    }
+
+    /// The archive with the workers of the domande protocollate.
+    pub fn con_lavoratori(mut self, lavoratori: Vec<LavoratoreArchivio>) -> Archivio {
+        for l in lavoratori {
+            self.lavoratori
+                .entry(l.codice_fiscale.to_ascii_uppercase())
+                .or_default()
+                .push(l);
+        }
+        self
     }
 
     fn periodi(&self, matricola: &str, unita: &str) -> &[PeriodoArchivio] {
@@ -249,8 +299,8 @@ fn finding(rule: &RuleInfo, progressivo: u32, elemento: &str, message: String, v
 }
 
 /// A domanda as the store keeps it for the sending: its keys and what prevalidation kept of its
-/// [`DatiArchivio`] (the file is not read again, so there are no workers: ARC-005..007 stay as
-/// prevalidation found them). The columns of the hours, the causale and the months were added
+/// [`DatiArchivio`] (the file is not read again: ARC-005..007 stay as prevalidation found them;
+/// the workers' codici fiscali are kept for ARC-008 and ARC-009). The columns of the hours, the causale and the months were added
 /// after the first domande were saved: for those they are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
@@ -269,6 +319,10 @@ pub struct DomandaInvio {
     pub mesi_quinquennio: Option<i32>,
     /// The last day it could be filed in time (`DatiArchivio::termine_presentazione`).
     pub termine_presentazione: Option<NaiveDate>,
+    /// The workers as prevalidation kept them (none for domande prevalidated before they were
+    /// kept); loaded beside the row.
+    #[cfg_attr(feature = "sqlx", sqlx(skip))]
+    pub lavoratori: Vec<LavoratoreDomanda>,
 }
 
 impl DomandaInvio {
@@ -299,7 +353,7 @@ impl DomandaInvio {
             ore_lavorabili_settimanali: self
                 .ore_lavorabili_centesimi
                 .map_or(base.ore_lavorabili_settimanali, Ore),
-            lavoratori: Vec::new(),
+            lavoratori: self.lavoratori.clone(),
             causale: None,
             termine_presentazione: self.termine_presentazione,
         }
@@ -346,6 +400,7 @@ impl Giudizio {
         if let Some(rapporti) = archivio.rapporti.get(g.matricola) {
             lavoratori(g.progressivo, g.dati, g.matricola, rapporti, g.dal, g.al, &mut nuovi);
         }
+        stessi_lavoratori(g, archivio, &mut nuovi);
         if inviabile(&nuovi) {
             self.stessa_richiesta
                 .entry(key)
@@ -374,9 +429,10 @@ impl Giudizio {
 pub fn rivalida_invio(
     domande: &[DomandaInvio],
     periodi: Vec<PeriodoArchivio>,
+    lavoratori: Vec<LavoratoreArchivio>,
     data_presentazione: NaiveDate,
 ) -> Vec<(u32, Vec<Finding>)> {
-    let archivio = Archivio::new(periodi, Vec::new());
+    let archivio = Archivio::new(periodi, Vec::new()).con_lavoratori(lavoratori);
     let mut giudizio = Giudizio::default();
     let mut nuovi_di = Vec::new();
     for d in domande {
@@ -507,6 +563,92 @@ fn elenco<'a>(periodi: impl Iterator<Item = &'a PeriodoArchivio>) -> String {
         let _ = write!(out, "{} ({}-{})", p.riferimento, data(p.dal), data(p.al));
     }
     out
+}
+
+/// ARC-008 and ARC-009: a worker of this domanda is in a domanda protocollata for an overlapping
+/// period. Art. 3 c. 1 integrates the hours not worked "comprese fra le ore zero e il limite
+/// dell'orario contrattuale" of the worker's employment: for the same matricola the hours of the
+/// period can be integrated once, so another unità produttiva (another address, another key) is
+/// the same suspension (ARC-008, ERRORE; the same unit is ARC-001 already). With another matricola
+/// it is another employment with its own contractual hours (two part-time jobs): possible, but
+/// worth a look (ARC-009, AVVISO). One finding per other domanda, at its first common worker.
+fn stessi_lavoratori(g: &Giudicanda<'_>, archivio: &Archivio, out: &mut Vec<Finding>) {
+    if archivio.lavoratori.is_empty() {
+        return;
+    }
+    // Per other domanda (its protocol number): the common workers, in this domanda's order.
+    let mut comuni: Vec<(&LavoratoreArchivio, Vec<&LavoratoreDomanda>)> = Vec::new();
+    for l in &g.dati.lavoratori {
+        let cf = l.codice_fiscale.to_ascii_uppercase();
+        for a in archivio.lavoratori.get(&cf).into_iter().flatten() {
+            let stessa_unita = a.matricola == g.matricola && a.unita_produttiva == g.unita;
+            if stessa_unita || !periodi_sovrapposti(a.dal, a.al, g.dal, g.al) {
+                continue;
+            }
+            match comuni
+                .iter_mut()
+                .find(|(o, _)| o.riferimento == a.riferimento)
+            {
+                Some((_, ls)) => ls.push(l),
+                None => comuni.push((a, vec![l])),
+            }
+        }
+    }
+    for (altra, ls) in comuni {
+        let primo = ls[0];
+        let cfs: Vec<String> = ls
+            .iter()
+            .map(|l| l.codice_fiscale.to_ascii_uppercase())
+            .collect();
+        let nomi = elenco_cf(cfs.iter().map(String::as_str));
+        let (rule, message) = if altra.matricola == g.matricola {
+            (
+                &rules::ARC_STESSA_SOSPENSIONE,
+                format!(
+                    "{nomi} {} già nella domanda protocollata {} della stessa matricola per il periodo dal {} al {}, che si sovrappone a questo (un'altra unità produttiva: {}): è la stessa sospensione, le stesse ore non possono essere integrate due volte. Togliere i lavoratori o correggere il periodo.",
+                    if ls.len() == 1 { "è" } else { "sono" },
+                    altra.riferimento,
+                    data(altra.dal),
+                    data(altra.al),
+                    altra.unita_produttiva
+                ),
+            )
+        } else {
+            (
+                &rules::ARC_LAVORATORE_ALTRA_MATRICOLA,
+                format!(
+                    "{nomi} {} anche nella domanda protocollata {} della matricola {} per il periodo dal {} al {}, che si sovrappone a questo: ammesso solo per un altro rapporto di lavoro (con il proprio orario contrattuale), verificare che non si tratti delle stesse ore.",
+                    if ls.len() == 1 { "è" } else { "sono" },
+                    altra.riferimento,
+                    altra.matricola,
+                    data(altra.dal),
+                    data(altra.al)
+                ),
+            )
+        };
+        let mut f = rule.finding(message);
+        f.xpath = Some(format!(
+            "/RichiestaCIGO/Domanda[{}]/Lavoratori/Lavoratore[{}]/CodiceFiscale",
+            g.progressivo, primo.posizione
+        ));
+        if primo.line > 0 {
+            f.line = Some(primo.line);
+            f.column = Some(primo.column);
+        }
+        f.value = Some(altra.riferimento.clone());
+        out.push(f);
+    }
+}
+
+/// "Il lavoratore X", "I lavoratori X, Y, Z (e altri N)".
+fn elenco_cf<'a>(cf: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let n = cf.len();
+    let primi: Vec<&str> = cf.take(3).collect();
+    match n {
+        1 => format!("Il lavoratore {}", primi[0]),
+        2 | 3 => format!("I lavoratori {}", primi.join(", ")),
+        _ => format!("I lavoratori {} (e altri {})", primi.join(", "), n - 3),
+    }
 }
 
 /// ARC-002 (52 weeks in the biennio), ARC-003 (one third of the workable hours in the biennio),
@@ -1157,15 +1299,114 @@ mod tests {
                 ore_lavorabili_centesimi: Some(dati.ore_lavorabili_settimanali.0),
                 mesi_quinquennio: Some(dati.mesi_quinquennio as i32),
                 termine_presentazione: dati.termine_presentazione,
+                lavoratori: dati.lavoratori.clone(),
             }
         };
-        let rejected = rivalida_invio(&[invio(&a), invio(&b), invio(&c)], periodi, d("2026-01-02"));
+        let rejected = rivalida_invio(&[invio(&a), invio(&b), invio(&c)], periodi, vec![], d("2026-01-02"));
         let codes: Vec<(u32, Vec<&str>)> = rejected
             .iter()
             .map(|(p, f)| (*p, f.iter().map(|f| f.code.as_str()).collect()))
             .collect();
         // 1 fits (48 + 2 weeks) and counts for 2 (48 + 2 + 3 > 52); 3 overlaps the protocollata one.
         assert_eq!(codes, [(2, vec!["ARC-002"]), (3, vec!["ARC-001"])]);
+    }
+
+    fn in_cig(cf: &str, matricola: &str, unita: &str, riferimento: &str, dal: &str, al: &str) -> LavoratoreArchivio {
+        LavoratoreArchivio {
+            codice_fiscale: cf.into(),
+            matricola: matricola.into(),
+            unita_produttiva: unita.into(),
+            riferimento: riferimento.into(),
+            dal: d(dal),
+            al: d(al),
+        }
+    }
+
+    #[test]
+    fn one_cig_per_worker_at_a_time() {
+        let cf = "RSSMRA85T10A562S";
+        let lav = |cf: &str, posizione| LavoratoreDomanda {
+            codice_fiscale: cf.into(),
+            data_assunzione: None,
+            posizione,
+            line: 40 + posizione,
+            column: 7,
+        };
+        let giudica = |archivio: Vec<LavoratoreArchivio>| {
+            let mut e = esito(vec![domanda(
+                1,
+                "2026-03-02",
+                "2026-03-15",
+                40,
+                vec![lav("BNCLRA90A41F205X", 1), lav(&cf.to_lowercase(), 2)],
+            )]);
+            verifica(&mut e, &Archivio::default().con_lavoratori(archivio));
+            e.domande.remove(0)
+        };
+        let matricola = domanda(1, "2026-03-02", "2026-03-15", 0, vec![])
+            .matricola
+            .unwrap();
+        let unita = domanda(1, "2026-03-02", "2026-03-15", 0, vec![])
+            .unita_produttiva
+            .unwrap();
+
+        // The same matricola at another unit (another address for the same place, say): the same
+        // suspension, rejected, naming the protocol number, at the common worker.
+        let d1 = giudica(vec![in_cig(cf, &matricola, "ALTRA", "CIGO-2026-0000003", "2026-03-09", "2026-03-22")]);
+        assert_eq!(d1.esito, EsitoDomanda::Scartata);
+        let f = &d1.findings[0];
+        assert_eq!(f.code, "ARC-008");
+        assert_eq!(f.value.as_deref(), Some("CIGO-2026-0000003"));
+        assert_eq!(f.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[2]/CodiceFiscale"));
+        assert_eq!((f.line, f.column), (Some(42), Some(7)));
+        assert!(f.message.contains(cf) && f.message.contains("09/03/2026"), "{}", f.message);
+
+        // Another matricola: another employment, a notice.
+        let d2 = giudica(vec![in_cig(cf, "9999999999", "ALTRA", "CIGO-2026-0000004", "2026-03-09", "2026-03-22")]);
+        assert_eq!(d2.esito, EsitoDomanda::ValidaConAvvisi);
+        assert_eq!(d2.findings[0].code, "ARC-009");
+        assert!(d2.findings[0].message.contains("9999999999"));
+
+        // Periods that do not overlap, or the same unit (ARC-001's business): nothing here.
+        let d3 = giudica(vec![
+            in_cig(cf, &matricola, "ALTRA", "CIGO-2026-0000005", "2026-03-16", "2026-03-29"),
+            in_cig(cf, &matricola, &unita, "CIGO-2026-0000006", "2026-03-02", "2026-03-15"),
+        ]);
+        assert!(d3.findings.is_empty(), "{:?}", d3.findings);
+
+        // Two common workers with one other domanda: one finding that counts them.
+        let d4 = giudica(vec![
+            in_cig(cf, &matricola, "ALTRA", "CIGO-2026-0000007", "2026-03-01", "2026-03-31"),
+            in_cig("BNCLRA90A41F205X", &matricola, "ALTRA", "CIGO-2026-0000007", "2026-03-01", "2026-03-31"),
+        ]);
+        assert_eq!(d4.findings.len(), 1);
+        assert!(
+            d4.findings[0]
+                .message
+                .starts_with("I lavoratori BNCLRA90A41F205X, "),
+            "{}",
+            d4.findings[0].message
+        );
+        assert_eq!(
+            d4.findings[0].xpath.as_deref(),
+            Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[1]/CodiceFiscale")
+        );
+    }
+
+    #[test]
+    fn the_keys_carry_the_workers_codici_fiscali() {
+        let lav = |cf: &str| LavoratoreDomanda {
+            codice_fiscale: cf.into(),
+            data_assunzione: None,
+            posizione: 1,
+            line: 1,
+            column: 1,
+        };
+        let e = esito(vec![
+            domanda(1, "2026-03-02", "2026-03-15", 0, vec![lav("bnclra90a41f205x"), lav("RSSMRA85T10A562S")]),
+            domanda(2, "2026-04-06", "2026-04-12", 0, vec![lav("BNCLRA90A41F205X")]),
+        ]);
+        assert_eq!(ChiaviArchivio::di(&e, None).codici_fiscali, ["BNCLRA90A41F205X", "RSSMRA85T10A562S"]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! loaded: the store locks, loads, asks these functions and writes the plan they return, in one
 //! transaction. Every state a plan passes through comes from [`StatoRichiesta::apply`].
 
-use crate::archivio::{rivalida_invio, DomandaInvio, PeriodoArchivio};
+use crate::archivio::{rivalida_invio, DomandaInvio, LavoratoreArchivio, PeriodoArchivio};
 use crate::esito::{DomandaEsito, EsitoPrevalidazione};
 use crate::finding::Finding;
 use crate::job::JobKind;
@@ -90,6 +90,8 @@ pub struct FattiInvio {
     pub domande: Vec<DomandaInvio>,
     /// What the archive holds now for their keys (`archivio::ChiaviArchivio::invio`).
     pub periodi: Vec<PeriodoArchivio>,
+    /// The workers of domande protocollate now that are also in these domande.
+    pub lavoratori: Vec<LavoratoreArchivio>,
     /// The legal filing date: the day (Europe/Rome) of the attestato di trasmissione.
     pub data_presentazione: NaiveDate,
 }
@@ -124,14 +126,14 @@ pub struct PianoInvio {
 }
 
 /// The plan of a sending: each domanda still to be sent is judged again by the archive rules
-/// against what the archive holds now (ARC-001..004) and by the filing deadline at the filing
+/// against what the archive holds now (ARC-001..004, ARC-008..010) and by the filing deadline at the filing
 /// date (COE-055, COE-057), see [`rivalida_invio`]; the rejected ones become `SCARTATA_IN_INVIO`,
 /// the others get the next protocol numbers of the year in file order, with the warnings found
 /// now. An error when `fatti.stato` does not allow the end of a sending.
 pub fn piano_invio(fatti: FattiInvio) -> Result<PianoInvio, TransitionError> {
     // Checked first: a richiesta not in sending gets no plan at all.
     Passo::di(fatti.stato, Event::Delivered)?;
-    let mut nuovi = rivalida_invio(&fatti.domande, fatti.periodi, fatti.data_presentazione);
+    let mut nuovi = rivalida_invio(&fatti.domande, fatti.periodi, fatti.lavoratori, fatti.data_presentazione);
     let mut scartate = Vec::new();
     let mut protocollate = Vec::new();
     let mut ultimo = fatti.ultimo_protocollo;
@@ -218,6 +220,7 @@ mod tests {
             ore_lavorabili_centesimi: None,
             mesi_quinquennio: None,
             termine_presentazione: None,
+            lavoratori: vec![],
         }
     }
 
@@ -249,6 +252,7 @@ mod tests {
                 domanda(3, "2026-06-01", "2026-06-07"),
             ],
             periodi: vec![periodo("2026-05-01", "2026-05-31")],
+            lavoratori: vec![],
             data_presentazione: il("2026-02-20"),
         };
         let p = piano_invio(fatti).unwrap();
@@ -273,6 +277,7 @@ mod tests {
             ultimo_protocollo: 7,
             domande: vec![domanda(1, "2026-05-04", "2026-05-10")],
             periodi: vec![periodo("2026-05-01", "2026-05-31")],
+            lavoratori: vec![],
             data_presentazione: il("2026-04-20"),
         };
         let p = piano_invio(fatti).unwrap();
@@ -289,8 +294,48 @@ mod tests {
             ultimo_protocollo: 0,
             domande: vec![domanda(1, "2026-03-02", "2026-03-08")],
             periodi: vec![],
+            lavoratori: vec![],
             data_presentazione: il("2026-02-20"),
         }
+    }
+
+    #[test]
+    fn a_worker_protocollato_meanwhile_at_another_unit_rejects_the_domanda_in_sending() {
+        // Prevalidated while the other domanda was not yet sent: at sending, the same worker of
+        // the same matricola is in CIG at another unit for an overlapping period (ARC-008); at
+        // another matricola it is a notice (ARC-009) and the domanda goes.
+        let cf = "RSSMRA80A01H501U";
+        let lavoratore = crate::esito::LavoratoreDomanda {
+            codice_fiscale: cf.into(),
+            data_assunzione: None,
+            posizione: 2,
+            line: 0,
+            column: 0,
+        };
+        let altrove = |matricola: &str| crate::archivio::LavoratoreArchivio {
+            codice_fiscale: cf.into(),
+            matricola: matricola.into(),
+            unita_produttiva: "ALTRA".into(),
+            riferimento: "CIGO-2026-0000009".into(),
+            dal: il("2026-03-01"),
+            al: il("2026-03-31"),
+        };
+        let fatti = |matricola: &str| FattiInvio {
+            domande: vec![DomandaInvio {
+                lavoratori: vec![lavoratore.clone()],
+                ..domanda(1, "2026-03-02", "2026-03-08")
+            }],
+            lavoratori: vec![altrove(matricola)],
+            ..piano_fatti_in(S::InInvio)
+        };
+        let p = piano_invio(fatti("1234567890")).unwrap();
+        assert!(p.protocollate.is_empty());
+        let f = &p.scartate[0].findings[0];
+        assert_eq!((f.code.as_str(), f.value.as_deref()), ("ARC-008", Some("CIGO-2026-0000009")));
+        assert_eq!(f.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[2]/CodiceFiscale"));
+        assert_eq!(f.line, None);
+        let p = piano_invio(fatti("9999999999")).unwrap();
+        assert_eq!(p.protocollate[0].avvisi[0].code, "ARC-009");
     }
 
     #[test]

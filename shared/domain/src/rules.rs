@@ -33,7 +33,7 @@ impl RuleInfo {
 }
 
 /// Id and version of the rule set: every esito names the one that produced it.
-pub const RULE_SET: &str = "cigo-regole/4";
+pub const RULE_SET: &str = "cigo-regole/5";
 
 const TRACCIATO: &str = "Tracciato XML CIGO, versione 1 (schema richiesta-v1.xsd)";
 const XML: &str = "W3C XML 1.0; tracciato XML CIGO, versione 1";
@@ -90,6 +90,8 @@ rules! {
         "Attributo non previsto", TRACCIATO;
     STR_TESTO_NON_PREVISTO = "STR-007", Struttura, Errore,
         "Testo non previsto in un elemento che contiene solo altri elementi", TRACCIATO;
+    STR_CONTROLLI_NON_ESEGUITI = "STR-099", Struttura, Avviso,
+        "Controlli non eseguiti per gli errori di struttura della domanda: i campi dei quadri non leggibili, la coerenza tra i quadri, con le altre domande e con l'archivio", TRACCIATO;
 
     CAM_MATRICOLA = "CAM-001", Campi, Errore,
         "La matricola INPS dell'azienda deve essere di 10 cifre", "Tracciato XML CIGO; codifica matricole INPS";
@@ -236,6 +238,10 @@ rules! {
         "Causale ALTRO: l'integrazione ordinaria si concede solo per le causali del D.M. 95442/2016 (eventi transitori non imputabili, situazioni temporanee di mercato); indicare la causale che corrisponde all'evento", "D.Lgs. 148/2015 art. 11 c. 1; D.M. 95442/2016 artt. 1 e seguenti";
     COE_RIPRESA_NON_PREVEDIBILE = "COE-059", Coerenza, Errore,
         "Quadro D: ripresa dell'attività non prevedibile alla presentazione della domanda: manca la transitorietà della situazione aziendale richiesta per la CIGO", "D.Lgs. 148/2015 art. 11 c. 1; D.M. 95442/2016 art. 1";
+    COE_STESSA_SOSPENSIONE = "COE-060", Coerenza, Errore,
+        "Due domande della richiesta per la stessa matricola, periodi sovrapposti e lavoratori in comune, con unità produttive diverse: è la stessa sospensione, le stesse ore non possono essere integrate due volte", "D.Lgs. 148/2015 art. 3 c. 1 (ore non lavorate fra zero e l'orario contrattuale del rapporto); art. 15";
+    COE_LAVORATORE_ALTRA_MATRICOLA = "COE-061", Coerenza, Avviso,
+        "Lo stesso lavoratore compare in un'altra domanda della richiesta, di un'altra matricola, per un periodo sovrapposto: ammesso solo per un altro rapporto di lavoro, con il proprio orario contrattuale", "D.Lgs. 148/2015 art. 3 c. 1";
     COE_SEGNALAZIONI_TRONCATE = "COE-099", Coerenza, Avviso,
         "Troppe segnalazioni per la domanda: l'elenco è stato troncato", "Limiti di elaborazione del servizio";
 
@@ -253,6 +259,10 @@ rules! {
         "Lavoratore alle dipendenze della matricola solo per parte del periodo: le ore fuori dal rapporto non sono integrabili", "D.Lgs. 148/2015 art. 1 c. 1";
     ARC_DATA_ASSUNZIONE = "ARC-007", Archivio, Avviso,
         "Data di assunzione del lavoratore diversa da quella dei rapporti di lavoro in archivio", "D.Lgs. 148/2015 art. 1 c. 2";
+    ARC_STESSA_SOSPENSIONE = "ARC-008", Archivio, Errore,
+        "Lavoratori già in una domanda protocollata della stessa matricola, per un'altra unità produttiva e un periodo sovrapposto: è la stessa sospensione, le stesse ore non possono essere integrate due volte", "D.Lgs. 148/2015 art. 3 c. 1 (ore non lavorate fra zero e l'orario contrattuale del rapporto); art. 15";
+    ARC_LAVORATORE_ALTRA_MATRICOLA = "ARC-009", Archivio, Avviso,
+        "Lavoratore già in una domanda protocollata di un'altra matricola per un periodo sovrapposto: ammesso solo per un altro rapporto di lavoro, con il proprio orario contrattuale", "D.Lgs. 148/2015 art. 3 c. 1";
     ARC_52_CONSECUTIVE = "ARC-010", Archivio, Errore,
         "Dopo 52 settimane consecutive di CIGO una nuova domanda per la stessa unità produttiva è possibile solo dopo 52 settimane di normale attività lavorativa (eventi oggettivamente non evitabili esclusi, salvo che per le imprese dell'edilizia e lapidee)", "D.Lgs. 148/2015 art. 12 c. 2 e 4; art. 10 c. 1 lett. m), n), o)";
     ARC_BASE_UN_TERZO_PRESUNTA = "ARC-011", Archivio, Avviso,

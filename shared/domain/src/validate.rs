@@ -82,12 +82,19 @@ fn validate_domanda(
 ) -> DomandaEsito {
     let mut cx = Cx { t: tree, dpos: pos, findings: Vec::new(), dates: Vec::new() };
     let mut ids = Ids::default();
-    let mapped = struttura::map_domanda(&mut cx, &mut ids);
-    if let Some(d) = &mapped {
-        campi::check(&mut cx, d, &ids);
-        check_coerenza(&mut cx, d, &ids, limits);
-        sovrapposizioni::check(&mut cx, d, &ids, overlap);
-    }
+    let mapped = match struttura::map_domanda(&mut cx, &mut ids) {
+        Ok(d) => {
+            campi::check(&mut cx, &campi::Campi::di(&d), &ids);
+            check_coerenza(&mut cx, &d, &ids, limits);
+            sovrapposizioni::check(&mut cx, &d, &ids, overlap);
+            Some(d)
+        }
+        Err(letta) => {
+            campi::check(&mut cx, &campi::Campi::letti(&letta), &ids);
+            controlli_non_eseguiti(&mut cx, &letta);
+            None
+        }
+    };
     let summary = Summary::from_tree(tree);
     let archivio = mapped.as_ref().map(|d| dati_archivio(tree, d, &ids));
     let esito = DomandaEsito::esito_from(&cx.findings);
@@ -118,6 +125,26 @@ fn validate_domanda(
         findings,
         archivio,
     }
+}
+
+/// STR-099: what could not be checked on a domanda whose structure is not sound, and why. The
+/// domanda is rejected already; the notice tells the intermediario that correcting the structure
+/// errors is not the end of it, so that no error comes as a surprise at the next upload.
+fn controlli_non_eseguiti(cx: &mut Cx<'_>, letta: &struttura::Letta) {
+    let non_lette = letta.non_lette();
+    let campi = match non_lette.as_slice() {
+        [] => String::new(),
+        [uno] => format!("i controlli dei campi di {uno}, "),
+        molti => format!("i controlli dei campi di {}, ", molti.join(", ")),
+    };
+    cx.at(
+        &rules::STR_CONTROLLI_NON_ESEGUITI,
+        0,
+        format!(
+            "Controlli non eseguiti per gli errori di struttura della domanda: {campi}i controlli di coerenza tra i quadri, con le altre domande della richiesta e con l'archivio. Saranno eseguiti alla prossima prevalidazione, corretti gli errori indicati."
+        ),
+        None,
+    );
 }
 
 /// Layer COERENZA inside one domanda, subject by subject, in the order the findings are reported.

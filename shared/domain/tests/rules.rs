@@ -69,7 +69,11 @@ fn check(xml: &str, e: Expect<'_>) {
     for d in &esito.domande {
         let codes: BTreeSet<&str> = d.findings.iter().map(|f| f.code.as_str()).collect();
         if d.progressivo as usize == e.domanda {
-            let want: BTreeSet<&str> = e.codes.iter().copied().collect();
+            let mut want: BTreeSet<&str> = e.codes.iter().copied().collect();
+            // A structure error leaves checks that cannot run, and the domanda says so.
+            if e.codes.iter().any(|c| c.starts_with("STR-")) {
+                want.insert("STR-099");
+            }
             assert_eq!(codes, want, "{:#?}", d.findings);
             let f = d.findings.iter().find(|f| f.code == e.codes[0]).unwrap();
             assert_eq!(f.xpath.as_deref(), Some(e.xpath), "{f:#?}");
@@ -753,6 +757,100 @@ fn coe_015_overlapping_domande_of_one_richiesta() {
         "<PeriodoDal>2026-02-16</PeriodoDal>\n      <PeriodoAl>2026-02-22</PeriodoAl>",
     );
     assert!(run(&xml).domande.iter().all(|d| d.findings.is_empty()));
+}
+
+/// Domanda 2 moved into domanda 1's period, with one of domanda 1's workers in place of its second.
+fn same_worker_in_domanda_2(matricola: &str) -> String {
+    let mut xml = mutate(VALID, 2, "<Matricola>7098765432</Matricola>", &format!("<Matricola>{matricola}</Matricola>"));
+    xml = mutate(
+        &xml,
+        2,
+        "<PeriodoDal>2026-03-02</PeriodoDal>\n      <PeriodoAl>2026-03-08</PeriodoAl>",
+        "<PeriodoDal>2026-02-09</PeriodoDal>\n      <PeriodoAl>2026-02-15</PeriodoAl>",
+    );
+    mutate(
+        &xml,
+        2,
+        "<CodiceFiscale>GRCPLA69M30L219K</CodiceFiscale>",
+        "<CodiceFiscale>rssmra85t10a562s</CodiceFiscale>",
+    )
+}
+
+#[test]
+fn coe_060_the_same_workers_of_one_matricola_at_another_unit() {
+    // The same matricola, the unit in Torino instead of Sesto San Giovanni: the same suspension.
+    check(
+        &same_worker_in_domanda_2("5012345678"),
+        Expect {
+            domanda: 2,
+            codes: &["COE-060"],
+            xpath: "/RichiestaCIGO/Domanda[2]/Lavoratori/Lavoratore[2]/CodiceFiscale",
+            at: "<CodiceFiscale>rss",
+            value: Some("1"),
+        },
+    );
+    let e = run(&same_worker_in_domanda_2("5012345678"));
+    let f = &e.domande[1].findings[0];
+    assert!(f.message.contains("RSSMRA85T10A562S") && f.message.contains("domanda 1"), "{}", f.message);
+    // Without the common worker: two suspensions of two units, no finding.
+    let xml = mutate(
+        &same_worker_in_domanda_2("5012345678"),
+        2,
+        "<CodiceFiscale>rssmra85t10a562s</CodiceFiscale>",
+        "<CodiceFiscale>GRCPLA69M30L219K</CodiceFiscale>",
+    );
+    assert!(run(&xml).domande.iter().all(|d| d.findings.is_empty()));
+}
+
+#[test]
+fn coe_061_the_same_worker_with_another_matricola() {
+    check(
+        &same_worker_in_domanda_2("7098765432"),
+        Expect {
+            domanda: 2,
+            codes: &["COE-061"],
+            xpath: "/RichiestaCIGO/Domanda[2]/Lavoratori/Lavoratore[2]/CodiceFiscale",
+            at: "<CodiceFiscale>rss",
+            value: Some("1"),
+        },
+    );
+    assert_eq!(run(&same_worker_in_domanda_2("7098765432")).domande[1].esito, EsitoDomanda::ValidaConAvvisi);
+}
+
+#[test]
+fn str_099_one_round_of_errors() {
+    // A structure error in quadro C and a wrong provincia in quadro A: both at once, and a notice
+    // of what could not be checked (the field checks of the quadro not read, the coherence).
+    let xml = mutate(VALID, 1, "<NumeroSettimane>2</NumeroSettimane>", "<NumeroSettimane>due</NumeroSettimane>");
+    let xml = mutate(&xml, 1, "<Provincia>MI</Provincia>", "<Provincia>XX</Provincia>");
+    let e = run(&xml);
+    let d = &e.domande[0];
+    let codes: Vec<&str> = d.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["STR-003", "CAM-004", "STR-099"], "{:#?}", d.findings);
+    assert_eq!(d.esito, EsitoDomanda::Scartata);
+    let notice = &d.findings[2];
+    assert_eq!(notice.severity, Severity::Avviso);
+    assert_eq!(notice.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]"));
+    assert!(notice.message.contains("coerenza"), "{}", notice.message);
+    // Quadro C is not one the field checks read: not named.
+    assert!(!notice.message.contains("QuadroC"), "{}", notice.message);
+    assert!(e.domande[1].findings.is_empty());
+
+    // A structure error among the workers: their field checks are the ones not run, named.
+    let xml = mutate(VALID, 1, "<Cognome>Rossi</Cognome>", "<Cognome>Rossi</Cognome><Soprannome>x</Soprannome>");
+    let d = &run(&xml).domande[0];
+    let notice = d
+        .findings
+        .iter()
+        .find(|f| f.code == "STR-099")
+        .expect("STR-099");
+    assert!(
+        notice
+            .message
+            .contains("i controlli dei campi di Lavoratori"),
+        "{}",
+        notice.message
+    );
 }
 
 #[test]

@@ -689,7 +689,7 @@ pub struct PurgaEseguita {
     pub findings: u64,
     pub attestati: u64,
     pub outbox: u64,
-    /// Idempotency keys and the recorded failure.
+    /// The workers of the domande, the idempotency keys and the recorded failure.
     pub altre: u64,
 }
 

@@ -64,6 +64,17 @@ pub(crate) const UPDATE_ESITO: &str = "UPDATE richieste SET stato = $3, domande_
 
 pub(crate) const DELETE_FINDINGS: &str = "DELETE FROM findings WHERE numero_richiesta = $1";
 pub(crate) const DELETE_DOMANDE: &str = "DELETE FROM domande WHERE numero_richiesta = $1";
+pub(crate) const DELETE_LAVORATORI: &str = "DELETE FROM domande_lavoratori WHERE numero_richiesta = $1";
+
+/// Followed by the rows (`VALUES`): the workers of the domande that can be sent.
+pub(crate) const INSERT_LAVORATORI: &str =
+    "INSERT INTO domande_lavoratori (numero_richiesta, progressivo, posizione, codice_fiscale, line, col) ";
+
+/// The workers of the domande of richiesta `$1` still to be sent, as `(progressivo,
+/// LavoratoreDomanda)` columns.
+pub(crate) const SELECT_LAVORATORI_INVIO: &str = "SELECT l.progressivo, l.posizione, l.codice_fiscale, l.line, l.col \
+    FROM domande_lavoratori l JOIN domande d ON d.numero_richiesta = l.numero_richiesta AND d.progressivo = l.progressivo \
+    WHERE l.numero_richiesta = $1 AND d.esito IN ('VALIDA', 'VALIDA_CON_AVVISI') ORDER BY l.progressivo, l.posizione";
 
 pub(crate) const INSERT_DOMANDE: &str = "INSERT INTO domande (numero_richiesta, progressivo, matricola, \
     codice_fiscale_azienda, denominazione, unita_produttiva, periodo_dal, periodo_al, esito, ore_cig_centesimi, \
@@ -202,6 +213,19 @@ pub(crate) fn select_periodi(in_matricole: &str) -> String {
          SELECT matricola, unita_produttiva, riferimento, periodo_dal, periodo_al, ore_centesimi, evento_non_evitabile \
          FROM archivio_autorizzazioni WHERE periodo_al >= $2 AND matricola {in_matricole} \
          ORDER BY 1, 4, 3"
+    )
+}
+
+/// The workers of domande protocollate as `archivio::LavoratoreArchivio`: `{in_codici}` is the
+/// backend's "codice fiscale is in the list `$1`"; `$2` the first day that matters.
+pub(crate) fn select_lavoratori(in_codici: &str) -> String {
+    format!(
+        "SELECT l.codice_fiscale, d.matricola, d.unita_produttiva, d.protocollo AS riferimento, \
+                d.periodo_dal AS dal, d.periodo_al AS al \
+         FROM domande_lavoratori l JOIN domande d ON d.numero_richiesta = l.numero_richiesta AND d.progressivo = l.progressivo \
+         WHERE d.esito = 'PROTOCOLLATA' AND d.protocollo IS NOT NULL AND d.matricola IS NOT NULL \
+          AND d.unita_produttiva IS NOT NULL AND d.periodo_dal IS NOT NULL AND d.periodo_al >= $2 AND l.codice_fiscale {in_codici} \
+         ORDER BY 1, 5, 4"
     )
 }
 

@@ -43,12 +43,15 @@ impl<S: Store + ?Sized> Uso for S {
         }
     }
     async fn archivio_periodi(&self, matricole: &[String], dal: NaiveDate) -> Result<Vec<PeriodoArchivio>, StoreError> {
-        let chiavi = ChiaviArchivio { matricole: matricole.to_vec(), dal: Some(dal), deleghe: None };
+        let chiavi = ChiaviArchivio { matricole: matricole.to_vec(), dal: Some(dal), ..ChiaviArchivio::default() };
         Ok(self.fatti_archivio(&chiavi).await?.periodi)
     }
     async fn archivio_rapporti(&self, matricole: &[String]) -> Result<Vec<RapportoLavoro>, StoreError> {
-        let chiavi =
-            ChiaviArchivio { matricole: matricole.to_vec(), dal: NaiveDate::from_ymd_opt(1900, 1, 1), deleghe: None };
+        let chiavi = ChiaviArchivio {
+            matricole: matricole.to_vec(),
+            dal: NaiveDate::from_ymd_opt(1900, 1, 1),
+            ..ChiaviArchivio::default()
+        };
         Ok(self.fatti_archivio(&chiavi).await?.rapporti)
     }
 }
@@ -171,6 +174,7 @@ macro_rules! contract_tests {
                 // Archive (issue 3, layer 5)
                 archivio_import_and_periodi,
                 complete_invio_rechecks_the_limits,
+                one_cig_per_worker_across_richieste,
                 // The rinvio of rejected domande
                 rinvio_links_both_richieste,
                 // Receipts
@@ -2132,6 +2136,100 @@ async fn complete_invio_rechecks_the_limits(store: Arc<dyn Store>) {
         ]
     );
     assert!(db[0].findings[0].message.contains("INPS-48"), "{}", db[0].findings[0].message);
+}
+
+/// The workers of a protocollata domanda are what later domande are judged against (ARC-008 at
+/// sending, the keys of prevalidation); a SCARTATA domanda's are not kept; the purge removes them.
+async fn one_cig_per_worker_across_richieste(store: Arc<dyn Store>) {
+    use cigo_domain::archivio::{ChiaviArchivio, DatiArchivio, LavoratoreDomanda};
+    let cf = "RSSMRA85T10A562S";
+    let con = |mut x: DomandaEsito, cfs: &[&str]| {
+        x.archivio = Some(DatiArchivio {
+            lavoratori: cfs
+                .iter()
+                .zip(1u32..)
+                .map(|(cf, posizione)| LavoratoreDomanda {
+                    codice_fiscale: cf.to_lowercase(),
+                    data_assunzione: None,
+                    posizione,
+                    line: 20 + posizione,
+                    column: 9,
+                })
+                .collect(),
+            ..DatiArchivio::default()
+        });
+        x
+    };
+    let prima = con(domanda(1, Some("7200000001"), Some("UP-1"), "2026-03-02", "2026-03-15", vec![]), &[cf]);
+    let scartata = con(
+        domanda(
+            2,
+            Some("7200000001"),
+            Some("UP-9"),
+            "2026-03-02",
+            "2026-03-15",
+            vec![finding("CMP-001", Severity::Errore, 2)],
+        ),
+        &["BNCLRA90A41F205X"],
+    );
+    let r1 = in_invio(&store, &esito(vec![prima, scartata])).await;
+    store
+        .complete_invio(r1.numero, "sistema:sender", at_2026(), at_2026().date_naive())
+        .await
+        .unwrap();
+    let protocollo = all_domande(&store, r1.numero).await[0]
+        .protocollo
+        .clone()
+        .unwrap();
+
+    let chiavi = |cfs: &[&str]| ChiaviArchivio {
+        matricole: vec!["7200000001".into()],
+        dal: Some(d("2026-01-01")),
+        codici_fiscali: cfs.iter().map(|c| c.to_string()).collect(),
+        ..ChiaviArchivio::default()
+    };
+    let found = store
+        .fatti_archivio(&chiavi(&[cf, "BNCLRA90A41F205X"]))
+        .await
+        .unwrap()
+        .lavoratori;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].codice_fiscale.as_str(), found[0].unita_produttiva.as_str(), found[0].riferimento.as_str()),
+        (cf, "UP-1", protocollo.as_str())
+    );
+    assert_eq!((found[0].dal, found[0].al), (d("2026-03-02"), d("2026-03-15")));
+
+    // Prevalidated before the first was sent: the same worker, the same matricola, another unit.
+    let seconda = con(
+        domanda(1, Some("7200000001"), Some("UP-2"), "2026-03-09", "2026-03-22", vec![]),
+        &["BNCLRA90A41F205X", cf],
+    );
+    let r2 = in_invio(&store, &esito(vec![seconda])).await;
+    let done = store
+        .complete_invio(r2.numero, "sistema:sender", at_2026(), at_2026().date_naive())
+        .await
+        .unwrap();
+    assert_eq!(done.stato, StatoRichiesta::ScartataInInvio);
+    let f = &all_domande(&store, r2.numero).await[0].findings[0];
+    assert_eq!((f.code.as_str(), f.value.as_deref()), ("ARC-008", Some(protocollo.as_str())));
+    assert_eq!(f.xpath.as_deref(), Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[2]/CodiceFiscale"));
+    assert_eq!((f.line, f.column), (Some(22), Some(9)));
+
+    // Purged, the first richiesta's workers are gone with its domande.
+    let future = Utc::now() + ChronoDuration::minutes(1);
+    let criterio = CriterioPurga { eliminate_prima_del: Some(future), concluse_prima_del: Some(future) };
+    let done = store
+        .purga_richiesta(r1.numero, &criterio, "test")
+        .await
+        .unwrap();
+    assert!(done.is_some());
+    assert!(store
+        .fatti_archivio(&chiavi(&[cf]))
+        .await
+        .unwrap()
+        .lavoratori
+        .is_empty());
 }
 
 // --- Attestati --------------------------------------------------------------------------------------

@@ -1,15 +1,59 @@
 //! Layer CAMPI: each field on its own (codici fiscali, matricola, provincia, CAP, contacts, IBAN,
-//! hours, years, dates), once the structure of the domanda is sound.
+//! hours, years, dates), on every quadro whose structure is sound, even when another quadro's is
+//! not (one round of errors: a file corrected after its structure errors must not reveal field
+//! errors that were there all along).
 
 use super::cx::{fmt, Cx};
-use super::struttura::Ids;
+use super::struttura::{Ids, Letta};
 use crate::codice_fiscale as cf;
 use crate::model::*;
 use crate::rules;
 use chrono::Datelike;
 
+/// The parts of a domanda the field rules read; `None` where a part is absent or was not read.
+pub(super) struct Campi<'a> {
+    pub azienda: Option<&'a Azienda>,
+    pub unita: Option<&'a UnitaProduttiva>,
+    pub lavoratori: &'a [Lavoratore],
+    pub quadro_f: Option<&'a QuadroF>,
+    pub quadro_g: Option<&'a QuadroG>,
+    pub quadro_h: Option<&'a QuadroH>,
+    pub quadro_q: Option<&'a QuadroQ>,
+    pub relazione: Option<&'a RelazioneTecnica>,
+}
+
+impl<'a> Campi<'a> {
+    /// Every part of a domanda read whole.
+    pub fn di(d: &'a Domanda) -> Campi<'a> {
+        Campi {
+            azienda: Some(&d.azienda),
+            unita: Some(&d.unita_produttiva),
+            lavoratori: &d.lavoratori.lavoratori,
+            quadro_f: d.quadro_f.as_ref(),
+            quadro_g: d.quadro_g.as_ref(),
+            quadro_h: d.quadro_h.as_ref(),
+            quadro_q: d.quadro_q.as_ref(),
+            relazione: d.relazione.as_ref(),
+        }
+    }
+
+    /// The parts that were read of a domanda whose structure is not sound.
+    pub fn letti(l: &'a Letta) -> Campi<'a> {
+        Campi {
+            azienda: l.azienda.as_ref(),
+            unita: l.unita_produttiva.as_ref(),
+            lavoratori: l.lavoratori.as_ref().map_or(&[], |l| &l.lavoratori),
+            quadro_f: l.quadro_f.as_ref().and_then(Option::as_ref),
+            quadro_g: l.quadro_g.as_ref().and_then(Option::as_ref),
+            quadro_h: l.quadro_h.as_ref().and_then(Option::as_ref),
+            quadro_q: l.quadro_q.as_ref().and_then(Option::as_ref),
+            relazione: l.relazione.as_ref().and_then(Option::as_ref),
+        }
+    }
+}
+
 /// Every field rule, in the order the findings are reported.
-pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
+pub(super) fn check(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
     check_azienda(cx, d, ids);
     check_cf_lavoratori(cx, d, ids);
     check_contatti(cx, d, ids);
@@ -22,8 +66,36 @@ pub(super) fn check(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// Quadri A and B: matricola, codice fiscale, provincia, CAP.
-fn check_azienda(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    let a = &d.azienda;
+fn check_azienda(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    if let Some(a) = d.azienda {
+        check_quadro_a(cx, a, ids);
+    }
+    // Provincia and CAP of quadro A, then of quadro B.
+    let luoghi = [
+        d.azienda
+            .map(|a| (&a.provincia, &a.cap, ids.a_provincia, ids.a_cap)),
+        d.unita
+            .map(|u| (&u.provincia, &u.cap, ids.b_provincia, ids.b_cap)),
+    ];
+    for &(prov, _, node, _) in luoghi.iter().flatten() {
+        if !is_provincia(prov) {
+            cx.at(
+                &rules::CAM_PROVINCIA,
+                node,
+                format!("'{prov}' non è la sigla di una provincia italiana: indicare la sigla di due lettere maiuscole (es. RM, MI)."),
+                Some(prov),
+            );
+        }
+    }
+    for &(_, cap, _, node) in luoghi.iter().flatten() {
+        if !is_cap(cap) {
+            cx.at(&rules::CAM_CAP, node, "Il CAP deve essere composto da 5 cifre: correggerlo.".into(), Some(cap));
+        }
+    }
+}
+
+/// Quadro A: matricola, codice fiscale.
+fn check_quadro_a(cx: &mut Cx<'_>, a: &Azienda, ids: &Ids) {
     if !is_matricola(&a.matricola) {
         cx.at(
             &rules::CAM_MATRICOLA,
@@ -45,26 +117,11 @@ fn check_azienda(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
             Some(&a.codice_fiscale),
         );
     }
-    for (prov, node) in [(&a.provincia, ids.a_provincia), (&d.unita_produttiva.provincia, ids.b_provincia)] {
-        if !is_provincia(prov) {
-            cx.at(
-                &rules::CAM_PROVINCIA,
-                node,
-                format!("'{prov}' non è la sigla di una provincia italiana: indicare la sigla di due lettere maiuscole (es. RM, MI)."),
-                Some(prov),
-            );
-        }
-    }
-    for (cap, node) in [(&a.cap, ids.a_cap), (&d.unita_produttiva.cap, ids.b_cap)] {
-        if !is_cap(cap) {
-            cx.at(&rules::CAM_CAP, node, "Il CAP deve essere composto da 5 cifre: correggerlo.".into(), Some(cap));
-        }
-    }
 }
 
 /// The codice fiscale of each worker.
-fn check_cf_lavoratori(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    for (l, li) in d.lavoratori.lavoratori.iter().zip(&ids.lavoratori) {
+fn check_cf_lavoratori(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    for (l, li) in d.lavoratori.iter().zip(&ids.lavoratori) {
         if !cf::is_valid_codice_fiscale_persona(&l.codice_fiscale) {
             cx.at(
                 &rules::CAM_CF_PERSONA,
@@ -80,9 +137,8 @@ fn check_cf_lavoratori(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// Quadro A: telephone, mobile, e-mail, fax.
-fn check_contatti(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    let _a = &d.azienda;
-    let a = &d.azienda;
+fn check_contatti(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    let Some(a) = d.azienda else { return };
     for (i, v) in [&a.telefono, &a.cellulare, &a.email, &a.fax]
         .into_iter()
         .enumerate()
@@ -109,8 +165,8 @@ fn check_contatti(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// The codice fiscale of the signer (quadro F) and of the inserimento contracts (quadro Q).
-fn check_cf_firmatari(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    if let Some(f) = &d.quadro_f {
+fn check_cf_firmatari(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    if let Some(f) = d.quadro_f {
         if !cf::is_valid_codice_fiscale_persona(&f.codice_fiscale) {
             cx.at(
                 &rules::CAM_CF_PERSONA,
@@ -123,7 +179,7 @@ fn check_cf_firmatari(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
             );
         }
     }
-    if let Some(qq) = &d.quadro_q {
+    if let Some(qq) = d.quadro_q {
         for (c, &node) in qq.contratti.iter().zip(&ids.q_cf) {
             if !cf::is_valid_codice_fiscale_persona(&c.codice_fiscale) {
                 cx.at(
@@ -138,8 +194,8 @@ fn check_cf_firmatari(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// Each worker's contractual hours and IBAN.
-fn check_lavoratori(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    for (l, li) in d.lavoratori.lavoratori.iter().zip(&ids.lavoratori) {
+fn check_lavoratori(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    for (l, li) in d.lavoratori.iter().zip(&ids.lavoratori) {
         let c = l.ore_settimanali_contrattuali;
         if c.0 <= 0 || c > Ore::from_hours(48) {
             cx.at(
@@ -169,8 +225,8 @@ fn check_lavoratori(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// Quadri G1-G4: the contractual schedules (hours, minutes, days).
-fn check_orari(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    if let Some(g) = &d.quadro_g {
+fn check_orari(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    if let Some(g) = d.quadro_g {
         for (o, &(node, ore, giorni)) in g.orari.iter().zip(&ids.g_orari) {
             if o.minuti > 59 || o.ore > 48 {
                 let (bad, v) = if o.minuti > 59 { ("minuti", o.minuti) } else { ("ore", o.ore) };
@@ -200,8 +256,8 @@ fn check_orari(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// Quadro H: at most 24 hours in a day.
-fn check_ore_giorno(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    if let Some(h) = &d.quadro_h {
+fn check_ore_giorno(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    if let Some(h) = d.quadro_h {
         let ventiquattro = Ore::from_hours(24);
         for (g, &(node, _, _)) in h
             .settimane
@@ -223,8 +279,8 @@ fn check_ore_giorno(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
 }
 
 /// The relazione tecnica: the year of each economic indicator.
-fn check_indicatori(cx: &mut Cx<'_>, d: &Domanda, ids: &Ids) {
-    if let Some(ind) = d.relazione.as_ref().and_then(|r| r.indicatori.as_ref()) {
+fn check_indicatori(cx: &mut Cx<'_>, d: &Campi<'_>, ids: &Ids) {
+    if let Some(ind) = d.relazione.and_then(|r| r.indicatori.as_ref()) {
         for (i, &node) in ind.indicatori.iter().zip(&ids.indicatori) {
             if !(1990..=2099).contains(&i.anno) {
                 cx.at_attr(

@@ -69,7 +69,8 @@ pub(super) struct LavIds {
     pub iban: Option<NodeId>,
 }
 
-pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Option<Domanda> {
+/// Layer STRUTTURA of one domanda: the domanda, or what could be read of it (see [`Letta`]).
+pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Result<Domanda, Letta> {
     let root: NodeId = 0;
     cx.check_attrs(root, &["progressivo"]);
     let progressivo = cx.attr_uint(root, "progressivo", 9, 1, 999_999_999);
@@ -99,55 +100,165 @@ pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Option<Domanda> {
             (Tag::Lavoratori, 1, 1),
         ],
     );
-    let tipo = cx.code::<TipoDomanda>(s[0]).map(|(_, v)| v);
-    let azienda = s[1].first.and_then(|n| map_azienda(cx, n, ids));
-    let unita = s[2].first.and_then(|n| map_unita(cx, n, ids));
-    let periodo = s[3].first.and_then(|n| map_periodo(cx, n, ids));
-    let quadro_d = opt_quadro(cx, s[4], ids, map_d);
-    let quadro_e = s[5].first.and_then(|n| map_quadro_e(cx, n, ids));
-    let quadro_f = opt_quadro(cx, s[6], ids, map_f);
-    let quadro_g = opt_quadro(cx, s[7], ids, map_g);
-    let quadro_h = opt_quadro(cx, s[8], ids, map_h);
-    let quadro_i = opt_quadro(cx, s[9], ids, map_i);
-    let quadro_l = opt_quadro(cx, s[10], ids, map_l);
-    let quadro_m = opt_quadro(cx, s[11], ids, map_m);
-    let quadro_n = opt_quadro(cx, s[12], ids, map_n);
-    let quadro_o = opt_quadro(cx, s[13], ids, map_o);
-    let quadro_p = opt_quadro(cx, s[14], ids, map_p);
-    let quadro_q = opt_quadro(cx, s[15], ids, map_q);
-    let quadro_r = opt_quadro(cx, s[16], ids, map_r);
-    let quadro_s = opt_quadro(cx, s[17], ids, map_s);
-    let quadro_t = opt_quadro(cx, s[18], ids, map_t);
-    let relazione = opt_quadro(cx, s[19], ids, map_relazione);
-    let lavoratori = s[20].first.and_then(|n| map_lavoratori(cx, n, ids));
-    let d = Domanda {
-        progressivo: progressivo?,
-        tipo: tipo?,
-        azienda: azienda?,
-        unita_produttiva: unita?,
-        periodo: periodo?,
-        quadro_d: quadro_d?,
-        quadro_e: quadro_e?,
-        quadro_f: quadro_f?,
-        quadro_g: quadro_g?,
-        quadro_h: quadro_h?,
-        quadro_i: quadro_i?,
-        quadro_l: quadro_l?,
-        quadro_m: quadro_m?,
-        quadro_n: quadro_n?,
-        quadro_o: quadro_o?,
-        quadro_p: quadro_p?,
-        quadro_q: quadro_q?,
-        quadro_r: quadro_r?,
-        quadro_s: quadro_s?,
-        quadro_t: quadro_t?,
-        relazione: relazione?,
-        lavoratori: lavoratori?,
+    // Each quadro is read on its own and counts as read only when its own structure is sound
+    // (it added no finding): the field checks run on the quadri read even when others are not.
+    let tipo = sano(cx, |cx| cx.code::<TipoDomanda>(s[0]).map(|(_, v)| v));
+    let azienda = sano(cx, |cx| s[1].first.and_then(|n| map_azienda(cx, n, ids)));
+    let unita_produttiva = sano(cx, |cx| s[2].first.and_then(|n| map_unita(cx, n, ids)));
+    let periodo = sano(cx, |cx| s[3].first.and_then(|n| map_periodo(cx, n, ids)));
+    let quadro_d = sano(cx, |cx| opt_quadro(cx, s[4], ids, map_d));
+    let quadro_e = sano(cx, |cx| s[5].first.and_then(|n| map_quadro_e(cx, n, ids)));
+    let quadro_f = sano(cx, |cx| opt_quadro(cx, s[6], ids, map_f));
+    let quadro_g = sano(cx, |cx| opt_quadro(cx, s[7], ids, map_g));
+    let quadro_h = sano(cx, |cx| opt_quadro(cx, s[8], ids, map_h));
+    let quadro_i = sano(cx, |cx| opt_quadro(cx, s[9], ids, map_i));
+    let quadro_l = sano(cx, |cx| opt_quadro(cx, s[10], ids, map_l));
+    let quadro_m = sano(cx, |cx| opt_quadro(cx, s[11], ids, map_m));
+    let quadro_n = sano(cx, |cx| opt_quadro(cx, s[12], ids, map_n));
+    let quadro_o = sano(cx, |cx| opt_quadro(cx, s[13], ids, map_o));
+    let quadro_p = sano(cx, |cx| opt_quadro(cx, s[14], ids, map_p));
+    let quadro_q = sano(cx, |cx| opt_quadro(cx, s[15], ids, map_q));
+    let quadro_r = sano(cx, |cx| opt_quadro(cx, s[16], ids, map_r));
+    let quadro_s = sano(cx, |cx| opt_quadro(cx, s[17], ids, map_s));
+    let quadro_t = sano(cx, |cx| opt_quadro(cx, s[18], ids, map_t));
+    let relazione = sano(cx, |cx| opt_quadro(cx, s[19], ids, map_relazione));
+    let lavoratori = sano(cx, |cx| s[20].first.and_then(|n| map_lavoratori(cx, n, ids)));
+    let letta = Letta {
+        progressivo,
+        tipo,
+        azienda,
+        unita_produttiva,
+        periodo,
+        quadro_d,
+        quadro_e,
+        quadro_f,
+        quadro_g,
+        quadro_h,
+        quadro_i,
+        quadro_l,
+        quadro_m,
+        quadro_n,
+        quadro_o,
+        quadro_p,
+        quadro_q,
+        quadro_r,
+        quadro_s,
+        quadro_t,
+        relazione,
+        lavoratori,
     };
     if cx.findings.is_empty() {
-        Some(d)
+        letta.intera()
     } else {
-        None
+        Err(letta)
+    }
+}
+
+/// `f`'s result when it added no finding: a part whose own structure is sound.
+fn sano<T>(cx: &mut Cx<'_>, f: impl FnOnce(&mut Cx<'_>) -> Option<T>) -> Option<T> {
+    let prima = cx.findings.len();
+    f(cx).filter(|_| cx.findings.len() == prima)
+}
+
+/// What the structure layer read of a domanda, part by part: `None` where a part's structure is
+/// not sound (for an optional quadro, `Some(None)` when it is absent). A domanda whose every part
+/// was read, with no finding at all, is a [`Domanda`] ([`Letta::intera`]); the others are
+/// rejected already, and the field checks run on the parts that were read (`campi::Campi`).
+pub(super) struct Letta {
+    pub progressivo: Option<u32>,
+    pub tipo: Option<TipoDomanda>,
+    pub azienda: Option<Azienda>,
+    pub unita_produttiva: Option<UnitaProduttiva>,
+    pub periodo: Option<Periodo>,
+    pub quadro_d: Option<Option<QuadroD>>,
+    pub quadro_e: Option<QuadroE>,
+    pub quadro_f: Option<Option<QuadroF>>,
+    pub quadro_g: Option<Option<QuadroG>>,
+    pub quadro_h: Option<Option<QuadroH>>,
+    pub quadro_i: Option<Option<QuadroI>>,
+    pub quadro_l: Option<Option<QuadroL>>,
+    pub quadro_m: Option<Option<QuadroM>>,
+    pub quadro_n: Option<Option<QuadroN>>,
+    pub quadro_o: Option<Option<QuadroO>>,
+    pub quadro_p: Option<Option<QuadroP>>,
+    pub quadro_q: Option<Option<QuadroQ>>,
+    pub quadro_r: Option<Option<QuadroR>>,
+    pub quadro_s: Option<Option<QuadroS>>,
+    pub quadro_t: Option<Option<QuadroT>>,
+    pub relazione: Option<Option<RelazioneTecnica>>,
+    pub lavoratori: Option<Lavoratori>,
+}
+
+impl Letta {
+    /// The domanda, when every part was read.
+    fn intera(self) -> Result<Domanda, Letta> {
+        match self {
+            Letta {
+                progressivo: Some(progressivo),
+                tipo: Some(tipo),
+                azienda: Some(azienda),
+                unita_produttiva: Some(unita_produttiva),
+                periodo: Some(periodo),
+                quadro_d: Some(quadro_d),
+                quadro_e: Some(quadro_e),
+                quadro_f: Some(quadro_f),
+                quadro_g: Some(quadro_g),
+                quadro_h: Some(quadro_h),
+                quadro_i: Some(quadro_i),
+                quadro_l: Some(quadro_l),
+                quadro_m: Some(quadro_m),
+                quadro_n: Some(quadro_n),
+                quadro_o: Some(quadro_o),
+                quadro_p: Some(quadro_p),
+                quadro_q: Some(quadro_q),
+                quadro_r: Some(quadro_r),
+                quadro_s: Some(quadro_s),
+                quadro_t: Some(quadro_t),
+                relazione: Some(relazione),
+                lavoratori: Some(lavoratori),
+            } => Ok(Domanda {
+                progressivo,
+                tipo,
+                azienda,
+                unita_produttiva,
+                periodo,
+                quadro_d,
+                quadro_e,
+                quadro_f,
+                quadro_g,
+                quadro_h,
+                quadro_i,
+                quadro_l,
+                quadro_m,
+                quadro_n,
+                quadro_o,
+                quadro_p,
+                quadro_q,
+                quadro_r,
+                quadro_s,
+                quadro_t,
+                relazione,
+                lavoratori,
+            }),
+            parziale => Err(parziale),
+        }
+    }
+
+    /// The names of the parts the field checks read that could not be read.
+    pub fn non_lette(&self) -> Vec<&'static str> {
+        [
+            ("QuadroA", self.azienda.is_none()),
+            ("QuadroB", self.unita_produttiva.is_none()),
+            ("QuadroF", self.quadro_f.is_none()),
+            ("QuadroG", self.quadro_g.is_none()),
+            ("QuadroH", self.quadro_h.is_none()),
+            ("QuadroQ", self.quadro_q.is_none()),
+            ("RelazioneTecnica", self.relazione.is_none()),
+            ("Lavoratori", self.lavoratori.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(nome, manca)| manca.then_some(nome))
+        .collect()
     }
 }
 

@@ -5,7 +5,7 @@ use super::{list, ts, Backend, Conn, IN_LIST};
 use crate::common::{db_err, now};
 use crate::sql;
 use crate::{PeriodoArchivio, RapportoLavoro, Result};
-use cigo_domain::archivio::{ChiaviArchivio, DelegheTenute, FattiArchivio};
+use cigo_domain::archivio::{ChiaviArchivio, DelegheTenute, FattiArchivio, LavoratoreArchivio};
 
 /// The periods of CIG for `chiavi` (one query; none when no domanda can be judged), also used by
 /// the sending inside its transaction.
@@ -21,10 +21,25 @@ pub(super) async fn periodi(conn: &mut Conn, chiavi: &ChiaviArchivio) -> Result<
         .map_err(db_err)
 }
 
+/// The workers of domande protocollate for `chiavi` (one query; none when no domanda can be
+/// judged or names no worker), also used by the sending inside its transaction.
+pub(super) async fn lavoratori(conn: &mut Conn, chiavi: &ChiaviArchivio) -> Result<Vec<LavoratoreArchivio>> {
+    let Some(dal) = chiavi.dal.filter(|_| !chiavi.codici_fiscali.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_as(&sql::select_lavoratori(IN_LIST))
+        .bind(list(&chiavi.codici_fiscali)?)
+        .bind(dal)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)
+}
+
 impl Backend {
     pub async fn fatti_archivio(&self, chiavi: &ChiaviArchivio) -> Result<FattiArchivio> {
         let mut tx = self.begin_read().await?;
         let periodi = periodi(&mut tx, chiavi).await?;
+        let lavoratori = lavoratori(&mut tx, chiavi).await?;
         let rapporti = if chiavi.dal.is_none() || chiavi.matricole.is_empty() {
             Vec::new()
         } else {
@@ -50,7 +65,7 @@ impl Backend {
             }),
         };
         tx.commit().await?;
-        Ok(FattiArchivio { periodi, rapporti, deleghe })
+        Ok(FattiArchivio { periodi, rapporti, lavoratori, deleghe })
     }
 
     pub async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {

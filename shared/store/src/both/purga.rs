@@ -74,9 +74,11 @@ fn candidato(riga: Riga, criterio: &CriterioPurga) -> CandidatoPurga {
     CandidatoPurga { numero: riga.numero, blob_key: riga.blob_key, stato: riga.stato, regola, dal }
 }
 
-/// The rows of richiesta `$1` the purge deletes, children first (findings reference domande).
-const DELETES: [(&str, &str); 6] = [
+/// The rows of richiesta `$1` the purge deletes, children first (findings and workers reference
+/// domande).
+const DELETES: [(&str, &str); 7] = [
     ("findings", "DELETE FROM findings WHERE numero_richiesta = $1"),
+    ("domande_lavoratori", "DELETE FROM domande_lavoratori WHERE numero_richiesta = $1"),
     ("domande", "DELETE FROM domande WHERE numero_richiesta = $1"),
     ("attestati", "DELETE FROM attestati WHERE numero_richiesta = $1"),
     ("outbox", "DELETE FROM outbox WHERE numero_richiesta = $1"),
@@ -170,8 +172,8 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        let [findings, domande, attestati, outbox, chiavi, errori] = removed;
-        Ok(Some(PurgaEseguita { candidato, domande, findings, attestati, outbox, altre: chiavi + errori }))
+        let [findings, lavoratori, domande, attestati, outbox, chiavi, errori] = removed;
+        Ok(Some(PurgaEseguita { candidato, domande, findings, attestati, outbox, altre: lavoratori + chiavi + errori }))
     }
 
     pub async fn blob_keys_purgati(&self, from: Timestamp, to: Timestamp) -> Result<Vec<String>> {

@@ -1,7 +1,7 @@
 //! Richieste: creation, reading and search, transitions, the esito of a prevalidation and the
 //! end of a sending, for both backends (see the module doc of `both`).
 
-use super::archivio::periodi;
+use super::archivio::{lavoratori, periodi};
 use super::outbox::enqueue;
 use super::{contains_ci, insert_rows, mark_invio, serialise_uploads, ts, Backend, Conn, Db, FOR_UPDATE};
 use crate::common::{
@@ -14,7 +14,7 @@ use crate::{
     TransitionRequest, Transizione,
 };
 use chrono::NaiveDate;
-use cigo_domain::archivio::{ChiaviArchivio, DomandaInvio};
+use cigo_domain::archivio::{ChiaviArchivio, DomandaInvio, LavoratoreDomanda};
 use cigo_domain::piano::{FattiInvio, Passo, STATO_INIZIALE};
 use cigo_domain::{EsitoDomanda, EsitoPrevalidazione, JobKind, StatoRichiesta};
 use sqlx::types::Json;
@@ -163,6 +163,65 @@ async fn insert_domande(conn: &mut Conn, numero: i64, esito: &EsitoPrevalidazion
     })
     .await?;
     Ok(())
+}
+
+/// The workers of the domande that can be sent (ARC-008, ARC-009 of the later domande), each
+/// codice fiscale upper case.
+async fn insert_lavoratori(conn: &mut Conn, numero: i64, esito: &EsitoPrevalidazione) -> Result<()> {
+    let rows: Vec<(i64, &LavoratoreDomanda)> = esito
+        .domande
+        .iter()
+        .filter(|d| d.esito.is_sendable())
+        .filter_map(|d| Some((i64::from(d.progressivo), d.archivio.as_ref()?)))
+        .flat_map(|(progressivo, a)| a.lavoratori.iter().map(move |l| (progressivo, l)))
+        .collect();
+    insert_rows(conn, sql::INSERT_LAVORATORI, &rows, "", |mut b, (progressivo, l)| {
+        b.push_bind(numero)
+            .push_bind(*progressivo)
+            .push_bind(i64::from(l.posizione))
+            .push_bind(l.codice_fiscale.to_ascii_uppercase())
+            .push_bind(i64::from(l.line))
+            .push_bind(i64::from(l.column));
+    })
+    .await?;
+    Ok(())
+}
+
+/// The domande of richiesta `numero` still to be sent, with their workers.
+async fn domande_invio(conn: &mut Conn, numero: i64) -> Result<Vec<DomandaInvio>> {
+    let mut domande: Vec<DomandaInvio> = sqlx::query_as(sql::SELECT_DOMANDE_INVIO)
+        .bind(numero)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let lavoratori: Vec<(i64, i64, String, i64, i64)> = sqlx::query_as(sql::SELECT_LAVORATORI_INVIO)
+        .bind(numero)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut domande_it = domande.iter_mut().peekable();
+    for (progressivo, posizione, codice_fiscale, line, col) in lavoratori {
+        // Both sorted by progressivo: walk them together.
+        while domande_it
+            .peek()
+            .is_some_and(|d| d.progressivo < progressivo)
+        {
+            domande_it.next();
+        }
+        if let Some(d) = domande_it
+            .peek_mut()
+            .filter(|d| d.progressivo == progressivo)
+        {
+            d.lavoratori.push(LavoratoreDomanda {
+                codice_fiscale,
+                data_assunzione: None,
+                posizione: u32::try_from(posizione).unwrap_or(0),
+                line: u32::try_from(line).unwrap_or(0),
+                column: u32::try_from(col).unwrap_or(0),
+            });
+        }
+    }
+    Ok(domande)
 }
 
 /// A page of `list_domande` by `query`: `$1` numero, `$2` esito or NULL, `$3` limit, `$4` offset.
@@ -395,11 +454,16 @@ impl Backend {
             .bind(numero)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(sql::DELETE_LAVORATORI)
+            .bind(numero)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(sql::DELETE_DOMANDE)
             .bind(numero)
             .execute(&mut *tx)
             .await?;
         insert_domande(&mut tx, numero, esito).await?;
+        insert_lavoratori(&mut tx, numero, esito).await?;
         insert_findings(&mut tx, numero, &findings_prevalidazione(esito)).await?;
         record_transition(&mut tx, numero, Some(primo.da), primo.a, actor, now, None).await?;
         for passo in poi {
@@ -469,18 +533,17 @@ impl Backend {
             .await
             .map_err(db_err)?;
         let stato = stato(&mut tx, numero).await?;
-        let domande: Vec<DomandaInvio> = sqlx::query_as(sql::SELECT_DOMANDE_INVIO)
-            .bind(numero)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let periodi = periodi(&mut tx, &ChiaviArchivio::invio(&domande)).await?;
+        let domande = domande_invio(&mut tx, numero).await?;
+        let chiavi = ChiaviArchivio::invio(&domande);
+        let periodi = periodi(&mut tx, &chiavi).await?;
+        let lavoratori = lavoratori(&mut tx, &chiavi).await?;
         let piano = match common::piano_invio(FattiInvio {
             stato,
             anno,
             ultimo_protocollo,
             domande,
             periodi,
+            lavoratori,
             data_presentazione,
         }) {
             Ok(piano) => piano,

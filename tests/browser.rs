@@ -488,6 +488,48 @@ async fn the_desk_workflow_in_chromium() {
     .await;
     assert_ne!(api.richiesta(&token, n_xss).await["stato"], "ELIMINATA");
 
+    // Azioni massive: two richieste selected in the search, approved in one go; one of them is
+    // deleted (elsewhere) while the confirmation is on screen, and the report says so.
+    let mut massive = Vec::new();
+    for seed in [61, 62] {
+        let n = api
+            .upload_ok(&token, generate(&dep, 2, 0.0, seed).bytes, true)
+            .await;
+        api.wait_for_state(&token, n, &["PREVALIDATA"], WAIT).await;
+        massive.push(n);
+    }
+    b.goto("/richieste?stato=PREVALIDATA").await;
+    for n in &massive {
+        b.css(&format!("#sel-{n}")).await.click().await.unwrap();
+    }
+    b.shot("11-selezione-massiva").await;
+    b.css("#massiva button[value=approva]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until("bulk asked", "document.querySelector('h1').innerText === 'Approvare all\\'invio 2 richieste?'")
+        .await;
+    let conferma = b.text("main").await;
+    assert!(conferma.contains("Saranno inviate 4 domande valide"), "{conferma}");
+    b.shot("12-conferma-massiva").await;
+    api.delete(Some(&token), &format!("/api/v1/richieste/{}", massive[1]))
+        .await
+        .expect(200, None);
+    b.css("form.conferma button").await.click().await.unwrap();
+    b.until("bulk done", "document.querySelector('#riuscite') !== null")
+        .await;
+    assert_eq!(b.text("#riuscite").await, "1 richiesta approvata all'invio.");
+    let fallite = b.text("#fallite").await;
+    assert!(
+        fallite.contains(&format!("Richiesta {}: operazione non consentita", massive[1]))
+            && fallite.contains("ELIMINATA"),
+        "{fallite}"
+    );
+    b.shot("13-esito-massiva").await;
+    api.wait_for_state(&token, massive[0], &["CONSEGNATA"], WAIT)
+        .await;
+
     // Esci: the session ends.
     b.goto("/richieste").await;
     b.css(".utente form button").await.click().await.unwrap();

@@ -3,7 +3,8 @@
 // - the upload screens send each chosen file on its own request, with a progress bar, and show
 //   each file's outcome where the form is (the server answers JSON when asked);
 // - a table of richieste with rows still being processed reloads itself every few seconds,
-//   only while the tab is visible, and stops when no row is in progress.
+//   only while the tab is visible, and stops when no row is in progress (keeping the rows
+//   selected for a bulk action).
 (function () {
   'use strict';
 
@@ -45,6 +46,11 @@
           var nuova = new DOMParser().parseFromString(html, 'text/html').getElementById('elaborazioni');
           if (nuova) {
             var dove = fuoco(vecchia);
+            // The rows selected for a bulk action stay selected in the new table.
+            Array.prototype.forEach.call(vecchia.querySelectorAll('input[type=checkbox]:checked'), function (c) {
+              var stessa = nuova.querySelector('input[type=checkbox][value="' + c.value + '"]');
+              if (stessa) stessa.checked = true;
+            });
             vecchia.replaceWith(nuova);
             if (dove) {
               var el = nuova.querySelector(dove);

@@ -56,6 +56,8 @@ struct PaginaCaricamento {
     limite: String,
     max_file: usize,
     righe: Vec<Riga>,
+    /// No bulk actions here (see "Ricerca elaborazioni").
+    massive: bool,
 }
 
 /// The upload screen, with the most recent richieste under it.
@@ -76,6 +78,7 @@ pub async fn pagina(State(service): State<Service>, utente: Utente, Query(modo):
         limite: dimensione(service.settings().max_upload_bytes),
         max_file: MAX_FILE,
         righe: righe(&utente, &page.items),
+        massive: false,
     })
 }
 

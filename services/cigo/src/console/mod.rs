@@ -12,6 +12,7 @@
 
 mod caricamento;
 mod formato;
+mod massive;
 mod pagine;
 mod richiesta;
 mod sessione;
@@ -50,6 +51,7 @@ pub fn router(service: Service) -> Router {
                 .layer(axum::middleware::from_fn(crate::api::hostile::drain_refused_body)),
         )
         .route("/richieste", get(pagine::richieste))
+        .route("/richieste/azioni", post(massive::azioni))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
         .route("/richieste/{numero}/ricevuta/{tipo}", get(richiesta::ricevuta))

@@ -116,7 +116,7 @@ fn data_campo(nome: &str, s: &str) -> Result<Option<chrono::NaiveDate>, ServiceE
 }
 
 impl Filtri {
-    fn ricerca(&self) -> Result<Ricerca, ServiceError> {
+    pub(super) fn ricerca(&self) -> Result<Ricerca, ServiceError> {
         let numero = match testo(&self.numero) {
             None => None,
             Some(n) => Some(n.parse().map_err(|_| {
@@ -147,7 +147,7 @@ impl Filtri {
     }
 
     /// The query string of these filters on another page.
-    fn query(&self, page: u32) -> String {
+    pub(super) fn query(&self, page: u32) -> String {
         let pairs = [
             ("numero", &self.numero),
             ("denominazione", &self.denominazione),
@@ -204,12 +204,16 @@ pub(super) struct Riga {
     pub(super) valide: String,
     pub(super) scartate: String,
     pub(super) azioni: super::richiesta::Azioni,
+    /// The row can be selected for a bulk action (the caller may approve or delete it now).
+    pub(super) selezionabile: bool,
 }
 
 impl Riga {
     fn of(utente: &Utente, r: &Richiesta) -> Self {
+        let azioni = super::richiesta::Azioni::of(utente, r);
         Riga {
-            azioni: super::richiesta::Azioni::of(utente, r),
+            selezionabile: azioni.approva || azioni.elimina,
+            azioni,
             numero: r.numero,
             in_corso: matches!(
                 r.stato,
@@ -247,6 +251,10 @@ struct OpzioneStato {
 #[template(path = "richieste.html")]
 struct PaginaRichieste {
     testa: Intestazione,
+    /// The table offers selection and the bulk actions.
+    massive: bool,
+    /// The search as a query string (page 1), for the bulk form's "all found".
+    filtro: String,
     filtri: Filtri,
     stati: Vec<OpzioneStato>,
     righe: Vec<Riga>,
@@ -278,6 +286,8 @@ pub async fn richieste(State(service): State<Service>, utente: Utente, Query(fil
         .collect();
     let pagina = PaginaRichieste {
         testa: Intestazione::of(&utente),
+        massive: utente.0.caller.ensure_may_change().is_ok(),
+        filtro: filtri.query(1),
         righe: righe(&utente, &page.items),
         totale: formato::numero(page.total),
         pagina: page.page,

@@ -329,7 +329,7 @@ async fn con_conferma(
 }
 
 /// What the confirmation of "Approva all'invio" says will happen.
-fn cosa_succede_all_invio(valide: i64, scartate: i64) -> String {
+pub(super) fn cosa_succede_all_invio(valide: i64, scartate: i64) -> String {
     let inviate = match valide {
         1 => "Sarà inviata 1 domanda valida, convalidata di nuovo al momento dell'invio".to_string(),
         n => {

@@ -44,7 +44,7 @@ pub use attestati::{totali, AttestatoEmesso, TipoAttestato};
 pub use caller::{hash_token, new_token, Caller};
 pub use error::ServiceError;
 pub use esito::{FileEsito, FormatoEsito};
-pub use richieste::{Azione, Dettaglio, FileXml, Paging, Ricerca};
+pub use richieste::{Azione, Dettaglio, EsitoAzione, FileXml, Paging, Ricerca, MAX_MASSIVA};
 pub use rinvio::FileScartate;
 pub use sessioni::{SessioneAperta, SessioneAttiva};
 pub use upload::{Caricamento, UploadOutcome, BLOB_PREFIX, SPOOL_PREFIX};

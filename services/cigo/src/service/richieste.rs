@@ -119,6 +119,16 @@ impl Caller {
     }
 }
 
+/// At most this many richieste in one bulk action: a page of the search at its largest.
+pub const MAX_MASSIVA: usize = MAX_PAGE_SIZE as usize;
+
+/// What a bulk action did to one richiesta.
+#[derive(Debug)]
+pub struct EsitoAzione {
+    pub numero: i64,
+    pub esito: Result<Richiesta, ServiceError>,
+}
+
 /// The original file of a richiesta, byte for byte.
 pub struct FileXml {
     pub richiesta: Richiesta,
@@ -219,6 +229,58 @@ impl Service {
         Ok(r)
     }
 
+    /// What "all the richieste the search finds" means for a bulk `azione`: those `ricerca`
+    /// finds (every page) on which `caller` may do it now. More than [`MAX_MASSIVA`] found is
+    /// refused (`troppe_richieste`): the caller narrows the search.
+    pub async fn selezione(
+        &self,
+        caller: &Caller,
+        ricerca: Ricerca,
+        azione: Azione,
+    ) -> Result<Vec<Richiesta>, ServiceError> {
+        let ricerca = Ricerca { paging: Paging { page: Some(1), page_size: Some(MAX_PAGE_SIZE) }, ..ricerca };
+        let found = self.ricerca(caller, ricerca).await?;
+        if found.total > MAX_MASSIVA as i64 {
+            return Err(troppe(found.total));
+        }
+        Ok(found
+            .items
+            .into_iter()
+            .filter(|r| caller.azioni(r).contains(&azione))
+            .collect())
+    }
+
+    /// A bulk action: `azione` on each of `numeri` in turn, each in its own transaction exactly
+    /// as one at a time ([`Service::approva`], [`Service::elimina`]: the same checks, audit and
+    /// state handling), so one that fails (another state by now, not the caller's) stops
+    /// nothing and is reported with its reason. Repeated numbers count once.
+    pub async fn su_molte(
+        &self,
+        caller: &Caller,
+        azione: Azione,
+        numeri: &[i64],
+    ) -> Result<Vec<EsitoAzione>, ServiceError> {
+        caller.ensure_may_change()?;
+        let mut visti = std::collections::HashSet::new();
+        let numeri: Vec<i64> = numeri
+            .iter()
+            .copied()
+            .filter(|n| visti.insert(*n))
+            .collect();
+        if numeri.len() > MAX_MASSIVA {
+            return Err(troppe(numeri.len() as i64));
+        }
+        let mut esiti = Vec::with_capacity(numeri.len());
+        for numero in numeri {
+            let esito = match azione {
+                Azione::Approva => self.approva(caller, numero).await,
+                Azione::Elimina => self.elimina(caller, numero).await,
+            };
+            esiti.push(EsitoAzione { numero, esito });
+        }
+        Ok(esiti)
+    }
+
     /// The file as it was uploaded.
     pub async fn xml(&self, caller: &Caller, numero: i64) -> Result<FileXml, ServiceError> {
         let richiesta = self.load(caller, numero).await?;
@@ -267,4 +329,11 @@ impl Service {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+fn troppe(n: i64) -> ServiceError {
+    ServiceError::invalid(
+        "troppe_richieste",
+        format!("{n} richieste: un'azione ne tratta al massimo {MAX_MASSIVA}; restringere la ricerca"),
+    )
 }

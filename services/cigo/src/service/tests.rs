@@ -294,3 +294,67 @@ async fn a_session_stands_for_its_token_until_signed_out_or_revoked() {
     assert_eq!(actions.iter().filter(|a| **a == "accesso").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "uscita").count(), 1, "{actions:?}");
 }
+
+#[tokio::test]
+async fn a_bulk_action_touches_only_what_it_may_and_reports_each_failure() {
+    use StatoRichiesta as S;
+    let f = fixture().await;
+    let (a, b) = (intermediario("AAAAAA80A01H501A"), intermediario("BBBBBB80A01H501B"));
+    let mut prevalidate = Vec::new();
+    for n in 1..=3 {
+        let r = richiesta_of(&f, &a, n).await;
+        force(&f, &r, &[S::InElaborazione, S::Prevalidata]).await;
+        prevalidate.push(r.numero);
+    }
+    let ricevuta = richiesta_of(&f, &a, 4).await;
+    let altrui = richiesta_of(&f, &b, 5).await;
+    force(&f, &altrui, &[S::InElaborazione, S::Prevalidata]).await;
+    let s = &f.service;
+
+    // "All found": a's richieste that can be approved now, not the RICEVUTA one, not b's.
+    let tutte = s
+        .selezione(&a, Ricerca::default(), Azione::Approva)
+        .await
+        .unwrap();
+    let mut numeri: Vec<i64> = tutte.iter().map(|r| r.numero).collect();
+    numeri.sort();
+    assert_eq!(numeri, prevalidate);
+
+    // Selected: the three, one repeated, the RICEVUTA one and b's; each outcome on its own.
+    let scelte = [prevalidate[0], prevalidate[1], prevalidate[1], ricevuta.numero, altrui.numero, prevalidate[2]];
+    let esiti = s.su_molte(&a, Azione::Approva, &scelte).await.unwrap();
+    let visti: Vec<(i64, bool)> = esiti.iter().map(|e| (e.numero, e.esito.is_ok())).collect();
+    assert_eq!(
+        visti,
+        [
+            (prevalidate[0], true),
+            (prevalidate[1], true),
+            (ricevuta.numero, false),
+            (altrui.numero, false),
+            (prevalidate[2], true)
+        ]
+    );
+    assert!(matches!(esiti[2].esito, Err(ServiceError::InvalidState { stato: S::Ricevuta, .. })));
+    assert!(matches!(esiti[3].esito, Err(ServiceError::RichiestaNotFound(_))));
+    assert_eq!(
+        s.richiesta(&b, altrui.numero)
+            .await
+            .unwrap()
+            .richiesta
+            .stato,
+        S::Prevalidata
+    );
+
+    // An operatore changes nothing, in bulk too; more than the limit is refused whole.
+    let operatore = caller("OPRTRE80A01H501O", Ruolo::Operatore);
+    assert!(matches!(
+        s.su_molte(&operatore, Azione::Elimina, &[altrui.numero])
+            .await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    let troppe: Vec<i64> = (1..=(MAX_MASSIVA as i64 + 1)).collect();
+    assert!(matches!(
+        s.su_molte(&a, Azione::Elimina, &troppe).await,
+        Err(ServiceError::InvalidInput { code: "troppe_richieste", .. })
+    ));
+}

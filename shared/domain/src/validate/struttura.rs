@@ -70,7 +70,7 @@ pub(super) struct LavIds {
 }
 
 /// Layer STRUTTURA of one domanda: the domanda, or what could be read of it (see [`Letta`]).
-pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Result<Domanda, Letta> {
+pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Result<Domanda, Box<Letta>> {
     let root: NodeId = 0;
     cx.check_attrs(root, &["progressivo"]);
     let progressivo = cx.attr_uint(root, "progressivo", 9, 1, 999_999_999);
@@ -150,7 +150,7 @@ pub(super) fn map_domanda(cx: &mut Cx<'_>, ids: &mut Ids) -> Result<Domanda, Let
     if cx.findings.is_empty() {
         letta.intera()
     } else {
-        Err(letta)
+        Err(Box::new(letta))
     }
 }
 
@@ -191,7 +191,7 @@ pub(super) struct Letta {
 
 impl Letta {
     /// The domanda, when every part was read.
-    fn intera(self) -> Result<Domanda, Letta> {
+    fn intera(self) -> Result<Domanda, Box<Letta>> {
         match self {
             Letta {
                 progressivo: Some(progressivo),
@@ -240,7 +240,7 @@ impl Letta {
                 relazione,
                 lavoratori,
             }),
-            parziale => Err(parziale),
+            parziale => Err(Box::new(parziale)),
         }
     }
 

@@ -385,7 +385,37 @@ async fn the_desk_workflow_in_chromium() {
     for (_, code) in &mista.invalid {
         assert!(detail.contains(code), "{code} not shown: {detail}");
     }
+    // A finding opens on its rule, with the legal basis.
+    b.css("ul.segnalazioni summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until(
+        "rule shown",
+        "document.querySelector('ul.segnalazioni details[open] .regola').innerText.includes('Base normativa')",
+    )
+    .await;
     b.shot("07-dettaglio-domande-scartate").await;
+    // The esito for a spreadsheet and the rejected domande to correct, from the same page (the
+    // CSV's BOM is dropped by text(): its header comes first).
+    for (href, tipo, inizio) in [
+        (format!("/richieste/{n_mista}/esito.csv"), "text/csv; charset=utf-8", "Numer"),
+        (format!("/richieste/{n_mista}/scartate.xml"), "application/xml", "<?xml"),
+    ] {
+        b.css(&format!("a[href='{href}']")).await;
+        let got = b
+            .client
+            .execute_async(
+                "const [href, done] = arguments; fetch(href).then(r => r.text().then(t => \
+                 done([r.headers.get('content-type'), t.slice(0, 5)])));",
+                vec![json!(href)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(got[0], json!(tipo), "{href}");
+        assert!(got[1].as_str().unwrap().starts_with(inizio), "{href}: {got}");
+    }
 
     // Approva all'invio by keyboard only: Tab to the button, Enter; the confirmation says what
     // goes and what does not, and its button has the focus; Enter again.

@@ -308,6 +308,42 @@ pub fn xml_download(file: crate::service::FileXml) -> axum::response::Response {
         .into_response()
 }
 
+/// The esito of richiesta `numero` as a file (`esito-N.csv`, `esito-N.xml`), streamed.
+pub fn esito_download(
+    numero: i64,
+    formato: crate::service::FormatoEsito,
+    file: crate::service::FileEsito,
+) -> axum::response::Response {
+    let content_type = match formato {
+        crate::service::FormatoEsito::Csv => "text/csv; charset=utf-8",
+        crate::service::FormatoEsito::Xml => "application/xml",
+    };
+    attachment(content_type, format!("esito-{numero}.{}", formato.as_str()), file.body)
+}
+
+/// The file of the rejected domande of richiesta `numero` (`scartate-N.xml`), streamed.
+pub fn scartate_download(numero: i64, file: crate::service::FileScartate) -> axum::response::Response {
+    attachment("application/xml", format!("scartate-{numero}.xml"), file.body)
+}
+
+/// An attachment streamed as `content_type`.
+fn attachment(
+    content_type: &str,
+    filename: String,
+    body: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
+
 /// `attachment` with the original name of the file: `filename` in ASCII (anything else, and
 /// quotes, as `_`) for old clients, `filename*` in UTF-8 (RFC 6266) for the others;
 /// `richiesta-N.xml` when the upload had no name.

@@ -5,29 +5,10 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::service::{FormatoEsito, Service};
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use futures::stream::BoxStream;
+use axum::response::Response;
 
 type PathRejection = axum::extract::rejection::PathRejection;
-
-/// An attachment streamed as `content_type`.
-fn attachment(
-    content_type: &str,
-    filename: String,
-    body: BoxStream<'static, std::io::Result<bytes::Bytes>>,
-) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response()
-}
 
 async fn esito(
     service: Service,
@@ -37,11 +18,7 @@ async fn esito(
 ) -> Result<Response, ApiError> {
     let Path(numero) = path?;
     let file = service.esito_file(&caller, numero, formato).await?;
-    let content_type = match formato {
-        FormatoEsito::Csv => "text/csv; charset=utf-8",
-        FormatoEsito::Xml => "application/xml",
-    };
-    Ok(attachment(content_type, format!("esito-{numero}.{}", formato.as_str()), file.body))
+    Ok(crate::http::esito_download(numero, formato, file))
 }
 
 #[utoipa::path(
@@ -102,5 +79,5 @@ pub async fn scartate(
 ) -> Result<Response, ApiError> {
     let Path(numero) = path?;
     let file = service.scartate(&caller, numero).await?;
-    Ok(attachment("application/xml", format!("scartate-{numero}.xml"), file.body))
+    Ok(crate::http::scartate_download(numero, file))
 }

@@ -9,6 +9,18 @@ pub fn data_ora(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The key of an unità produttiva (`UnitaProduttiva::key`) as a reader writes it: the INPS code
+/// of tracciato v2 ("codice MI0001"), or the address "VIA ROMA 1, 20100 MILANO".
+pub fn unita(key: &str) -> String {
+    if let Some(codice) = key.strip_prefix("UP:") {
+        return format!("codice {codice}");
+    }
+    match key.splitn(3, '|').collect::<Vec<_>>().as_slice() {
+        [cap, comune, indirizzo] => format!("{indirizzo}, {cap} {comune}"),
+        _ => key.to_string(),
+    }
+}
+
 /// An integer with the Italian thousands separator: 1.234.567.
 pub fn numero(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -66,5 +78,12 @@ mod tests {
         assert_eq!(leggi_data("09/03/2026"), Some(d));
         assert_eq!(leggi_data("2026-03-09"), Some(d));
         assert_eq!(leggi_data("9 marzo"), None);
+    }
+
+    #[test]
+    fn units_read_as_addresses_or_codes() {
+        assert_eq!(unita("41121|MODENA|VIA ROMA 192, LOTTO 1"), "VIA ROMA 192, LOTTO 1, 41121 MODENA");
+        assert_eq!(unita("UP:MI0001"), "codice MI0001");
+        assert_eq!(unita("strano"), "strano");
     }
 }

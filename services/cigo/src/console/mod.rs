@@ -54,6 +54,8 @@ pub fn router(service: Service) -> Router {
         .route("/richieste/azioni", post(massive::azioni))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
+        .route("/richieste/{numero}/esito.csv", get(richiesta::esito_csv))
+        .route("/richieste/{numero}/scartate.xml", get(richiesta::scartate))
         .route("/richieste/{numero}/ricevuta/{tipo}", get(richiesta::ricevuta))
         .route("/richieste/{numero}/approva", post(richiesta::approva))
         .route("/richieste/{numero}/elimina", post(richiesta::elimina))

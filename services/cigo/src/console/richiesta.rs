@@ -4,7 +4,7 @@
 
 use super::sessione::{self, Utente};
 use super::{errore, esito, formato, refused, Intestazione};
-use crate::service::{Azione, Paging, Service, ServiceError, TipoAttestato};
+use crate::service::{Azione, FormatoEsito, Paging, Service, ServiceError, TipoAttestato};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
@@ -57,6 +57,8 @@ impl Azioni {
 
 struct Segnalazione {
     codice: String,
+    /// What the rule checks and its legal basis, from the catalogue.
+    regola: String,
     gravita: &'static str,
     messaggio: String,
     dove: String,
@@ -86,7 +88,11 @@ impl RigaDomanda {
             progressivo: d.progressivo,
             matricola: d.matricola.clone().unwrap_or_default(),
             denominazione: d.denominazione.clone().unwrap_or_default(),
-            unita: d.unita_produttiva.clone().unwrap_or_default(),
+            unita: d
+                .unita_produttiva
+                .as_deref()
+                .map(formato::unita)
+                .unwrap_or_default(),
             periodo: format!("{} – {}", data(d.periodo_dal), data(d.periodo_al)),
             esito: esito_domanda(d.esito),
             scartata: matches!(d.esito, EsitoDomanda::Scartata | EsitoDomanda::ScartataInInvio),
@@ -96,6 +102,9 @@ impl RigaDomanda {
                 .iter()
                 .map(|f| Segnalazione {
                     codice: f.code.clone(),
+                    regola: cigo_domain::rules::rule(&f.code)
+                        .map(|r| format!("{}. Base normativa: {}.", r.description, r.legal_basis))
+                        .unwrap_or_default(),
                     gravita: if f.is_error() { "Errore" } else { "Avviso" },
                     messaggio: f.message.clone(),
                     dove: match (&f.xpath, f.line) {
@@ -127,6 +136,8 @@ struct PaginaDomande {
     totali: String,
     valide: String,
     scartate: String,
+    /// There are rejected domande: their file can be downloaded to correct.
+    con_scartate: bool,
     azioni: Azioni,
     esiti: Vec<OpzioneEsito>,
     righe: Vec<RigaDomanda>,
@@ -189,6 +200,7 @@ pub async fn domande(
         totali: formato::conteggio(r.domande_totali, "domanda", "domande"),
         valide: formato::conteggio(r.domande_valide, "valida", "valide"),
         scartate: formato::conteggio(r.domande_scartate, "scartata", "scartate"),
+        con_scartate: r.domande_scartate > 0,
         azioni: Azioni { in_dettaglio: true, ..Azioni::of(&utente, r) },
         esiti: EsitoDomanda::ALL
             .into_iter()
@@ -210,6 +222,25 @@ pub async fn domande(
 
 fn esito_richiesta(r: &Richiesta) -> &'static str {
     esito(r.stato)
+}
+
+/// The esito as CSV for a spreadsheet (the API's `esito.csv`).
+pub async fn esito_csv(State(service): State<Service>, utente: Utente, Path(numero): Path<i64>) -> Response {
+    match service
+        .esito_file(&utente.0.caller, numero, FormatoEsito::Csv)
+        .await
+    {
+        Ok(file) => crate::http::esito_download(numero, FormatoEsito::Csv, file),
+        Err(e) => errore(e),
+    }
+}
+
+/// The file of the rejected domande, to correct and upload again (the API's `scartate.xml`).
+pub async fn scartate(State(service): State<Service>, utente: Utente, Path(numero): Path<i64>) -> Response {
+    match service.scartate(&utente.0.caller, numero).await {
+        Ok(file) => crate::http::scartate_download(numero, file),
+        Err(e) => errore(e),
+    }
 }
 
 /// "XML File": the file as it was uploaded.

@@ -661,8 +661,8 @@ fn limiti<'a>(
     al: NaiveDate,
     out: &mut Vec<Finding>,
 ) {
-    let biennio = inizio_finestra(al, 24);
-    let quinquennio = inizio_finestra(al, 60);
+    let u = utilizzo(periodi.clone(), dati, dal, al);
+    let (biennio, quinquennio) = (u.biennio_dal, u.quinquennio_dal);
     let nel_biennio = periodi
         .clone()
         .filter(|p| giorni_in(p.dal, p.al, biennio, al) > 0);
@@ -676,20 +676,10 @@ fn limiti<'a>(
             .clone()
             .filter(|p| eone_contano || !p.evento_non_evitabile)
             .collect();
-        let consecutive = fine_52_consecutive(
-            periodi
-                .clone()
-                .filter(|p| eone_contano || !p.evento_non_evitabile),
-            dal,
-        );
-        let gia: u32 = contati
-            .iter()
-            .map(|p| settimane_tra(p.dal.max(biennio), p.al.min(al)))
-            .sum();
+        let gia = u.settimane;
         let queste = settimane_tra(dal, al);
-        if let Some((inizio, fine)) = consecutive {
+        if let Some((inizio, fine, dal_possibile)) = u.consecutive {
             // c. 2: after 52 consecutive weeks, a new domanda only after 52 weeks of normal activity.
-            let dal_possibile = fine + chrono::Days::new(7 * 52 + 1);
             out.push(finding(
                 &rules::ARC_52_CONSECUTIVE,
                 progressivo,
@@ -734,7 +724,7 @@ fn limiti<'a>(
     // window count pro rata of their days.
     if dati.ore_lavorabili_settimanali.0 > 0 {
         let lavorabili = i128::from(dati.ore_lavorabili_settimanali.0) * i128::from(SETTIMANE_IN_BIENNIO);
-        let gia = ore_nel_biennio(nel_biennio.clone(), biennio, al);
+        let gia = i128::from(u.ore.0);
         let totale = gia + i128::from(dati.ore_cig.0);
         if totale * 3 > lavorabili {
             let ore = |c: i128| Ore(c.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
@@ -784,14 +774,10 @@ fn limiti<'a>(
     }
 
     // 24 (30) months in the quinquennio mobile, every causale.
-    let limite = (al - inizio_finestra(al, dati.mesi_quinquennio)).num_days() + 1;
+    let (gia, limite) = (u.giorni, u.giorni_limite);
     let nel_quinquennio: Vec<&PeriodoArchivio> = periodi
         .filter(|p| giorni_in(p.dal, p.al, quinquennio, al) > 0)
         .collect();
-    let gia: i64 = nel_quinquennio
-        .iter()
-        .map(|p| giorni_in(p.dal, p.al, quinquennio, al))
-        .sum();
     let questi = giorni_in(dal, al, dal, al);
     if gia + questi > limite {
         out.push(finding(
@@ -900,6 +886,96 @@ fn lavoratori(
 }
 
 /// For the messages of the limits that depend on the sector: says when it was presumed (v1).
+/// What a unità produttiva has used of the limits of art. 4 and 12 in the windows ending on `al`
+/// (for a domanda starting on `dal`), counted exactly as ARC-002..004 and ARC-010 count: those
+/// rules take their figures from here, so a screen that shows these never disagrees with a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utilizzo {
+    /// First day of the biennio mobile (24 months) and of the quinquennio mobile (60), to `al`.
+    pub biennio_dal: NaiveDate,
+    pub quinquennio_dal: NaiveDate,
+    pub al: NaiveDate,
+    /// Weeks of CIGO in the biennio that count toward the 52 (art. 12 c. 3; eventi oggettivamente
+    /// non evitabili only in edilizia and lapidei, c. 4).
+    pub settimane: u32,
+    /// Hours in the biennio, every causale (a period partly inside counts pro rata of its days).
+    pub ore: Ore,
+    /// One third of the workable hours of the biennio (art. 12 c. 5), when the unit's weekly
+    /// workable hours are known.
+    pub ore_limite: Option<Ore>,
+    /// Days of CIG in the quinquennio, every causale, and the limit of 24 or 30 months in days
+    /// (art. 4 c. 1-2).
+    pub giorni: i64,
+    pub giorni_limite: i64,
+    /// After a run of 52 consecutive weeks (art. 12 c. 2): its first and last day, and the first
+    /// day a new domanda can start.
+    pub consecutive: Option<(NaiveDate, NaiveDate, NaiveDate)>,
+}
+
+/// See [`Utilizzo`]; `dati` gives the sector, the months of the quinquennio and the workable hours.
+pub fn utilizzo<'a>(
+    periodi: impl Iterator<Item = &'a PeriodoArchivio> + Clone,
+    dati: &DatiArchivio,
+    dal: NaiveDate,
+    al: NaiveDate,
+) -> Utilizzo {
+    let biennio = inizio_finestra(al, 24);
+    let quinquennio = inizio_finestra(al, 60);
+    let eone_contano = dati.settore.edile_o_lapideo();
+    let contano = |p: &&PeriodoArchivio| eone_contano || !p.evento_non_evitabile;
+    let nel_biennio = periodi
+        .clone()
+        .filter(|p| giorni_in(p.dal, p.al, biennio, al) > 0);
+    let settimane = nel_biennio
+        .clone()
+        .filter(contano)
+        .map(|p| settimane_tra(p.dal.max(biennio), p.al.min(al)))
+        .sum();
+    let ore = ore_nel_biennio(nel_biennio, biennio, al);
+    let ore_limite = (dati.ore_lavorabili_settimanali.0 > 0).then(|| {
+        Ore(i64::try_from(i128::from(dati.ore_lavorabili_settimanali.0) * i128::from(SETTIMANE_IN_BIENNIO) / 3)
+            .unwrap_or(i64::MAX))
+    });
+    let giorni = periodi
+        .clone()
+        .map(|p| giorni_in(p.dal, p.al, quinquennio, al))
+        .sum();
+    let consecutive = fine_52_consecutive(periodi.filter(contano), dal)
+        .map(|(inizio, fine)| (inizio, fine, fine + chrono::Days::new(7 * 52 + 1)));
+    Utilizzo {
+        biennio_dal: biennio,
+        quinquennio_dal: quinquennio,
+        al,
+        settimane,
+        ore: Ore(i64::try_from(ore).unwrap_or(i64::MAX)),
+        ore_limite,
+        giorni,
+        giorni_limite: (al - inizio_finestra(al, dati.mesi_quinquennio)).num_days() + 1,
+        consecutive,
+    }
+}
+
+/// The cruscotto of one unità produttiva on day `oggi`: what it has used (the windows ending
+/// today) and the first Monday, within two years, on which a one-week domanda would pass the
+/// archive rules on periods (ARC-001..004, ARC-010: [`verifica`]'s own functions); `None` when no
+/// week of the next two years would.
+pub fn cruscotto(periodi: &[PeriodoArchivio], dati: &DatiArchivio, oggi: NaiveDate) -> (Utilizzo, Option<NaiveDate>) {
+    use chrono::Datelike;
+    let ora = utilizzo(periodi.iter(), dati, oggi, oggi);
+    let primo = oggi + chrono::Days::new(u64::from((7 - oggi.weekday().num_days_from_monday()) % 7));
+    let dati = DatiArchivio { ore_cig: Ore(0), evento_non_evitabile: false, ..dati.clone() };
+    let prossima = (0..SETTIMANE_IN_BIENNIO as u64)
+        .map(|w| primo + chrono::Days::new(7 * w))
+        .find(|&dal| {
+            let al = dal + chrono::Days::new(6);
+            let mut out = Vec::new();
+            sovrapposizioni(0, periodi, dal, al, &mut out);
+            limiti(0, &dati, periodi.iter(), dal, al, &mut out);
+            !out.iter().any(Finding::is_error)
+        });
+    (ora, prossima)
+}
+
 fn settore_presunto(dati: &DatiArchivio) -> String {
     if dati.settore_presunto {
         format!(
@@ -1391,6 +1467,40 @@ mod tests {
             d4.findings[0].xpath.as_deref(),
             Some("/RichiestaCIGO/Domanda[1]/Lavoratori/Lavoratore[1]/CodiceFiscale")
         );
+    }
+
+    #[test]
+    fn the_cruscotto_counts_as_the_rules_and_finds_the_next_week_that_fits() {
+        let dati = DatiArchivio { ore_lavorabili_settimanali: Ore::from_hours(400), ..DatiArchivio::default() };
+        // 48 weeks in 2025 and 4 of weather (not counted in industry): 4 weeks left today.
+        let periodi = vec![
+            periodo("AUT-1", "2025-01-06", "2025-12-07", 3_000, false),
+            periodo("AUT-2", "2025-12-08", "2026-01-04", 100, true),
+        ];
+        let (u, prossima) = cruscotto(&periodi, &dati, d("2026-01-07"));
+        assert_eq!((u.settimane, u.biennio_dal, u.al), (48, d("2024-01-08"), d("2026-01-07")));
+        assert_eq!(u.ore, Ore::from_hours(3_100));
+        assert_eq!(u.ore_limite, Some(Ore(Ore::from_hours(400 * 104).0 / 3)));
+        assert_eq!((u.giorni, u.giorni_limite), (364, 731));
+        assert_eq!(u.consecutive, None);
+        assert_eq!(prossima, Some(d("2026-01-12")));
+        // In edilizia the weather weeks count: 52 consecutive, then 52 weeks of normal activity.
+        let edile = DatiArchivio { settore: Settore::Edilizia, mesi_quinquennio: 30, ..dati.clone() };
+        let (u, prossima) = cruscotto(&periodi, &edile, d("2026-01-07"));
+        assert_eq!(u.settimane, 52);
+        assert_eq!(u.consecutive, Some((d("2025-01-06"), d("2026-01-04"), d("2027-01-04"))));
+        // Free of art. 12 c. 2 from 4 January 2027, but that week's biennio (from 11 January 2025)
+        // still holds 52 weeks: the first that fits is the one after.
+        assert_eq!(prossima, Some(d("2027-01-11")));
+        // The verdict on a domanda for the week the cruscotto names, and the one before.
+        let a = Archivio::new(periodi, vec![]);
+        for (dal, al, ok) in [("2027-01-11", "2027-01-17", true), ("2027-01-04", "2027-01-10", false)] {
+            let mut x = domanda(1, dal, al, 0, vec![]);
+            x.archivio = Some(edile.clone());
+            let mut e = esito(vec![x]);
+            verifica(&mut e, &a);
+            assert_eq!(e.domande[0].esito.is_sendable(), ok, "{dal}: {:?}", e.domande[0].findings);
+        }
     }
 
     #[test]

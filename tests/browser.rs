@@ -560,6 +560,39 @@ async fn the_desk_workflow_in_chromium() {
     api.wait_for_state(&token, massive[0], &["CONSEGNATA"], WAIT)
         .await;
 
+    // Cruscotto: the units of the azienda just protocollata, each with its limits and the next
+    // week that fits (the figures are the archive rules', proven in the domain); an azienda the
+    // intermediario has nothing to do with is not found.
+    let protocollate = api.all_domande(&token, massive[0], None).await;
+    let matricola = protocollate[0]["matricola"].as_str().unwrap().to_string();
+    b.css("a[href='/cruscotto']").await;
+    b.goto(&format!("/cruscotto?matricola={matricola}")).await;
+    let cruscotto = b.text("main").await;
+    for d in protocollate
+        .iter()
+        .filter(|d| d["matricola"] == matricola.as_str())
+    {
+        let key = d["unita_produttiva"].as_str().unwrap();
+        let parti: Vec<&str> = key.splitn(3, '|').collect();
+        let nome = format!("{}, {} {}", parti[2], parti[0], parti[1]);
+        assert!(cruscotto.contains(&nome), "{nome} not in: {cruscotto}");
+    }
+    assert!(cruscotto.contains("di 52 · restano"), "{cruscotto}");
+    assert!(
+        cruscotto.contains("Una domanda di una settimana") || cruscotto.contains("La prima settimana"),
+        "{cruscotto}"
+    );
+    b.shot("14-cruscotto").await;
+    b.css("section.unita details summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let periodi = b.text("section.unita details").await;
+    assert!(periodi.contains(protocollate[0]["protocollo"].as_str().unwrap()), "{periodi}");
+    b.goto("/cruscotto?matricola=9999999999").await;
+    assert!(b.text("main").await.contains("risorsa non trovata"));
+
     // Esci: the session ends.
     b.goto("/richieste").await;
     b.css(".utente form button").await.click().await.unwrap();

@@ -956,12 +956,18 @@ pub fn utilizzo<'a>(
 }
 
 /// The cruscotto of one unità produttiva on day `oggi`: what it has used (the windows ending
-/// today) and the first Monday, within two years, on which a one-week domanda would pass the
+/// today, or on the last day of its periods when some are still to come: weeks already granted
+/// count as used) and the first Monday, within two years, on which a one-week domanda would pass the
 /// archive rules on periods (ARC-001..004, ARC-010: [`verifica`]'s own functions); `None` when no
 /// week of the next two years would.
 pub fn cruscotto(periodi: &[PeriodoArchivio], dati: &DatiArchivio, oggi: NaiveDate) -> (Utilizzo, Option<NaiveDate>) {
     use chrono::Datelike;
-    let ora = utilizzo(periodi.iter(), dati, oggi, oggi);
+    let fine = periodi
+        .iter()
+        .map(|p| p.al)
+        .max()
+        .map_or(oggi, |al| al.max(oggi));
+    let ora = utilizzo(periodi.iter(), dati, fine.succ_opt().unwrap_or(fine), fine);
     let primo = oggi + chrono::Days::new(u64::from((7 - oggi.weekday().num_days_from_monday()) % 7));
     let dati = DatiArchivio { ore_cig: Ore(0), evento_non_evitabile: false, ..dati.clone() };
     let prossima = (0..SETTIMANE_IN_BIENNIO as u64)

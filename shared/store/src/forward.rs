@@ -246,6 +246,9 @@ macro_rules! forward_store {
             ) -> $crate::Result<cigo_domain::archivio::FattiArchivio> {
                 <$ty>::fatti_archivio(self, chiavi).await
             }
+            async fn unita_protocollate(&self, matricola: &str) -> $crate::Result<Vec<$crate::UnitaProtocollata>> {
+                <$ty>::unita_protocollate(self, matricola).await
+            }
             async fn import_autorizzazioni(&self, rows: &[$crate::PeriodoArchivio]) -> $crate::Result<u64> {
                 <$ty>::import_autorizzazioni(self, rows).await
             }

@@ -518,6 +518,10 @@ pub trait Store: Send + Sync + 'static {
     /// which of its matricole the intermediario holds a delega for.
     async fn fatti_archivio(&self, chiavi: &ChiaviArchivio) -> Result<FattiArchivio>;
 
+    /// The unità produttive of `matricola` with a domanda protocollata, each with what its latest
+    /// one declared (weekly workable hours, months of the quinquennio): the base of its cruscotto.
+    async fn unita_protocollate(&self, matricola: &str) -> Result<Vec<UnitaProtocollata>>;
+
     /// Imports authorisations in one transaction; a row with the same (matricola, riferimento)
     /// is replaced, so importing the same file twice changes nothing. Returns the rows written.
     async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64>;
@@ -538,6 +542,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The attestato issued with this verification code (its 32 letters, no separators).
     async fn attestato_per_codice(&self, codice: &str) -> Result<Option<AttestatoRecord>>;
+}
+
+/// See [`Store::unita_protocollate`].
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UnitaProtocollata {
+    pub unita_produttiva: String,
+    /// Hundredths of an hour; `None` for domande saved before the column existed.
+    pub ore_lavorabili_centesimi: Option<i64>,
+    pub mesi_quinquennio: Option<i32>,
 }
 
 /// An attestato to record (see [`Store::issue_attestato`]).

@@ -229,6 +229,12 @@ pub(crate) fn select_lavoratori(in_codici: &str) -> String {
     )
 }
 
+/// `$1` a matricola: each unit's latest domanda protocollata (the first row per unit wins).
+pub(crate) const SELECT_UNITA_PROTOCOLLATE: &str =
+    "SELECT unita_produttiva, ore_lavorabili_centesimi, mesi_quinquennio \
+    FROM domande WHERE matricola = $1 AND esito = 'PROTOCOLLATA' AND unita_produttiva IS NOT NULL \
+    ORDER BY data_protocollo DESC, numero_richiesta DESC, progressivo DESC";
+
 pub(crate) fn select_rapporti(in_matricole: &str) -> String {
     format!(
         "SELECT matricola, codice_fiscale, assunto_dal, cessato_al FROM archivio_rapporti \

@@ -2136,6 +2136,21 @@ async fn complete_invio_rechecks_the_limits(store: Arc<dyn Store>) {
         ]
     );
     assert!(db[0].findings[0].message.contains("INPS-48"), "{}", db[0].findings[0].message);
+    // The cruscotto's base: the unit with a protocollata domanda, as it declared itself.
+    let unita = store.unita_protocollate("7100000001").await.unwrap();
+    assert_eq!(
+        unita,
+        [cigo_store::UnitaProtocollata {
+            unita_produttiva: "UP-2".into(),
+            ore_lavorabili_centesimi: Some(0),
+            mesi_quinquennio: Some(24)
+        }]
+    );
+    assert!(store
+        .unita_protocollate("0000000000")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// The workers of a protocollata domanda are what later domande are judged against (ARC-008 at

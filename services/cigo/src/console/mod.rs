@@ -11,6 +11,7 @@
 //! templates escape their output (askama, HTML escaping by default).
 
 mod caricamento;
+mod cruscotto;
 mod formato;
 mod massive;
 mod pagine;
@@ -52,6 +53,7 @@ pub fn router(service: Service) -> Router {
         )
         .route("/richieste", get(pagine::richieste))
         .route("/richieste/azioni", post(massive::azioni))
+        .route("/cruscotto", get(cruscotto::pagina))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
         .route("/richieste/{numero}/esito.csv", get(richiesta::esito_csv))

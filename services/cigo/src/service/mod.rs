@@ -29,6 +29,7 @@
 mod admin;
 mod attestati;
 mod caller;
+mod cruscotto;
 mod error;
 mod esito;
 pub mod limits;
@@ -42,6 +43,7 @@ mod upload;
 pub use admin::Amministrazione;
 pub use attestati::{totali, AttestatoEmesso, TipoAttestato};
 pub use caller::{hash_token, new_token, Caller};
+pub use cruscotto::{Cruscotto, UnitaCruscotto};
 pub use error::ServiceError;
 pub use esito::{FileEsito, FormatoEsito};
 pub use richieste::{Azione, Dettaglio, EsitoAzione, FileXml, Paging, Ricerca, MAX_MASSIVA};

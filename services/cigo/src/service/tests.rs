@@ -358,3 +358,22 @@ async fn a_bulk_action_touches_only_what_it_may_and_reports_each_failure() {
         Err(ServiceError::InvalidInput { code: "troppe_richieste", .. })
     ));
 }
+
+#[tokio::test]
+async fn the_cruscotto_is_for_the_aziende_of_the_intermediario() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let s = &f.service;
+    assert!(matches!(s.cruscotto(&a, "12345").await, Err(ServiceError::InvalidInput { .. })));
+    // No delega and no richiesta for it: as if it did not exist.
+    assert!(matches!(s.cruscotto(&a, "7100000001").await, Err(ServiceError::NotFound)));
+    f.app
+        .store
+        .add_deleghe(&[("AAAAAA80A01H501A".into(), "7100000001".into())])
+        .await
+        .unwrap();
+    let c = s.cruscotto(&a, "7100000001").await.unwrap();
+    assert!(c.unita.is_empty());
+    // The operatore reads every azienda.
+    assert!(s.cruscotto(&caller("OPRTRE80A01H501O", Ruolo::Operatore), "7200000002").await.is_ok());
+}

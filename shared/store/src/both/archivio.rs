@@ -68,6 +68,19 @@ impl Backend {
         Ok(FattiArchivio { periodi, rapporti, lavoratori, deleghe })
     }
 
+    pub async fn unita_protocollate(&self, matricola: &str) -> Result<Vec<crate::UnitaProtocollata>> {
+        let rows: Vec<crate::UnitaProtocollata> = sqlx::query_as(sql::SELECT_UNITA_PROTOCOLLATE)
+            .bind(matricola)
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        let mut visti = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|u| visti.insert(u.unita_produttiva.clone()))
+            .collect())
+    }
+
     pub async fn import_autorizzazioni(&self, rows: &[PeriodoArchivio]) -> Result<u64> {
         let now = now();
         self.write_rows(sql::INSERT_AUTORIZZAZIONI, rows, sql::AUTORIZZAZIONI_CONFLICT, |mut b, p| {

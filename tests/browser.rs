@@ -634,6 +634,71 @@ async fn the_desk_workflow_in_chromium() {
     b.goto("/caricamento").await;
     assert!(b.text("main").await.contains("non modificarle"));
     assert_ne!(api.richiesta(&token, n_xss).await["stato"], "ELIMINATA");
+
+    // Emulazione: the operatore sees exactly one intermediario's screens, read-only; another's
+    // richiesta is not there; a forged change is refused; the start is in the audit trail.
+    let altro = dep.token(CF_B);
+    let n_altro = api
+        .upload_ok(&altro, generate(&dep, 1, 0.0, 71).bytes, true)
+        .await;
+    b.goto("/richieste").await;
+    b.css("a[href='/emulazione']").await.click().await.unwrap();
+    b.css("#intermediario").await.send_keys(CF_A).await.unwrap();
+    b.css("main form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until("emulating", "document.querySelector('#emulazione') !== null")
+        .await;
+    assert!(b.text("#emulazione").await.contains(CF_A));
+    let tabella = b.text("#elaborazioni").await;
+    assert!(tabella.contains("Dettaglio Domande") && !tabella.contains("Approva all'invio"), "{tabella}");
+    b.shot("15-emulazione").await;
+    b.goto(&format!("/richieste?numero={n_altro}")).await;
+    assert!(b
+        .text("#elaborazioni")
+        .await
+        .contains("Nessuna richiesta trovata"));
+    b.goto(&format!("/richieste?numero={n_xss}")).await;
+    assert!(b.text("#elaborazioni").await.contains(&n_xss.to_string()));
+    let csrf = b
+        .script("return document.querySelector('input[name=csrf]').value;")
+        .await;
+    let status = b
+        .client
+        .execute_async(
+            "const [n, csrf, done] = arguments; fetch('/richieste/' + n + '/elimina', {method: 'POST', \
+             headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'conferma=si&csrf=' + csrf}) \
+             .then(r => done(r.status));",
+            vec![json!(n_xss), csrf],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    let admin = dep.token_with_role("DMNSTR80A01H501Z", "admin");
+    let audit = api
+        .get(Some(&admin), "/api/v1/audit?page_size=1000")
+        .await
+        .expect(200, None)
+        .json();
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "emulazione" && e["detail"].as_str().unwrap_or_default().contains(CF_A)),
+        "{audit}"
+    );
+    b.css("form[action='/emulazione/fine'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until("emulation over", "document.querySelector('#emulazione') === null && location.pathname === '/richieste'")
+        .await;
+    b.goto(&format!("/richieste?numero={n_altro}")).await;
+    assert!(b.text("#elaborazioni").await.contains(&n_altro.to_string()));
 }
 
 /// The same console over PostgreSQL + RabbitMQ with separate api, worker and sender processes:

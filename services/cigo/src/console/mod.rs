@@ -54,6 +54,8 @@ pub fn router(service: Service) -> Router {
         .route("/richieste", get(pagine::richieste))
         .route("/richieste/azioni", post(massive::azioni))
         .route("/cruscotto", get(cruscotto::pagina))
+        .route("/emulazione", get(pagine::emulazione_form).post(pagine::emulazione))
+        .route("/emulazione/fine", post(pagine::fine_emulazione))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
         .route("/richieste/{numero}/esito.csv", get(richiesta::esito_csv))
@@ -70,6 +72,10 @@ pub fn router(service: Service) -> Router {
 /// Who is signed in, as the page header shows it, and the CSRF token of its forms.
 pub struct Intestazione {
     pub chi: String,
+    /// The intermediario being emulated, if any.
+    pub emulato: Option<String>,
+    /// The session may start an emulazione (an operatore or admin, not in one already).
+    pub emula: bool,
     pub ruolo: String,
     pub csrf: String,
     /// The upload screens are offered (an intermediario, not an operatore or an admin).
@@ -81,6 +87,8 @@ impl Intestazione {
         let c = &u.0.caller;
         Intestazione {
             chi: c.intermediario.clone(),
+            emulato: c.emulazione.clone(),
+            emula: c.ruolo.reads_all() && c.emulazione.is_none(),
             ruolo: c.ruolo.to_string(),
             csrf: u.0.csrf_token.clone(),
             carica: c.ensure_may_change().is_ok(),

@@ -77,6 +77,64 @@ pub async fn uscita(
     }
 }
 
+#[derive(Template)]
+#[template(path = "emulazione.html")]
+struct PaginaEmulazione {
+    testa: Intestazione,
+}
+
+/// "Emulazione": the form of the operatore (an intermediario cannot emulate: 403).
+pub async fn emulazione_form(utente: Utente) -> Response {
+    let c = &utente.0.caller;
+    if !c.ruolo.reads_all() || c.emulazione.is_some() {
+        return errore(ServiceError::Forbidden("l'emulazione è riservata agli operatori e agli amministratori"));
+    }
+    super::pagina(&PaginaEmulazione { testa: Intestazione::of(&utente) })
+}
+
+#[derive(Deserialize)]
+pub struct FormEmulazione {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    intermediario: String,
+}
+
+/// Starts the emulazione of an intermediario: recorded by the service, kept in a cookie for the
+/// rest of the session; then its "Ricerca elaborazioni".
+pub async fn emulazione(
+    State(service): State<Service>,
+    utente: Utente,
+    headers: HeaderMap,
+    Form(form): Form<FormEmulazione>,
+) -> Response {
+    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
+        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
+    }
+    match service
+        .emulazione(&utente.0.caller, &form.intermediario)
+        .await
+    {
+        Ok(c) => {
+            let cf = c.emulazione.unwrap_or_default();
+            let max_age = (utente.0.expires_at - chrono::Utc::now())
+                .num_seconds()
+                .max(0);
+            ([(header::SET_COOKIE, sessione::emulazione_cookie(&headers, &cf, max_age))], Redirect::to("/richieste"))
+                .into_response()
+        }
+        Err(e) => errore(e),
+    }
+}
+
+/// Ends the emulazione: back to the operatore's own view.
+pub async fn fine_emulazione(utente: Utente, headers: HeaderMap, Form(form): Form<FormCsrf>) -> Response {
+    if !sessione::same_origin(&headers) || !utente.0.csrf_ok(&form.csrf) {
+        return refused("modulo scaduto o non valido: ricaricare la pagina e riprovare");
+    }
+    ([(header::SET_COOKIE, sessione::emulazione_cookie(&headers, "", 0))], Redirect::to("/richieste")).into_response()
+}
+
 /// The search form of "Ricerca elaborazioni", as the query string keeps it (bookmarkable).
 #[derive(Debug, Default, Deserialize)]
 pub struct Filtri {

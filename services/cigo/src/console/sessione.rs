@@ -10,6 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 /// The cookie that carries the session id (never the API token).
 pub const COOKIE: &str = "cigo_sessione";
 
+/// The cookie that keeps the intermediario an operatore is emulating (not a secret: it can only
+/// narrow what the session sees, see `Caller::con_emulazione`).
+pub const EMULAZIONE: &str = "cigo_emulazione";
+
 /// The person signed in: the request's session, valid (its token re-checked by the service).
 pub struct Utente(pub SessioneAttiva);
 
@@ -21,7 +25,11 @@ impl FromRequestParts<Service> for Utente {
             return Err(Redirect::to("/accesso").into_response());
         };
         match service.sessione(&id).await {
-            Ok(s) => Ok(Utente(s)),
+            Ok(mut s) => {
+                let emulato = cookie(&parts.headers, EMULAZIONE);
+                s.caller = s.caller.con_emulazione(emulato.as_deref());
+                Ok(Utente(s))
+            }
             // Expired, ended or its token revoked: sign in again, and the stale cookie goes.
             Err(ServiceError::Unauthorized) => {
                 Err(([(header::SET_COOKIE, clear_cookie(&parts.headers))], Redirect::to("/accesso")).into_response())
@@ -55,6 +63,13 @@ fn secure(headers: &HeaderMap) -> bool {
 pub fn set_cookie(headers: &HeaderMap, id: &str, max_age_secs: i64) -> String {
     let secure = if secure(headers) { "; Secure" } else { "" };
     format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+}
+
+/// The Set-Cookie of the emulazione of `intermediario` (empty and expired: its end), for the
+/// session's lifetime at most.
+pub fn emulazione_cookie(headers: &HeaderMap, intermediario: &str, max_age_secs: i64) -> String {
+    let secure = if secure(headers) { "; Secure" } else { "" };
+    format!("{EMULAZIONE}={intermediario}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 /// The Set-Cookie that removes the session cookie.

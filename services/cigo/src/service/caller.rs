@@ -36,6 +36,17 @@ impl Caller {
         self
     }
 
+    /// A session's caller with the emulazione it asked for (the console keeps the intermediario
+    /// in a cookie, [`Service::emulazione`] having recorded the start): applied only for a role
+    /// that may emulate and a well-formed codice fiscale, otherwise the caller unchanged (a
+    /// cookie can only narrow a view, never widen one).
+    pub fn con_emulazione(self, intermediario: Option<&str>) -> Self {
+        match intermediario.and_then(codice_intermediario) {
+            Some(cf) if self.ruolo.reads_all() && self.emulazione.is_none() => self.in_emulazione(cf),
+            _ => self,
+        }
+    }
+
     /// Whose richieste a search returns: `None` for all of them.
     pub fn scope(&self) -> Option<&str> {
         match &self.emulazione {
@@ -68,6 +79,13 @@ impl Caller {
             Err(ServiceError::Forbidden("questo profilo può consultare le richieste ma non modificarle"))
         }
     }
+}
+
+/// A codice fiscale of an intermediario as written (16 characters, or 11 digits for a company),
+/// upper case; `None` when it is not one.
+pub(super) fn codice_intermediario(s: &str) -> Option<String> {
+    let cf = s.trim().to_ascii_uppercase();
+    ((cf.len() == 11 || cf.len() == 16) && cf.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(cf)
 }
 
 pub fn new_token() -> String {

@@ -27,6 +27,27 @@ pub struct SessioneAttiva {
     pub caller: Caller,
 }
 
+impl Service {
+    /// Emulazione: an operatore (or admin) looks at exactly the screens of `intermediario`,
+    /// read-only (every change is refused, [`Caller::ensure_may_change`]); the start is audited,
+    /// and so is every read made in it (its actor names the emulazione). Refused to anyone who
+    /// does not read every richiesta anyway.
+    pub async fn emulazione(&self, caller: &Caller, intermediario: &str) -> Result<Caller, ServiceError> {
+        if !caller.ruolo.reads_all() || caller.emulazione.is_some() {
+            return Err(ServiceError::Forbidden("l'emulazione è riservata agli operatori e agli amministratori"));
+        }
+        let Some(cf) = super::caller::codice_intermediario(intermediario) else {
+            return Err(ServiceError::invalid(
+                "invalid_query",
+                "il codice fiscale dell'intermediario è di 16 caratteri (11 cifre per una società)",
+            ));
+        };
+        self.audit(caller, "emulazione", None, Some(format!("intermediario {cf}")))
+            .await?;
+        Ok(caller.clone().in_emulazione(cf))
+    }
+}
+
 impl SessioneAttiva {
     /// Whether a form's CSRF token is this session's, compared in constant time (the time taken
     /// does not tell how many leading characters were right).

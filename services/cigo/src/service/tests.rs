@@ -375,5 +375,31 @@ async fn the_cruscotto_is_for_the_aziende_of_the_intermediario() {
     let c = s.cruscotto(&a, "7100000001").await.unwrap();
     assert!(c.unita.is_empty());
     // The operatore reads every azienda.
-    assert!(s.cruscotto(&caller("OPRTRE80A01H501O", Ruolo::Operatore), "7200000002").await.is_ok());
+    assert!(s
+        .cruscotto(&caller("OPRTRE80A01H501O", Ruolo::Operatore), "7200000002")
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn emulazione_is_for_operatori_and_a_cookie_can_only_narrow_a_view() {
+    let f = fixture().await;
+    let a = intermediario("AAAAAA80A01H501A");
+    let operatore = caller("OPRTRE80A01H501O", Ruolo::Operatore);
+    let s = &f.service;
+    assert!(matches!(s.emulazione(&a, "BBBBBB80A01H501B").await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(s.emulazione(&operatore, "x'; drop").await, Err(ServiceError::InvalidInput { .. })));
+    let em = s.emulazione(&operatore, "aaaaaa80a01h501a").await.unwrap();
+    assert_eq!(em.emulazione.as_deref(), Some("AAAAAA80A01H501A"));
+    assert!(em.ensure_may_change().is_err());
+    // The console's cookie: applied to an operatore, ignored for an intermediario.
+    assert_eq!(a.clone().con_emulazione(Some("BBBBBB80A01H501B")).scope(), Some("AAAAAA80A01H501A"));
+    assert_eq!(
+        operatore
+            .clone()
+            .con_emulazione(Some("BBBBBB80A01H501B"))
+            .scope(),
+        Some("BBBBBB80A01H501B")
+    );
+    assert_eq!(operatore.con_emulazione(Some("non valido")).scope(), None);
 }

@@ -701,6 +701,81 @@ async fn the_desk_workflow_in_chromium() {
     assert!(b.text("#elaborazioni").await.contains(&n_altro.to_string()));
 }
 
+/// The admin at 3 a.m.: a prevalidation failed past its retries (its file went missing from the
+/// blob store); the failure is on the Amministrazione page with its error; once the file is back,
+/// Riprova runs the job again and the richiesta gets its esito. The replay is in the audit trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (.ci/run installs them)"]
+async fn the_admin_replays_a_failed_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::embedded(dir.path())
+        .with("CIGO_JOB_MAX_ATTEMPTS", "2")
+        .with("CIGO_JOB_RETRY_BASE_MS", "50");
+    let (mut idle, api) = dep
+        .spawn_api("idle", &["serve", "--worker-concurrency", "0", "--sender-concurrency", "0"])
+        .await;
+    let token = dep.token(CF_A);
+    let bytes = generate(&dep, 2, 0.0, 81).bytes;
+    let numero = api.upload_ok(&token, bytes.clone(), true).await;
+    idle.kill();
+    let blob = find_blob(&dir.path().join("data/blobs"), &bytes).expect("the blob");
+    std::fs::remove_file(&blob).unwrap();
+    let (_serve, api) = dep.spawn_api("serve", &["serve"]).await;
+    wait_until(WAIT, || async {
+        api.richiesta(&token, numero).await["errore_elaborazione"]
+            .is_string()
+            .then_some(())
+    })
+    .await
+    .expect("the failure is recorded");
+
+    let b = Browser::start(&api.base, "amministrazione").await;
+    b.sign_in(&dep.token_with_role("DMNSTR80A01H501Z", "admin"))
+        .await;
+    b.css("a[href='/amministrazione']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let fallite = b.text("#elaborazioni-fallite").await;
+    assert!(fallite.contains(&numero.to_string()) && fallite.contains("prevalidazione"), "{fallite}");
+    b.shot("01-elaborazioni-non-riuscite").await;
+    std::fs::write(&blob, &bytes).unwrap();
+    b.css(&format!("form[action='/amministrazione/riprova/{numero}'] button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until("back to the richiesta", "location.pathname === '/richieste'")
+        .await;
+    let done = api
+        .wait_for_state(&token, numero, &["PREVALIDATA", "SCARTATA"], WAIT)
+        .await;
+    assert!(done.get("errore_elaborazione").is_none(), "{done}");
+    b.goto(&format!("/amministrazione?numero={numero}")).await;
+    assert!(b
+        .text("#elaborazioni-fallite")
+        .await
+        .contains("Nessuna elaborazione non riuscita"));
+    let registro = b.text("#registro-voci").await;
+    assert!(registro.contains("riprova") && registro.contains("prevalidazione"), "{registro}");
+    b.shot("02-registro").await;
+    // An intermediario has no such page.
+    b.css("form[action='/uscita'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.until("signed out", "location.pathname === '/accesso'")
+        .await;
+    b.sign_in(&token).await;
+    b.goto("/amministrazione").await;
+    assert!(b
+        .text("main")
+        .await
+        .contains("riservata agli amministratori"));
+}
+
 /// The same console over PostgreSQL + RabbitMQ with separate api, worker and sender processes:
 /// sign in, upload, the esito arrives without a reload, approve, the ricevuta appears.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

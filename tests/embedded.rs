@@ -467,17 +467,3 @@ async fn embedded_dead_letters_are_listed_and_replayed_from_the_database() {
     assert!(done.get("errore_elaborazione").is_none(), "{done}");
     assert_eq!(dep.run(&["admin", "dlq", "list"]).lines().count(), 1);
 }
-
-fn find_blob(dir: &std::path::Path, bytes: &[u8]) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_blob(&path, bytes) {
-                return Some(found);
-            }
-        } else if std::fs::read(&path).ok().as_deref() == Some(bytes) {
-            return Some(path);
-        }
-    }
-    None
-}

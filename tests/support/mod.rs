@@ -543,3 +543,18 @@ impl Servers {
         }
     }
 }
+
+/// The file holding `bytes` under `dir` (a blob of the local blob store), if any.
+pub fn find_blob(dir: &std::path::Path, bytes: &[u8]) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_blob(&path, bytes) {
+                return Some(found);
+            }
+        } else if std::fs::read(&path).ok().as_deref() == Some(bytes) {
+            return Some(path);
+        }
+    }
+    None
+}

@@ -10,6 +10,7 @@
 //! script), every state-changing form a CSRF token compared in constant time and an Origin check,
 //! templates escape their output (askama, HTML escaping by default).
 
+mod amministrazione;
 mod caricamento;
 mod cruscotto;
 mod formato;
@@ -56,6 +57,8 @@ pub fn router(service: Service) -> Router {
         .route("/cruscotto", get(cruscotto::pagina))
         .route("/emulazione", get(pagine::emulazione_form).post(pagine::emulazione))
         .route("/emulazione/fine", post(pagine::fine_emulazione))
+        .route("/amministrazione", get(amministrazione::pagina))
+        .route("/amministrazione/riprova/{numero}", post(amministrazione::riprova))
         .route("/richieste/{numero}/domande", get(richiesta::domande))
         .route("/richieste/{numero}/xml", get(richiesta::xml))
         .route("/richieste/{numero}/esito.csv", get(richiesta::esito_csv))
@@ -76,6 +79,8 @@ pub struct Intestazione {
     pub emulato: Option<String>,
     /// The session may start an emulazione (an operatore or admin, not in one already).
     pub emula: bool,
+    /// The administration screen is offered (an admin).
+    pub admin: bool,
     pub ruolo: String,
     pub csrf: String,
     /// The upload screens are offered (an intermediario, not an operatore or an admin).
@@ -89,6 +94,7 @@ impl Intestazione {
             chi: c.intermediario.clone(),
             emulato: c.emulazione.clone(),
             emula: c.ruolo.reads_all() && c.emulazione.is_none(),
+            admin: c.ensure_admin().is_ok() && c.emulazione.is_none(),
             ruolo: c.ruolo.to_string(),
             csrf: u.0.csrf_token.clone(),
             carica: c.ensure_may_change().is_ok(),
